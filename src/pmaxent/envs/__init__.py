@@ -1,0 +1,24 @@
+"""Environments: tabular MDPs, the paper's gridworlds, Gymnasium wrappers, a batched JAX simulator."""
+
+from pmaxent.envs.gym_env import GOAL_EPISODE_STEPS, TabularEnv, gym_id, register_envs
+from pmaxent.envs.simulator import Dynamics, make_dynamics, reset, rollout_actions, step
+from pmaxent.envs.tabular import (
+    ACTION_MOVES,
+    ACTION_NAMES,
+    MAZE_MAP,
+    PAPER_ENVS,
+    ROOM_MAP,
+    TabularMDP,
+    from_gymnasium,
+    from_map,
+    make,
+    parse_map,
+)
+
+ENV_NAMES = tuple(PAPER_ENVS)
+
+__all__ = [
+    "ACTION_MOVES", "ACTION_NAMES", "ENV_NAMES", "GOAL_EPISODE_STEPS", "MAZE_MAP", "PAPER_ENVS", "ROOM_MAP",
+    "Dynamics", "TabularEnv", "TabularMDP", "from_gymnasium", "from_map", "gym_id", "make", "make_dynamics",
+    "parse_map", "register_envs", "reset", "rollout_actions", "step",
+]

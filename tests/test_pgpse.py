@@ -1,0 +1,184 @@
+"""PGPSE against exact enumeration on tiny parallel MDPs."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pmaxent.entropy import PluginEntropy
+from pmaxent.envs import TabularMDP, make_dynamics
+from pmaxent.pgpse import (
+    BASELINES,
+    entropy_weights,
+    exact_gradient,
+    exact_objective,
+    make_exact_objective,
+    pgpse_gradient,
+)
+from pmaxent.policies import TabularSoftmax
+from pmaxent.rollout import sample_team
+
+
+def _tiny_mdp(horizon=2):
+    """3 states, 2 actions, stochastic, start in state 0."""
+    P = np.zeros((3, 2, 3))
+    P[0, 0] = [0.5, 0.5, 0.0]
+    P[0, 1] = [0.0, 0.3, 0.7]
+    P[1, 0] = [1.0, 0.0, 0.0]
+    P[1, 1] = [0.0, 0.0, 1.0]
+    P[2, 0] = [0.0, 1.0, 0.0]
+    P[2, 1] = [0.2, 0.0, 0.8]
+    return TabularMDP(P=P, mu=np.array([1.0, 0.0, 0.0]), horizon=horizon)
+
+
+def _switch_mdp():
+    """2 states; action 0 stays, action 1 switches; start in 0; T = 1."""
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[1, 0, 1] = 1.0
+    P[0, 1, 1] = P[1, 1, 0] = 1.0
+    return TabularMDP(P=P, mu=np.array([1.0, 0.0]), horizon=1)
+
+
+def _h(*probs):
+    probs = np.array(probs)
+    return -np.sum(probs * np.log(probs))
+
+
+def test_exact_objective_matches_hand_computation():
+    theta = np.zeros((2, 2, 2))
+    theta[0, 0] = [0.0, 1.0]
+    theta[1, 0] = [0.5, -0.5]
+    p1 = np.exp(1.0) / (1 + np.exp(1.0))  # agent 1 switches with p1
+    p2 = np.exp(-0.5) / (np.exp(0.5) + np.exp(-0.5))
+    # pooled states {0,0,0,0}: H = 0; one agent switches: {0,0,0,1}; both: {0,1,0,1}
+    expected = (p1 * (1 - p2) + p2 * (1 - p1)) * _h(0.75, 0.25) + p1 * p2 * np.log(2)
+    assert float(exact_objective(_switch_mdp(), theta)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_exact_enumeration_refuses_large_problems():
+    mdp = _tiny_mdp(horizon=6)
+    with pytest.raises(ValueError, match="joint trajectories"):
+        make_exact_objective(mdp, n_agents=4)
+
+
+@pytest.mark.parametrize("time_indexed", [False, True])
+def test_weighted_score_equals_autodiff_of_log_likelihood(time_indexed):
+    mdp = _tiny_mdp()
+    policy = TabularSoftmax(3, 2, mdp.horizon, time_indexed=time_indexed)
+    params = policy.init(jax.random.key(0), 2)
+    samples = sample_team(make_dynamics(mdp), policy, params, jax.random.key(1), 16, mdp.horizon)
+    weights = jax.random.normal(jax.random.key(2), (16, 2))
+
+    def weighted_log_likelihood(p):
+        return jnp.sum(weights * policy.log_prob(p, samples.states[..., :-1], samples.actions).sum(-1))
+
+    expected = jax.grad(weighted_log_likelihood)(params)
+    got = policy.weighted_score(params, samples.states[..., :-1], samples.actions, weights)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def _estimator_mean_and_se(mdp, policy, params, baseline, shared, n_batches=400, batch=256, seed=1):
+    dyn, estimator = make_dynamics(mdp), PluginEntropy(mdp.n_states)
+
+    @jax.jit
+    def one(key):
+        samples = sample_team(dyn, policy, params, key, batch, mdp.horizon)
+        return pgpse_gradient(policy, params, samples, estimator, baseline, shared)
+
+    grads = jax.lax.map(one, jax.random.split(jax.random.key(seed), n_batches))
+    grads = np.asarray(grads, np.float64)
+    return grads.mean(0), grads.std(0) / np.sqrt(n_batches), grads.var(0).sum()
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_estimator_is_unbiased(baseline):
+    mdp = _tiny_mdp()
+    policy = TabularSoftmax(3, 2, mdp.horizon)
+    params = policy.init(jax.random.key(3), 2)
+    exact = np.asarray(exact_gradient(mdp, params), np.float64)
+    mean, se, _ = _estimator_mean_and_se(mdp, policy, params, baseline, shared=False)
+    # 5 standard errors per coordinate, plus float32 slack; rows of never-visited states are 0
+    assert np.all(np.abs(mean - exact) <= 5 * se + 1e-4), (mean - exact) / np.maximum(se, 1e-12)
+    assert np.abs(exact).max() > 10 * se.max(), "the test must be able to tell a wrong gradient"
+
+
+def test_shared_table_estimator_is_gradient_of_tied_objective():
+    """Single agent, K' = m: the gradient of J(theta, ..., theta) = sum of per-agent terms."""
+    mdp = _tiny_mdp()
+    policy = TabularSoftmax(3, 2, mdp.horizon)
+    one_table = policy.init(jax.random.key(4), 1)
+    tied = jnp.broadcast_to(one_table, (2,) + one_table.shape[1:])
+    objective = make_exact_objective(mdp, n_agents=2)
+    exact_tied = jax.grad(lambda t: objective(jnp.broadcast_to(t, (2,) + t.shape)))(one_table[0])
+    mean, se, _ = _estimator_mean_and_se(mdp, policy, tied, "none", shared=True)
+    np.testing.assert_allclose(mean[0], mean[1])  # copies stay equal
+    assert np.all(np.abs(mean[0] - exact_tied) <= 5 * se[0] + 1e-4)
+
+
+def test_shared_gradient_is_sum_of_per_trajectory_terms():
+    mdp = _tiny_mdp()
+    policy = TabularSoftmax(3, 2, mdp.horizon)
+    params = jnp.broadcast_to(policy.init(jax.random.key(5), 1), (3, 3, 2))
+    samples = sample_team(make_dynamics(mdp), policy, params, jax.random.key(6), 32, mdp.horizon)
+    estimator = PluginEntropy(3)
+    per_agent = pgpse_gradient(policy, params, samples, estimator, shared=False)
+    shared = pgpse_gradient(policy, params, samples, estimator, shared=True)
+    for i in range(3):
+        np.testing.assert_allclose(shared[i], per_agent.sum(0), atol=1e-6)
+
+
+def test_loo_agent_baseline_has_lower_variance_on_tiny_pmdp():
+    mdp = _tiny_mdp()
+    policy = TabularSoftmax(3, 2, mdp.horizon)
+    params = policy.init(jax.random.key(3), 2)
+    _, _, var_paper = _estimator_mean_and_se(mdp, policy, params, "none", False, n_batches=200, batch=32)
+    _, _, var_loo = _estimator_mean_and_se(mdp, policy, params, "loo-agent", False, n_batches=200, batch=32)
+    assert var_loo < 0.8 * var_paper
+
+
+def test_exact_gradient_ascent_increases_objective_monotonically():
+    mdp = _tiny_mdp()
+    objective = make_exact_objective(mdp, n_agents=2)
+    grad = jax.jit(jax.grad(objective))
+    theta = TabularSoftmax(3, 2, mdp.horizon).init(jax.random.key(7), 2)
+    values = [float(objective(theta))]
+    for _ in range(60):
+        theta = theta + 0.5 * grad(theta)
+        values.append(float(objective(theta)))
+    assert np.all(np.diff(values) >= -1e-6)
+    assert values[-1] > values[0] + 0.05
+
+
+def test_entropy_weights_baselines():
+    states = jnp.array([[[0, 0], [0, 1]], [[2, 2], [2, 2]], [[0, 1], [2, 3]]])  # B = 3, m = 2, N = 2
+    entropies, support = PluginEntropy(4)(states)
+    np.testing.assert_allclose(entropies.team, [_h(0.75, 0.25), 0.0, np.log(4)], atol=1e-6)
+    np.testing.assert_allclose(support, [2, 1, 4])
+    np.testing.assert_allclose(entropies.without_agent, [[np.log(2), 0.0], [0.0, 0.0], [np.log(2), np.log(2)]], atol=1e-6)
+    paper = entropy_weights(entropies, "none")
+    np.testing.assert_allclose(paper, np.repeat(np.asarray(entropies.team)[:, None], 2, 1))
+    loo_agent = entropy_weights(entropies, "loo-agent")
+    np.testing.assert_allclose(loo_agent, paper - entropies.without_agent)
+    loo_sample = entropy_weights(entropies, "loo-sample")
+    team = np.asarray(entropies.team)
+    np.testing.assert_allclose(loo_sample[:, 0], team - (team.sum() - team) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="baseline"):
+        entropy_weights(entropies, "mean")
+
+
+def test_plugin_entropy_against_numpy():
+    rng = np.random.default_rng(0)
+    states = rng.integers(0, 9, (6, 4, 5))
+    entropies, support = PluginEntropy(9)(jnp.asarray(states))
+
+    def h(sample):
+        p = np.bincount(sample.ravel(), minlength=9) / sample.size
+        p = p[p > 0]
+        return -np.sum(p * np.log(p))
+
+    for b in range(6):
+        assert entropies.team[b] == pytest.approx(h(states[b]), abs=1e-5)
+        assert support[b] == pytest.approx(len(np.unique(states[b])), abs=1e-4)
+        for i in range(4):
+            assert entropies.agents[b, i] == pytest.approx(h(states[b, i]), abs=1e-5)
+            assert entropies.without_agent[b, i] == pytest.approx(h(np.delete(states[b], i, 0)), abs=1e-5)

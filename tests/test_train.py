@@ -1,0 +1,169 @@
+"""Training: learning happens, runs are reproducible and resumable, bad input is refused."""
+
+import json
+import math
+
+import jax
+import numpy as np
+import pytest
+
+from pmaxent import train as train_module
+from pmaxent.train import (
+    METRIC_NAMES,
+    TrainConfig,
+    TrainingDiverged,
+    load_run,
+    make_train,
+    read_metrics_csv,
+    run_training,
+    team_params,
+)
+
+SMALL = dict(env="room-det", agents=2, batch_size=20, updates=200, seeds=(0, 1), chunk=100)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "r"
+    return run_training(TrainConfig(**SMALL), out, progress=False)
+
+
+def test_training_raises_entropy_well_above_initial_policy(finished_run):
+    entropy = finished_run.metrics["normalized_entropy"]
+    parallel = finished_run.config.methods.index("parallel")
+    random = finished_run.config.methods.index("random")
+    start = entropy[parallel, :, :20].mean(axis=-1)
+    end = entropy[parallel, :, -40:].mean(axis=-1)
+    # the batch-mean entropy has std ~0.01 over 40 updates; a 0.1 gain cannot come from noise
+    assert np.all(end > start + 0.1), (start, end)
+    assert np.all(end > entropy[random, :, -40:].mean(axis=-1) + 0.1)
+
+
+def test_run_directory_contents(finished_run):
+    run_dir = finished_run.run_dir
+    assert json.loads((run_dir / "config.json").read_text())["agents"] == 2
+    header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["method", "seed", "update"] and {"normalized_entropy", "support"} <= set(header)
+    assert (run_dir / "learning_curve.png").stat().st_size > 5000
+    assert not (run_dir / "checkpoint.npz").exists()
+    loaded = load_run(run_dir)
+    for method in ("parallel", "single"):
+        np.testing.assert_array_equal(loaded.params[method], finished_run.params[method])
+    csv_metrics = read_metrics_csv(run_dir / "metrics.csv")
+    np.testing.assert_allclose(csv_metrics["parallel"]["support"], finished_run.metrics["support"][0], rtol=1e-5)
+
+
+def test_single_agent_tables_stay_tied_and_random_stays_uniform(finished_run):
+    single = team_params(finished_run, "single")
+    np.testing.assert_array_equal(single[:, 0], single[:, 1])
+    assert np.all(team_params(finished_run, "random") == 0)
+    parallel = team_params(finished_run, "parallel")
+    assert not np.allclose(parallel[:, 0], parallel[:, 1])
+
+
+def test_same_seed_same_numbers(finished_run, tmp_path):
+    again = run_training(TrainConfig(**SMALL), tmp_path / "again", progress=False, plot=False)
+    for name in METRIC_NAMES:
+        np.testing.assert_array_equal(again.metrics[name], finished_run.metrics[name])
+
+
+def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path, monkeypatch):
+    out = tmp_path / "interrupted"
+    real_runner = train_module.make_chunk_runner
+
+    def runner_interrupted_after_first_chunk(config, mdp):
+        run = real_runner(config, mdp)
+        calls = []
+
+        def interrupted(states, length):
+            calls.append(length)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return run(states, length)
+
+        return interrupted
+
+    monkeypatch.setattr(train_module, "make_chunk_runner", runner_interrupted_after_first_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(TrainConfig(**SMALL), out, progress=False, plot=False)
+    assert (out / "checkpoint.npz").exists() and not (out / "params.npz").exists()
+    monkeypatch.setattr(train_module, "make_chunk_runner", real_runner)
+    with pytest.raises(FileExistsError, match="resume"):
+        run_training(TrainConfig(**SMALL), out, progress=False)
+    resumed = run_training(TrainConfig(**SMALL), out, resume=True, progress=False, plot=False)
+    for method in ("parallel", "single"):
+        np.testing.assert_array_equal(resumed.params[method], finished_run.params[method])
+    for name in METRIC_NAMES:
+        np.testing.assert_array_equal(resumed.metrics[name], finished_run.metrics[name])
+
+
+def test_resume_refuses_a_different_config(finished_run):
+    with pytest.raises(ValueError, match="different config"):
+        run_training(TrainConfig(**{**SMALL, "lr": 0.2}), finished_run.run_dir, resume=True, progress=False)
+
+
+def test_divergence_stops_with_the_update_and_keeps_checkpoint(tmp_path, monkeypatch):
+    real_make_update = train_module.make_update
+
+    def update_that_breaks_at_update_150(config, mdp):
+        update = real_make_update(config, mdp)
+
+        def broken(state, shared, learning):
+            state, metrics = update(state, shared, learning)
+            params = jax.numpy.where(state.step >= 150, jax.numpy.nan, state.params)
+            metrics["finite"] = jax.numpy.all(jax.numpy.isfinite(params))
+            return state._replace(params=params), metrics
+
+        return broken
+
+    monkeypatch.setattr(train_module, "make_update", update_that_breaks_at_update_150)
+    out = tmp_path / "diverged"
+    with pytest.raises(TrainingDiverged, match=r"diverged at update 150:.*last good checkpoint \(update 100\)"):
+        run_training(TrainConfig(**{**SMALL, "methods": ("parallel",)}), out, progress=False)
+    assert not (out / "params.npz").exists()
+    with np.load(out / "checkpoint.npz") as checkpoint:
+        assert int(checkpoint["step"].max()) == 100 and np.all(np.isfinite(checkpoint["params"]))
+
+
+def test_make_train_is_pure_and_vmaps_over_seeds():
+    config = TrainConfig(**{**SMALL, "updates": 30})
+    train = jax.jit(jax.vmap(make_train(config), in_axes=(0, None)))
+    keys = jax.random.split(jax.random.key(0), 3)
+    state_a, metrics_a = train(keys, False)
+    state_b, metrics_b = train(keys, False)
+    np.testing.assert_array_equal(state_a.params, state_b.params)
+    assert metrics_a["normalized_entropy"].shape == (3, 30)
+    assert not np.allclose(state_a.params[0], state_a.params[1])
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("agents", 0, "agents must be a positive integer"),
+        ("batch_size", -4, "batch_size must be a positive integer"),
+        ("updates", 2.5, "updates must be a positive integer"),
+        ("horizon", 0, "horizon must be a positive integer"),
+        ("lr", -0.1, "lr must be finite and positive"),
+        ("lr", math.nan, "lr must be finite and positive"),
+        ("lr", math.inf, "lr must be finite and positive"),
+        ("methods", ("parallel", "greedy"), "unknown method 'greedy'"),
+        ("optimizer", "rmsprop", "unknown optimizer"),
+        ("baseline", "mean", "unknown baseline"),
+        ("seeds", (), "at least one seed"),
+    ],
+)
+def test_bad_config_is_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**SMALL, field: value})
+
+
+def test_unknown_environment_lists_valid_names():
+    with pytest.raises(ValueError, match="room-det, room-stoc, maze-det, maze-stoc"):
+        TrainConfig(env="lava").make_mdp()
+
+
+def test_time_indexed_adam_and_k_trajectories_train(tmp_path):
+    config = TrainConfig(**{**SMALL, "time_indexed": True, "optimizer": "adam", "trajectories": 2, "updates": 60, "chunk": 60, "lr": 0.05})
+    run = run_training(config, progress=False)
+    assert run.params["parallel"].shape == (2, 2, 8, 55, 4)
+    assert np.all(np.isfinite(run.metrics["entropy"]))
