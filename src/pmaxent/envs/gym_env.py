@@ -41,7 +41,7 @@ class TabularEnv(gymnasium.Env):
     Reward-free (always 0) unless ``goal`` is given: then 1 on entering the goal.
 
     ## Episode End
-    Without a goal nothing terminates; registered environments truncate after the exploration
+    Without a goal nothing terminates and the episode is truncated after the exploration
     horizon T (8 room, 10 maze). With a goal, entering it terminates the episode; register or
     wrap with ``max_episode_steps`` (200 in the paper's evaluation) to cut long episodes.
 
@@ -60,13 +60,16 @@ class TabularEnv(gymnasium.Env):
         *,
         name: str | None = None,
         layout=None,
-        slip: float = 0.0,
-        horizon: int = 10,
+        slip: float | None = None,
+        horizon: int | None = None,
         goal: int | None = None,
         render_mode: str | None = None,
     ):
         if mdp is None:
-            mdp = make(name) if name is not None else from_map(layout, slip=slip, horizon=horizon)
+            if name is not None:
+                mdp = make(name, slip=slip, horizon=horizon)
+            else:
+                mdp = from_map(layout, slip=slip or 0.0, horizon=horizon or 10)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}; got {render_mode!r}")
         if goal is not None:
@@ -81,9 +84,11 @@ class TabularEnv(gymnasium.Env):
         self._cumulative = np.cumsum(mdp.P, axis=2)
         self._mu_cumulative = np.cumsum(mdp.mu)
         self.state = 0
+        self._steps = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        self._steps = 0
         self.state = int(np.searchsorted(self._mu_cumulative, self.np_random.random(), side="right"))
         self.state = min(self.state, self.mdp.n_states - 1)
         return self.state, {}
@@ -94,8 +99,11 @@ class TabularEnv(gymnasium.Env):
         cum = self._cumulative[self.state, int(action)]
         nxt = int(np.searchsorted(cum, self.np_random.random() * cum[-1], side="right"))
         self.state = min(nxt, self.mdp.n_states - 1)
+        self._steps += 1
         reached = self.goal is not None and self.state == self.goal
-        return self.state, float(reached), reached, False, {}
+        # exploration episodes end at the horizon; goal-reaching ones at the goal (or a TimeLimit)
+        truncated = self.goal is None and self._steps >= self.mdp.horizon
+        return self.state, float(reached), reached, truncated, {}
 
     def render(self):
         if self.render_mode == "ansi":

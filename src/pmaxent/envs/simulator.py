@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.envs.tabular import TabularMDP
+from pmaxent.random import uniform
 
 
 class Dynamics(NamedTuple):
@@ -68,12 +69,12 @@ def step_from_uniform(dyn: Dynamics, states: jax.Array, actions: jax.Array, u: j
 
 def reset(dyn: Dynamics, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """Initial states int32 ``shape`` (e.g. [B, m]) drawn from mu."""
-    return reset_from_uniform(dyn, jax.random.uniform(key, shape))
+    return reset_from_uniform(dyn, uniform(key, shape, "jax"))
 
 
 def step(dyn: Dynamics, key: jax.Array, states: jax.Array, actions: jax.Array) -> jax.Array:
     """Next states drawn from P[states, actions, :] (all arrays of one shape)."""
-    return step_from_uniform(dyn, states, actions, jax.random.uniform(key, states.shape))
+    return step_from_uniform(dyn, states, actions, uniform(key, states.shape, "jax"))
 
 
 def rollout_actions(dyn: Dynamics, key: jax.Array, actions: jax.Array) -> jax.Array:
@@ -92,6 +93,6 @@ def rollout_actions(dyn: Dynamics, key: jax.Array, actions: jax.Array) -> jax.Ar
         nxt = step_from_uniform(dyn, states, a, u)
         return nxt, nxt
 
-    uniforms = jax.random.uniform(key_steps, actions.shape)
+    uniforms = uniform(key_steps, actions.shape, "jax")
     _, rest = jax.lax.scan(body, s0, (actions, uniforms))
     return jnp.concatenate([s0[None], rest], axis=0)

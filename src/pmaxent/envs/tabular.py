@@ -231,17 +231,21 @@ def from_map(rows: Sequence[str] | str, slip: float = 0.0, horizon: int = 10, na
     return TabularMDP(P=P, mu=mu, horizon=horizon, valid=~wall, grid_shape=(n_rows, n_cols), layout=rows, name=name)
 
 
-def _warn_unreachable(P: np.ndarray, start: int, valid: np.ndarray, name: str) -> None:
-    reached = np.zeros(len(valid), bool)
-    reached[start] = True
-    frontier = deque([start])
+def reachable_states(P: np.ndarray, starts) -> np.ndarray:
+    """bool [S]: the states some action sequence reaches with non-zero probability from ``starts``."""
+    reached = np.zeros(P.shape[0], bool)
+    frontier = deque(int(s) for s in np.atleast_1d(starts))
+    reached[list(frontier)] = True
+    successors = P.sum(axis=1) > 0
     while frontier:
-        s = frontier.popleft()
-        for nxt in np.flatnonzero(P[s].sum(axis=0)):
-            if not reached[nxt]:
-                reached[nxt] = True
-                frontier.append(nxt)
-    unreachable = np.flatnonzero(valid & ~reached)
+        for nxt in np.flatnonzero(successors[frontier.popleft()] & ~reached):
+            reached[nxt] = True
+            frontier.append(nxt)
+    return reached
+
+
+def _warn_unreachable(P: np.ndarray, start: int, valid: np.ndarray, name: str) -> None:
+    unreachable = np.flatnonzero(valid & ~reachable_states(P, start))
     if len(unreachable):
         warnings.warn(f"{name}: floor cells {unreachable.tolist()} cannot be reached from the start", stacklevel=3)
 
@@ -269,7 +273,8 @@ def from_gymnasium(env_or_id, horizon: int | None = None, **make_kwargs) -> Tabu
     Works with environments whose unwrapped object has ``P[s][a] = [(prob, next, reward, done)]``
     and ``initial_state_distrib`` (FrozenLake, CliffWalking, Taxi). Rewards and termination are
     dropped: exploration is reward-free and never stops early. ``horizon`` defaults to the
-    environment's ``max_episode_steps``.
+    environment's ``max_episode_steps``. The valid states are those reachable from the initial
+    distribution (CliffWalking's cliff cells, for one, can never be occupied).
     """
     import gymnasium
 
@@ -295,4 +300,5 @@ def from_gymnasium(env_or_id, horizon: int | None = None, **make_kwargs) -> Tabu
     if grid_shape is None and hasattr(base, "shape") and int(np.prod(base.shape)) == n_states:
         grid_shape = tuple(int(x) for x in base.shape)
     name = env.spec.id if env.spec is not None else base.__class__.__name__
-    return TabularMDP(P=P, mu=mu / mu.sum(), horizon=int(horizon), grid_shape=grid_shape, layout=layout, name=name)
+    valid = reachable_states(P, np.flatnonzero(mu))
+    return TabularMDP(P=P, mu=mu / mu.sum(), horizon=int(horizon), valid=valid, grid_shape=grid_shape, layout=layout, name=name)

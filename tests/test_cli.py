@@ -1,0 +1,55 @@
+"""The command line as a user meets it."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pmaxent.cli import app, main  # noqa: F401
+
+runner = CliRunner()
+
+
+def test_train_writes_a_run_directory(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--env", "maze-stoc", "-m", "2", "--updates", "40", "--batch", "8", "--seeds", "3,4", "--chunk", "20", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "parallel" in result.output and "normalized entropy" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["env"] == "maze-stoc" and config["seeds"] == [3, 4]
+    assert (out / "metrics.csv").read_text().count("\n") == 1 + 3 * 2 * 40
+    assert (out / "params.npz").exists() and (out / "learning_curve.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--batch", "-3"], "batch_size must be a positive integer"),
+        (["--agents", "0"], "agents must be a positive integer"),
+        (["--env", "lava"], "valid names: room-det"),
+        (["--lr", "nan"], "lr must be finite and positive"),
+        (["--seeds", "a,b"], "--seeds must be comma-separated integers"),
+        (["--method", "greedy"], "unknown method"),
+    ],
+)
+def test_train_bad_input_names_the_problem(tmp_path, args, message):
+    result = runner.invoke(app, ["train", "--updates", "5", "--out", str(tmp_path / "x"), "--quiet", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_show_draws_a_map(tmp_path):
+    result = runner.invoke(app, ["show", "room-det", "-o", str(tmp_path / "room.png")])
+    assert result.exit_code == 0, result.output
+    assert "43 cells, start 27" in result.output
+    assert (tmp_path / "room.png").stat().st_size > 2000
+
+
+def test_show_custom_map_and_bad_map(tmp_path):
+    good = tmp_path / "corridor.txt"
+    good.write_text("SFFF\n")
+    assert runner.invoke(app, ["show", "x", "--map", str(good), "-o", str(tmp_path / "c.png")]).exit_code == 0
+    bad = tmp_path / "bad.txt"
+    bad.write_text("SFF\nFF\n")
+    result = runner.invoke(app, ["show", "x", "--map", str(bad), "-o", str(tmp_path / "b.png")])
+    assert result.exit_code == 2 and "ragged map" in result.output
