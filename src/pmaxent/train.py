@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent import envs
+from pmaxent.devices import shard_lanes
 from pmaxent.envs.simulator import make_dynamics
 from pmaxent.envs.tabular import TabularMDP
 from pmaxent.entropy import PluginEntropy
@@ -344,6 +345,7 @@ def run_training(
     else:
         states = _initial_states(config, mdp)
         metrics = {name: np.zeros((len(config.methods), len(config.seeds), 0), np.float32) for name in METRIC_NAMES}
+    states = shard_lanes(states)
     run_chunk = make_chunk_runner(config, mdp)
     done = int(np.asarray(states.step).reshape(-1)[0])
     with progress_bar(config.updates, f"train {config.env} m={config.agents}", enabled=progress, unit="updates") as bar:

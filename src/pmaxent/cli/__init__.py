@@ -116,15 +116,36 @@ def train(
         typer.echo(f"  {name:8s} normalized entropy {final.mean():.3f} ± {final.std():.3f}   support {support.mean():.1f} ± {support.std():.1f}")
 
 
-def _register_optional_commands() -> None:
-    """Commands whose modules live beside this one."""
+@app.command()
+def reproduce(
+    out: Path = typer.Option(Path("runs/paper"), help="Run directory; re-running skips finished stages."),
+    quick: bool = typer.Option(False, help="A small grid (2 envs, 2 seeds, 150 updates) that runs in about a minute."),
+    no_theory: bool = typer.Option(False, "--no-theory", help="Skip the theory figures."),
+    quiet: bool = typer.Option(False, help="No progress bars."),
+):
+    """Reproduce the paper: train the grid, collect datasets, offline RL, theory; write OUT/report.md."""
+    import dataclasses
+
+    from pmaxent.experiments import QUICK, ReproduceConfig, reproduce as run_reproduce
+
+    config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory)
+    report = run_reproduce(out, config, progress=not quiet)
+    typer.echo(f"report: {report}")
+
+
+def _register_commands_of_other_modules() -> None:
     from pmaxent.cli import data, theory
 
-    app.command("collect", help="Collect exploration datasets from a run directory (Minari format).")(data.collect_command)
-    app.command("offline", help="Offline Q-learning for every goal on a run's datasets.")(data.offline_command)
+    app.command("collect")(data.collect_command)
+    app.command("offline")(data.offline_command)
     app.add_typer(theory.app, name="theory", help="The paper's theory: concentration bound, parallel Frank-Wolfe.")
 
 
 def main() -> None:
-    _register_optional_commands()
+    from pmaxent.devices import use_all_cpu_cores
+
+    use_all_cpu_cores()
     app()
+
+
+_register_commands_of_other_modules()

@@ -1,0 +1,94 @@
+"""``pmaxent collect`` and ``pmaxent offline``: datasets of a run and offline RL on them.
+
+Plain typer-annotated functions; the main CLI registers them as commands. Each calls the
+Python API (:func:`pmaxent.datasets.collect_run`, :func:`pmaxent.offline.evaluate_run`) and
+prints a short summary. ``--quiet`` hides the progress bar; the summary is always printed.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pmaxent.datasets import METHODS, collect_run, dataset_metrics, datasets_root
+from pmaxent.offline import evaluate_run
+
+
+class OfflineVariant(str, enum.Enum):
+    paper = "paper"
+    converged = "converged"
+    both = "both"
+
+
+_RUN_DIR = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`.")
+
+
+def _fail(error: Exception) -> typer.Exit:
+    """Print a user error without a traceback; return the exit to raise."""
+    Console(stderr=True).print(f"[bold red]error:[/] {error}")
+    return typer.Exit(code=1)
+
+
+def collect_command(
+    run_dir: Annotated[Path, _RUN_DIR],
+    method: Annotated[
+        Optional[list[str]],
+        typer.Option("--method", help=f"Dataset family to collect, repeatable: {', '.join(METHODS)}. Default: the run's methods and random."),
+    ] = None,
+    trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N); the paper uses 1.")] = 1,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace datasets that already exist.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Collect exploration datasets with the run's policies (one per method and seed) as Minari
+    datasets in RUN/datasets, and write RUN/datasets.csv and Figures 2 and 8 in RUN/figures."""
+    try:
+        mdp, collected = collect_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, show_progress=not quiet)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        raise _fail(error) from error
+    table = Table(title=f"datasets of {run_dir} ({mdp.name})")
+    for column in ("method", "datasets", "episodes each", "normalized entropy", "support"):
+        table.add_column(column)
+    for family, group in collected.items():
+        metrics = dataset_metrics(group, mdp)
+        table.add_row(
+            family, str(len(group)), str(group[0].n_episodes),
+            f"{metrics.normalized_entropy.mean():.3f} ± {metrics.normalized_entropy.std():.3f}",
+            f"{metrics.support.mean():.1f} ± {metrics.support.std():.1f}",
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    console.print(f"Minari root: {datasets_root(run_dir)} (set MINARI_DATASETS_PATH to it for minari.load_dataset)")
+
+
+def offline_command(
+    run_dir: Annotated[Path, _RUN_DIR],
+    variant: Annotated[OfflineVariant, typer.Option(help="paper: Q-learning as in the paper; converged: value iteration on the data; both.")] = OfflineVariant.both,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of minibatch draws and evaluation episodes.")] = 0,
+    method: Annotated[Optional[list[str]], typer.Option("--method", help="Dataset family, repeatable. Default: the run's methods and random.")] = None,
+    trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N) of the datasets to use.")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Offline goal-reaching RL on the run's datasets for every goal cell; writes RUN/offline.csv
+    and Figures 3 and 9 in RUN/figures."""
+    try:
+        results = evaluate_run(run_dir, variant.value, seed=seed, methods=method, trajectories=trajectories, show_progress=not quiet)
+    except (ValueError, FileNotFoundError) as error:
+        raise _fail(error) from error
+    table = Table(title=f"offline success of {run_dir}, mean over goals (± std over seeds)")
+    table.add_column("method")
+    for name in results:
+        table.add_column(name)
+    families = [f for f in METHODS if any(f in r.success for r in results.values())]
+    for family in families:
+        cells = []
+        for result in results.values():
+            per_seed = result.success[family].mean(axis=1)
+            cells.append(f"{np.mean(per_seed):.3f} ± {np.std(per_seed):.3f}")
+        table.add_row(family, *cells)
+    Console().print(table)

@@ -1,0 +1,373 @@
+"""The paper's experiments end to end: train the grid, collect datasets, offline RL, theory, report.
+
+``reproduce(out_dir)`` runs SPEC section 8's grid (4 environments x m in {2, 4, 6} x
+{parallel, single} x 5 seeds x 10,000 updates), the random baseline, the datasets, offline
+Q-learning for every goal and the theory figures, and writes ``report.md`` with every figure
+and a claims table. Every stage writes its outputs into the run directory and is skipped when
+they exist, so re-running continues where an interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import jax
+import numpy as np
+
+from pmaxent import envs
+from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
+
+FINAL_FRACTION = 0.01
+"""Final metrics are averaged over the last 1% of updates (at least one)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReproduceConfig:
+    """Settings of a reproduction (defaults: the paper's, SPEC sections 5-8)."""
+
+    envs: tuple[str, ...] = envs.ENV_NAMES
+    """Environments of the grid."""
+    agents: tuple[int, ...] = (2, 4, 6)
+    """Team sizes m."""
+    updates: int = 10_000
+    """PGPSE updates per run."""
+    seeds: tuple[int, ...] = PAPER_SEEDS
+    """Training seeds (one dataset per seed and method)."""
+    batch_size: int = 40
+    """Team samples per update B."""
+    lr: float = 0.1
+    """Constant step size (see SPEC section 5 for why not the paper's decay)."""
+    offline_seed: int = 0
+    """Seed of the offline Q-learning minibatches and evaluation episodes."""
+    theory: bool = True
+    """Include the theory figures (concentration bound, parallel Frank-Wolfe)."""
+    quick: bool = False
+    """A smoke-test-sized run (the preset below), also passed to the theory stage."""
+
+    def train_config(self, env: str, agents: int, methods: tuple[str, ...], updates: int) -> TrainConfig:
+        return TrainConfig(
+            env=env, agents=agents, methods=methods, batch_size=self.batch_size, updates=updates,
+            seeds=self.seeds, lr=self.lr, chunk=min(500, updates),
+        )  # fmt: skip
+
+
+QUICK = ReproduceConfig(envs=("room-det", "maze-stoc"), agents=(2, 4, 6), updates=150, seeds=(0, 1), batch_size=20, quick=True)
+"""What the tests and ``--quick`` run: two environments, two seeds, 150 updates."""
+
+
+def run_name(env: str, agents: int) -> str:
+    return f"{env}-m{agents}"
+
+
+class _Stages:
+    """Wall time per stage, kept in timings.json so that resumed runs report the original times."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.times: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
+
+    def run(self, name: str, done: bool, fn: Callable[[], object]) -> None:
+        if done:
+            self.times.setdefault(name, {"seconds": None})["skipped_this_time"] = True
+        else:
+            start = time.perf_counter()
+            fn()
+            self.times[name] = {"seconds": round(time.perf_counter() - start, 2), "skipped_this_time": False}
+        self.path.write_text(json.dumps(self.times, indent=2))
+
+
+def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True) -> Path:
+    """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path."""
+    from pmaxent.datasets import collect_run
+    from pmaxent.offline import evaluate_run
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "reproduce_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    stages = _Stages(out / "timings.json")
+    for env in config.envs:
+        for m in config.agents:
+            run_dir = out / "runs" / run_name(env, m)
+            train_config = config.train_config(env, m, ("parallel", "single"), config.updates)
+            stages.run(f"train {env} m={m}", (run_dir / "params.npz").exists(), lambda: run_training(train_config, run_dir, resume=True, progress=progress))
+            stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_run(run_dir, overwrite=True, show_progress=False))
+            stages.run(f"offline {env} m={m}", (run_dir / "offline.csv").exists(), lambda: evaluate_run(run_dir, "both", seed=config.offline_seed, show_progress=False))
+    if config.theory:
+        from pmaxent.theory import run_theory
+
+        theory_dir = out / "theory"
+        stages.run("theory", (theory_dir / "done").exists(), lambda: (run_theory(theory_dir, quick=config.quick), (theory_dir / "done").touch()))
+    return write_report(out, config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers the report is made of
+# ---------------------------------------------------------------------------------------------
+
+
+def final_metric(values: np.ndarray) -> np.ndarray:
+    """Mean over the last FINAL_FRACTION of updates: [..., updates] -> [...]."""
+    tail = max(1, int(round(values.shape[-1] * FINAL_FRACTION)))
+    return values[..., -tail:].mean(axis=-1)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    import csv
+
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@dataclasses.dataclass
+class GridResults:
+    """Everything measured, per (env, m)."""
+
+    curves: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]]
+    """(env, m) -> method (parallel, single) -> metric -> [n_seeds, updates]."""
+    dataset_entropy: dict[tuple[str, int], dict[str, np.ndarray]]
+    """(env, m) -> method -> normalized entropy of each seed's dataset."""
+    dataset_support: dict[tuple[str, int], dict[str, np.ndarray]]
+    offline: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]]
+    """(env, m) -> variant -> method -> success per goal (mean over seeds) [G]."""
+
+
+def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
+    """Read every number back from the run directories' files (what the report shows)."""
+    from pmaxent.train import read_metrics_csv
+
+    curves, dataset_entropy, dataset_support, offline = {}, {}, {}, {}
+    for env in config.envs:
+        for m in config.agents:
+            run_dir = out / "runs" / run_name(env, m)
+            curves[(env, m)] = read_metrics_csv(run_dir / "metrics.csv")
+            rows = _read_csv(run_dir / "datasets.csv")
+            dataset_entropy[(env, m)] = {
+                method: np.array([float(r["normalized_entropy"]) for r in rows if r["method"] == method]) for method in ("parallel", "single", "random")
+            }
+            dataset_support[(env, m)] = {
+                method: np.array([float(r["support"]) for r in rows if r["method"] == method]) for method in ("parallel", "single", "random")
+            }
+            per_variant: dict[str, dict[str, np.ndarray]] = {}
+            for r in _read_csv(run_dir / "offline.csv"):
+                per_variant.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["goal"]), []).append(float(r["success"]))
+            offline[(env, m)] = {
+                variant: {method: np.array([np.mean(v) for _, v in sorted(goals.items())]) for method, goals in by_method.items()}
+                for variant, by_method in per_variant.items()
+            }
+    return GridResults(curves, dataset_entropy, dataset_support, offline)
+
+
+def _mean_std(values) -> str:
+    values = np.asarray(values, float)
+    return f"{values.mean():.3f} ± {values.std():.3f}"
+
+
+def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
+    """The claims of SPEC section 8, (a) to (d), with the numbers measured for each."""
+    keys = [(env, m) for env in config.envs for m in config.agents]
+    rows = []
+
+    entropy_wins = support_wins = 0
+    details = []
+    for key in keys:
+        parallel = final_metric(results.curves[key]["parallel"]["normalized_entropy"])
+        single = final_metric(results.curves[key]["single"]["normalized_entropy"])
+        sup_p = final_metric(results.curves[key]["parallel"]["support"])
+        sup_s = final_metric(results.curves[key]["single"]["support"])
+        entropy_wins += parallel.mean() > single.mean()
+        support_wins += sup_p.mean() > sup_s.mean()
+        details.append(f"{key[0]} m={key[1]}: {parallel.mean():.3f} vs {single.mean():.3f}")
+    rows.append({
+        "claim": "(a) parallel agents reach higher normalized entropy and support than the single agent with K' = m",
+        "measured": f"entropy higher in {entropy_wins}/{len(keys)}, support higher in {support_wins}/{len(keys)} (env, m); " + "; ".join(details),
+        "holds": bool(entropy_wins == len(keys) and support_wins == len(keys)),
+    })  # fmt: skip
+
+    wins, std_ok, details = 0, 0, []
+    for key in keys:
+        h = results.dataset_entropy[key]
+        wins += h["parallel"].mean() > max(h["single"].mean(), h["random"].mean())
+        std_ok += h["parallel"].std() <= max(h["single"].std(), h["random"].std())
+        details.append(f"{key[0]} m={key[1]}: {h['parallel'].mean():.3f} vs {h['single'].mean():.3f} / {h['random'].mean():.3f}")
+    rows.append({
+        "claim": "(b) parallel datasets have higher entropy than single and random ones, with small variance across seeds",
+        "measured": f"highest in {wins}/{len(keys)}; parallel std not above the others' in {std_ok}/{len(keys)}; " + "; ".join(details),
+        "holds": bool(wins == len(keys)),
+    })  # fmt: skip
+
+    wins, details = 0, []
+    for key in keys:
+        success = {method: values.mean() for method, values in results.offline[key]["paper"].items()}
+        wins += success["parallel"] > max(success["single"], success["random"])
+        details.append(f"{key[0]} m={key[1]}: {success['parallel']:.2f} vs {success['single']:.2f} / {success['random']:.2f}")
+    rows.append({
+        "claim": "(c) offline Q-learning on parallel datasets reaches more goals (mean success over goals, paper protocol)",
+        "measured": f"highest in {wins}/{len(keys)}; " + "; ".join(details),
+        "holds": bool(wins == len(keys)),
+    })  # fmt: skip
+
+    agents = sorted(config.agents)
+    if len(agents) >= 3:
+        shrinks, details = 0, []
+        for env in config.envs:
+            finals = [final_metric(results.curves[(env, m)]["parallel"]["normalized_entropy"]).mean() for m in agents]
+            gains = np.diff(finals) / np.diff(agents)
+            shrinks += bool(np.all(np.diff(gains) < 0))
+            details.append(f"{env}: gain per agent " + ", ".join(f"{g:+.4f}" for g in gains))
+        rows.append({
+            "claim": "(d) the benefit per added agent shrinks as m grows (parallel final entropy)",
+            "measured": f"shrinking in {shrinks}/{len(config.envs)} envs; " + "; ".join(details),
+            "holds": bool(shrinks == len(config.envs)),
+        })  # fmt: skip
+    return rows
+
+
+def policy_entropy_per_state(probs: np.ndarray, mdp) -> np.ndarray:
+    """Mean over valid states of the action entropy, normalized by log |A|: probs [k, S, A] -> [k]."""
+    rows = probs[:, mdp.valid]
+    return -(rows * np.log(np.clip(rows, 1e-12, 1))).sum(-1).mean(-1) / np.log(mdp.n_actions)
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+
+def write_report(out: Path, config: ReproduceConfig) -> Path:
+    """Draw the figures from the files of ``out`` and write ``out/report.md``."""
+    from pmaxent.plots.datasets import plot_dataset_entropy
+    from pmaxent.plots.maps import plot_map
+    from pmaxent.plots.training import plot_learning_grid
+
+    figures = out / "figures"
+    figures.mkdir(exist_ok=True)
+    results = collect_results(out, config)
+    claim_rows = claims(results, config)
+    (out / "claims.json").write_text(json.dumps(claim_rows, indent=2))
+    largest = max(config.agents)
+
+    lines = ["# pmaxent: reproduction of *Enhancing Diversity in Parallel Agents* (ICML 2025)", ""]
+    lines += [
+        f"Run directory `{out}`; pmaxent on {platform.machine()} {platform.system()}, JAX {jax.__version__}, "
+        f"{'quick preset' if config.quick else 'full grid'}.",
+        "",
+        "## Claims",
+        "",
+        "| claim | measured | holds here |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {row['claim']} | {row['measured']} | {'yes' if row['holds'] else '**no**'} |" for row in claim_rows]
+    failed = [row["claim"][:3] for row in claim_rows if not row["holds"]]
+    lines += ["", f"Claims that do not hold in this run: {', '.join(failed)}." if failed else "Every claim holds in this run.", ""]
+
+    # Figures 1 and 7
+    envs_order = list(config.envs)
+    fig1_agents = [m for m in config.agents if m in (2, 6)] or list(config.agents)
+    plot_learning_grid(results.curves, figures / "fig1_learning_curves.png", envs_order, fig1_agents)
+    lines += ["## Learning curves (Figures 1 and 7)", "", f"Normalized entropy (top) and support (bottom), mean and std over {len(config.seeds)} seeds; m = {', '.join(map(str, fig1_agents))}.", "", "![Figure 1](figures/fig1_learning_curves.png)", ""]
+    if 4 in config.agents:
+        plot_learning_grid(results.curves, figures / "fig7_learning_curves_m4.png", envs_order, [4])
+        lines += ["m = 4 (Figure 7):", "", "![Figure 7](figures/fig7_learning_curves_m4.png)", ""]
+    lines += ["Final values (mean ± std over seeds of the batch mean over the last 1% of updates; the untrained random policy: the entropy of its team samples, one per seed, as collected for the datasets):", "", "| env | m | parallel entropy | single entropy | random entropy | parallel support | single support |", "|---|---|---|---|---|---|---|"]
+    for env in envs_order:
+        for m in config.agents:
+            c = results.curves[(env, m)]
+            lines.append(
+                f"| {env} | {m} | {_mean_std(final_metric(c['parallel']['normalized_entropy']))} | {_mean_std(final_metric(c['single']['normalized_entropy']))} "
+                f"| {_mean_std(results.dataset_entropy[(env, m)]['random'])} | {_mean_std(final_metric(c['parallel']['support']))} | {_mean_std(final_metric(c['single']['support']))} |"
+            )
+    lines.append("")
+
+    # Figure 2
+    plot_dataset_entropy({env: results.dataset_entropy[(env, largest)] for env in envs_order}, figures / "fig2_dataset_entropy.png", title=f"dataset normalized entropy, m = {largest}")
+    lines += ["## Datasets (Figures 2 and 8)", "", f"One dataset per training seed and method, m trajectories each (m = {largest} in the figure).", "", "![Figure 2](figures/fig2_dataset_entropy.png)", ""]
+    lines += ["| env | m | parallel | single | random |", "|---|---|---|---|---|"]
+    for env in envs_order:
+        for m in config.agents:
+            h = results.dataset_entropy[(env, m)]
+            lines.append(f"| {env} | {m} | {_mean_std(h['parallel'])} | {_mean_std(h['single'])} | {_mean_std(h['random'])} |")
+    lines.append("")
+    for env in envs_order:
+        lines += [f"Occupancy of the datasets, {env}, m = {largest} (Figure 8):", "", f"![Figure 8 {env}](runs/{run_name(env, largest)}/figures/fig8_dataset_occupancy.png)", ""]
+
+    # Figures 3 and 9
+    lines += ["## Offline RL (Figures 3 and 9)", "", "Tabular Q-learning for every goal (100 updates of 20 transitions; SPEC section 7), and the same greedy evaluation after value iteration on the dataset's empirical MDP (converged).", ""]
+    lines += ["| env | m | protocol | parallel | single | random |", "|---|---|---|---|---|---|"]
+    for env in envs_order:
+        for m in config.agents:
+            for variant, by_method in results.offline[(env, m)].items():
+                lines.append(f"| {env} | {m} | {variant} | {by_method['parallel'].mean():.3f} | {by_method['single'].mean():.3f} | {by_method['random'].mean():.3f} |")
+    lines.append("")
+    for env in envs_order:
+        lines += [f"{env}, m = {largest}:", "", f"![Figure 3 {env}](runs/{run_name(env, largest)}/figures/fig3_offline_success_paper.png)", "", f"![Figure 9 {env}](runs/{run_name(env, largest)}/figures/fig9_offline_success_paper.png)", ""]
+
+    # Figures 5, 6 and 10
+    for number, env in ((5, "room-det"), (6, "maze-det")):
+        plot_map(envs.make(env), figures / f"fig{number}_{env.split('-')[0]}_map.png", title=env)
+    lines += ["## Maps (Figures 5 and 6)", "", "![Figure 5](figures/fig5_room_map.png) ![Figure 6](figures/fig6_maze_map.png)", ""]
+    lines += _policy_section(out, config, figures)
+
+    theory_dir = out / "theory"
+    if config.theory and theory_dir.exists():
+        lines += ["## Theory", ""]
+        for png in sorted(theory_dir.glob("*.png")):
+            lines += [f"![{png.stem}](theory/{png.name})", ""]
+        for csv_file in sorted(theory_dir.glob("*.csv")):
+            lines += [f"- [{csv_file.name}](theory/{csv_file.name})"]
+        lines.append("")
+
+    lines += _settings_section(out, config)
+    report = out / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report
+
+
+def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[str]:
+    """Figure 10 and the number behind it: action entropy per state, parallel against single."""
+    from pmaxent.plots.maps import plot_policies
+
+    env = "room-det" if "room-det" in config.envs else config.envs[0]
+    m = max(config.agents)
+    run = load_run(out / "runs" / run_name(env, m))
+    softmax = lambda theta: np.exp(theta - theta.max(-1, keepdims=True)) / np.exp(theta - theta.max(-1, keepdims=True)).sum(-1, keepdims=True)  # noqa: E731
+    parallel, single = softmax(run.params["parallel"]), softmax(run.params["single"])
+    if parallel.ndim == 5:  # time-indexed tables: draw the first step's policy
+        parallel, single = parallel[:, :, 0], single[:, :, 0]
+    plot_policies(run.mdp, np.concatenate([parallel[0], single[0, :1]]), figures / "fig10_policies.png", titles=[f"parallel agent {i + 1}" for i in range(m)] + ["single agent"])
+    h_parallel = policy_entropy_per_state(parallel.reshape(-1, *parallel.shape[2:]), run.mdp).reshape(len(config.seeds), m)
+    h_single = policy_entropy_per_state(single[:, 0], run.mdp)
+    return [
+        "## Learned policies (Figure 10)",
+        "",
+        f"{env}, m = {m}, seed {config.seeds[0]}: arrows scaled by action probability.",
+        "",
+        "![Figure 10](figures/fig10_policies.png)",
+        "",
+        f"Mean action entropy per valid state (normalized by log 4; 0 = deterministic, 1 = uniform), over seeds: "
+        f"parallel agents {_mean_std(h_parallel.mean(-1))}, single agent {_mean_std(h_single)}.",
+        "",
+    ]
+
+
+def _settings_section(out: Path, config: ReproduceConfig) -> list[str]:
+    example = config.train_config(config.envs[0], config.agents[0], ("parallel", "single"), config.updates)
+    lines = ["## Settings", "", "| setting | value |", "|---|---|"]
+    for field in dataclasses.fields(ReproduceConfig):
+        lines.append(f"| reproduce.{field.name} | {getattr(config, field.name)} |")
+    for field in dataclasses.fields(TrainConfig):
+        if field.name not in ("env", "agents", "methods", "layout", "seeds", "updates", "batch_size", "lr"):
+            lines.append(f"| train.{field.name} | {getattr(example, field.name)} |")
+    lines += ["| offline | 100 updates x 20 transitions, alpha 0.1, gamma 0.99, 10 episodes of at most 200 steps |", ""]
+    timings_path = out / "timings.json"
+    if timings_path.exists():
+        timings = json.loads(timings_path.read_text())
+        total = sum(t["seconds"] or 0 for t in timings.values())
+        lines += ["## Wall time per stage", "", f"Machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s). Total {total:.0f} s.", "", "| stage | seconds |", "|---|---|"]
+        lines += [f"| {name} | {t['seconds']} |" for name, t in timings.items()]
+        lines.append("")
+    return lines

@@ -1,0 +1,65 @@
+"""`pmaxent reproduce --quick`: the report, its figures, its claims, and skipping finished work."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pmaxent.cli import app
+from pmaxent.experiments import QUICK, final_metric, run_name
+from pmaxent.train import read_metrics_csv
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce") / "paper"
+    result = runner.invoke(app, ["reproduce", "--quick", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_report_references_only_existing_figures(quick_run):
+    report = (quick_run / "report.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    for figure in ("fig1_", "fig2_", "fig3_", "fig5_", "fig6_", "fig7_", "fig8_", "fig9_", "fig10_", "bound_vs_truth", "frank_wolfe"):
+        assert any(figure in image for image in images), figure
+    for image in images:
+        assert (quick_run / image).stat().st_size > 1000, image
+    assert "## Settings" in report and "## Wall time per stage" in report
+    assert "Mean action entropy per valid state" in report
+
+
+def test_claims_table_matches_the_metrics_files(quick_run):
+    claims = json.loads((quick_run / "claims.json").read_text())
+    assert [c["claim"][:3] for c in claims] == ["(a)", "(b)", "(c)", "(d)"]
+    report = (quick_run / "report.md").read_text()
+    for env in QUICK.envs:
+        for m in QUICK.agents:
+            curves = read_metrics_csv(quick_run / "runs" / run_name(env, m) / "metrics.csv")
+            parallel = final_metric(curves["parallel"]["normalized_entropy"]).mean()
+            single = final_metric(curves["single"]["normalized_entropy"]).mean()
+            assert f"{env} m={m}: {parallel:.3f} vs {single:.3f}" in claims[0]["measured"]
+            wins = sum(
+                final_metric(read_metrics_csv(quick_run / "runs" / run_name(e, k) / "metrics.csv")["parallel"]["normalized_entropy"]).mean()
+                > final_metric(read_metrics_csv(quick_run / "runs" / run_name(e, k) / "metrics.csv")["single"]["normalized_entropy"]).mean()
+                for e in QUICK.envs
+                for k in QUICK.agents
+            )
+    assert claims[0]["measured"].startswith(f"entropy higher in {wins}/{len(QUICK.envs) * len(QUICK.agents)}")
+    for claim in claims:
+        assert ("| yes |" if claim["holds"] else "| **no** |") in report.split(claim["claim"])[1].splitlines()[0]
+    assert np.isfinite(parallel)
+
+
+def test_second_run_skips_finished_parts(quick_run):
+    metrics_file = quick_run / "runs" / run_name(QUICK.envs[0], QUICK.agents[0]) / "metrics.csv"
+    before = metrics_file.stat().st_mtime_ns
+    result = runner.invoke(app, ["reproduce", "--quick", "--out", str(quick_run), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert metrics_file.stat().st_mtime_ns == before
+    timings = json.loads((quick_run / "timings.json").read_text())
+    assert all(t["skipped_this_time"] for name, t in timings.items())
