@@ -14,6 +14,8 @@ from typing import Protocol
 import jax
 import jax.numpy as jnp
 
+from pmaxent.random import uniform
+
 INITIALISATIONS = ("uniform", "zeros")
 
 
@@ -66,7 +68,7 @@ class TabularSoftmax:
         shape = self.table_shape(n_agents)
         if self.initialisation == "zeros":
             return jnp.zeros(shape, jnp.float32)
-        return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0)
+        return 2.0 * uniform(key, shape, "jax") - 1.0
 
     def probs(self, params: jax.Array) -> jax.Array:
         """Action probabilities, same shape as params."""
@@ -123,7 +125,7 @@ class TabularSoftmax:
         shape = self.table_shape(n_agents)
         if self.initialisation == "zeros":
             return jnp.zeros(shape, jnp.float32)
-        return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0)
+        return 2.0 * uniform(key, shape, "jax") - 1.0
 
     def probs(self, params: jax.Array) -> jax.Array:
         """Action probabilities, same shape as params."""

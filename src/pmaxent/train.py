@@ -265,7 +265,7 @@ def _initial_states(config: TrainConfig, mdp: TabularMDP) -> TrainState:
 
     method_ids = jnp.array([[METHODS.index(m)] * len(config.seeds) for m in config.methods])
     seeds = jnp.array([list(config.seeds)] * len(config.methods))
-    return jax.vmap(jax.vmap(one))(method_ids, seeds, shared, learning)
+    return jax.jit(jax.vmap(jax.vmap(one)))(method_ids, seeds, shared, learning)
 
 
 def make_chunk_runner(config: TrainConfig, mdp: TabularMDP):
