@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from pmaxent import envs  # noqa: E402
 from pmaxent.train import PAPER_SEEDS, TrainConfig, _initial_states, make_chunk_runner, run_training  # noqa: E402
-from pmaxent.devices import shard_lanes  # noqa: E402
+from pmaxent.devices import Lanes  # noqa: E402
 
 
 def agent_steps(config: TrainConfig, updates: int) -> int:
@@ -44,8 +44,9 @@ def agent_steps(config: TrainConfig, updates: int) -> int:
 def jax_throughput(config: TrainConfig) -> dict:
     """Steady-state speed of the chunked trainer (compile excluded) and its compile time."""
     mdp = config.make_mdp()
-    run = make_chunk_runner(config, mdp)
-    states = shard_lanes(_initial_states(config, mdp))
+    lanes = Lanes((len(config.methods), len(config.seeds)))
+    run = make_chunk_runner(config, mdp, lanes)
+    states = lanes.pack(_initial_states(config, mdp))
     start = time.perf_counter()
     states, metrics = run(states, config.chunk)
     jax.block_until_ready(metrics)

@@ -71,8 +71,8 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
     out = tmp_path / "interrupted"
     real_runner = train_module.make_chunk_runner
 
-    def runner_interrupted_after_first_chunk(config, mdp):
-        run = real_runner(config, mdp)
+    def runner_interrupted_after_first_chunk(config, mdp, lanes):
+        run = real_runner(config, mdp, lanes)
         calls = []
 
         def interrupted(states, length):

@@ -3,8 +3,8 @@
 XLA runs the small operations of a tabular update on one thread, so on a CPU the second core
 idles unless it is a JAX device of its own. ``use_all_cpu_cores`` asks XLA for one host device
 per core; it must run before JAX initialises its backend (the CLI and benchmarks call it first
-thing). ``shard_lanes`` then places independent runs (methods x seeds) across the devices, and
-jit runs each device's share in parallel. On GPUs the same call shards over the GPUs.
+thing). :class:`Lanes` then places independent runs (methods x seeds) across the devices, and
+jit runs each device's share in parallel. On GPUs the same code shards over the GPUs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -31,20 +32,36 @@ def use_all_cpu_cores() -> None:
     os.environ["XLA_FLAGS"] = flags.strip()
 
 
-def shard_lanes(tree, lane_axes: int = 2):
-    """Place a pytree whose leaves lead with lane axes [n_methods, n_seeds, ...] over the devices.
+class Lanes:
+    """Independent runs ("lanes", e.g. methods x seeds) flattened to one axis, padded to a
+    multiple of the device count and sharded over the devices.
 
-    Shards the first lane axis whose size the device count divides; leaves everything on one
-    device when none does (or when there is one device).
+    Padding repeats lane 0, whose copies are computed and dropped: with 5 seeds on 2 cores,
+    6 lanes on 2 devices beat 5 lanes on one.
+
+    Args:
+        lane_shape: the leading lane axes of the trees to pack, e.g. (n_methods, n_seeds).
     """
-    devices = jax.devices()
-    leaves = jax.tree.leaves(tree)
-    if len(devices) < 2 or not leaves:
-        return tree
-    lane_shape = leaves[0].shape[:lane_axes]
-    axis = next((i for i, size in enumerate(lane_shape) if size % len(devices) == 0), None)
-    if axis is None:
-        return tree
-    mesh = Mesh(np.array(devices), ("lanes",))
-    spec = PartitionSpec(*([None] * axis + ["lanes"]))
-    return jax.device_put(tree, NamedSharding(mesh, spec))
+
+    def __init__(self, lane_shape: tuple[int, ...]):
+        self.lane_shape = tuple(lane_shape)
+        self.n_lanes = int(np.prod(lane_shape))
+        self.devices = jax.devices()
+        self.n_padded = -(-self.n_lanes // len(self.devices)) * len(self.devices)
+        mesh = Mesh(np.array(self.devices), ("lanes",))
+        self._sharding = NamedSharding(mesh, PartitionSpec("lanes"))
+
+    def pack(self, tree):
+        """Leaves [*lane_shape, ...] -> [n_padded, ...], sharded over the devices."""
+        def one(x):
+            flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape):])
+            if self.n_padded > self.n_lanes:
+                flat = jnp.concatenate([flat, jnp.repeat(flat[:1], self.n_padded - self.n_lanes, axis=0)])
+            return flat
+
+        packed = jax.tree.map(one, tree)
+        return jax.device_put(packed, self._sharding) if len(self.devices) > 1 else packed
+
+    def unpack(self, tree):
+        """Leaves [n_padded, ...] -> [*lane_shape, ...] (padding dropped)."""
+        return jax.tree.map(lambda x: x[: self.n_lanes].reshape(self.lane_shape + x.shape[1:]), tree)

@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cvxpy as cp
 import jax
@@ -94,10 +94,10 @@ def _check_eps(eps: float) -> float:
     return float(eps)
 
 
-def _check_sample_sizes(n) -> np.ndarray:
+def _check_sample_sizes(n, name: str = "n") -> np.ndarray:
     n_arr = np.asarray(n, dtype=np.float64)
     if n_arr.size == 0 or not np.all(np.isfinite(n_arr)) or np.any(n_arr < 1) or np.any(n_arr != np.round(n_arr)):
-        raise ValueError(f"n must be a positive integer (or an array of them); got {n}")
+        raise ValueError(f"{name} must be a positive integer (or an array of them); got {n}")
     return n_arr
 
 
@@ -165,9 +165,9 @@ def samples_needed(d, eps: float, delta: float) -> int:
     return max(1, math.ceil(n))
 
 
-# The unoptimised XLA backend compiles this sampler in half the time, and its few draws of a
-# handful of categories take milliseconds either way (the why-parallel sampler below does a
-# hundred times more draws, so it keeps the optimising backend).
+# Compiling the binomial sampler inside jax.random.multinomial takes seconds. For these few
+# draws over a handful of categories XLA's unoptimised backend is faster end to end (it compiles
+# in half the time); the why-parallel sampler below draws a hundred times more and is not.
 @functools.partial(jax.jit, static_argnames="n_trials", compiler_options={"xla_backend_optimization_level": 0})
 def _deviation_rate(
     key: jax.Array, index: jax.Array, n: jax.Array, probs: jax.Array, target: jax.Array, eps: jax.Array, n_trials: int
@@ -301,7 +301,9 @@ def _pooled_deviation_rates(
     return jnp.mean(target - entropy_from_counts(pooled) > eps, axis=1)
 
 
-def parallel_sampling_curves(key: jax.Array, dists, samples_per_agent, eps: float, n_trials: int = 2000) -> ParallelSamplingCurves:
+def parallel_sampling_curves(
+    key: jax.Array, dists, samples_per_agent, eps: float, n_trials: int = 2000
+) -> ParallelSamplingCurves:
     """Why parallel helps: how often the pooled plug-in entropy falls eps below H(mixture).
 
     Every setting estimates the same target, the entropy of the mixture mix = (1/m) sum_i d_i.
@@ -321,7 +323,7 @@ def parallel_sampling_curves(key: jax.Array, dists, samples_per_agent, eps: floa
         raise ValueError(f"dists must have shape [m, S]; got {dists.shape}")
     for i, row in enumerate(dists):
         _probability_vector(row, name=f"dists[{i}]")
-    k_values = _check_sample_sizes(samples_per_agent).reshape(-1)
+    k_values = _check_sample_sizes(samples_per_agent, "samples_per_agent").reshape(-1)
     eps = _check_eps(eps)
     if n_trials < 1:
         raise ValueError(f"n_trials must be positive; got {n_trials}")
@@ -368,7 +370,8 @@ def _checked_policy(mdp: TabularMDP, policy) -> np.ndarray:
     if np.issubdtype(policy.dtype, np.floating):
         if policy.ndim < 3 or policy.shape[-3:] != (T, S, A):
             raise ValueError(f"a stochastic policy must have shape [..., T, S, A] = [..., {T}, {S}, {A}]; got {policy.shape}")
-        if not np.all(np.isfinite(policy)) or np.any(policy < 0) or np.any(np.abs(policy.sum(axis=-1) - 1.0) > _PROBABILITY_TOLERANCE):
+        row_sums = policy.sum(axis=-1)
+        if not np.all(np.isfinite(policy)) or np.any(policy < 0) or np.any(np.abs(row_sums - 1.0) > _PROBABILITY_TOLERANCE):
             raise ValueError("stochastic policy rows must be probability vectors over actions")
         return policy.astype(np.float64)
     raise ValueError(f"policy must be an integer [..., T, S] or float [..., T, S, A] array; got dtype {policy.dtype}")
@@ -505,10 +508,18 @@ def rollout_deterministic(key: jax.Array, mdp: TabularMDP, episode_policies) -> 
     Returns:
         states int32 [..., T + 1], s_0 .. s_T of each episode.
     """
-    episode_policies = jnp.asarray(episode_policies, jnp.int32)
-    if episode_policies.ndim < 2 or episode_policies.shape[-2:] != (mdp.horizon, mdp.n_states):
-        raise ValueError(f"episode policies must have shape [..., T, S] = [..., {mdp.horizon}, {mdp.n_states}]; got {episode_policies.shape}")
-    return _rollout_tables(_dynamics(mdp), key, episode_policies)
+    _check_policy_tables(mdp, episode_policies, "episode policies")
+    return _rollout_tables(_dynamics(mdp), key, jnp.asarray(episode_policies, jnp.int32))
+
+
+def _check_policy_tables(mdp: TabularMDP, tables, name: str) -> None:
+    """Deterministic policy tables must be [..., T, S] with actions in [0, A): JAX indexing would
+    silently clamp an out-of-range action."""
+    tables = np.asarray(tables)
+    if tables.ndim < 2 or tables.shape[-2:] != (mdp.horizon, mdp.n_states):
+        raise ValueError(f"{name} must have shape [..., T, S] = [..., {mdp.horizon}, {mdp.n_states}]; got {tables.shape}")
+    if not np.issubdtype(tables.dtype, np.integer) or np.any(tables < 0) or np.any(tables >= mdp.n_actions):
+        raise ValueError(f"{name} must hold integer actions in [0, {mdp.n_actions})")
 
 
 def monte_carlo_state_distribution(key: jax.Array, mdp: TabularMDP, policies, weights, n_episodes: int) -> np.ndarray:
@@ -523,6 +534,7 @@ def monte_carlo_state_distribution(key: jax.Array, mdp: TabularMDP, policies, we
     Returns:
         the estimate, float64 [..., S]; its expectation is the mixture's exact state distribution.
     """
+    _check_policy_tables(mdp, policies, "mixture policies")
     key_components, key_rollout = jax.random.split(key)
     episode_policies = sample_mixture_policy(key_components, policies, weights, n_episodes)
     states = rollout_deterministic(key_rollout, mdp, episode_policies)
@@ -887,7 +899,7 @@ def optimal_entropy(mdp: TabularMDP, sigma: float = 0.0) -> OptimalEntropy:
 #: Columns of the iterations-to-eps table, in CSV order.
 TABLE_COLUMNS = (
     "env", "n_agents", "step_rule", "eta", "iterations", "reached", "cap",
-    "entropy_at_stop", "optimum", "eps", "sigma", "theorem_iterations",
+    "entropy_at_stop", "optimum", "eps", "sigma", "theorem_iterations", "density_oracle", "n_episodes",
 )
 
 
@@ -939,7 +951,10 @@ def iterations_to_eps(
             optimum = optimal_entropy(mdp).value
             target = optimum - eps
             for n_agents in agent_counts:
-                common = {"env": mdp.name, "n_agents": n_agents, "optimum": optimum, "eps": eps, "sigma": sigma}
+                common = {
+                    "env": mdp.name, "n_agents": n_agents, "optimum": optimum, "eps": eps, "sigma": sigma,
+                    "density_oracle": density_oracle, "n_episodes": n_episodes if density_oracle == "monte-carlo" else None,
+                }
 
                 def run(eta: float, cap: int) -> FrankWolfeResult:
                     result = frank_wolfe(
@@ -985,9 +1000,7 @@ def write_table_csv(rows: Sequence[dict], path: str | Path) -> Path:
             cells = {column: row.get(column) for column in TABLE_COLUMNS}
             if cells["iterations"] is None:
                 cells["iterations"] = "not reached"
-            if cells["theorem_iterations"] is None:
-                cells["theorem_iterations"] = ""
-            writer.writerow(cells)
+            writer.writerow({column: "" if value is None else value for column, value in cells.items()})
     return path
 
 
@@ -1043,13 +1056,19 @@ def run_concentration(
     paths["bound_vs_truth_csv"] = _write_csv(
         out_dir / "bound_vs_truth.csv",
         ("distribution", "n", "monte_carlo_probability", "bound", "eps", "n_trials"),
-        [(label, n, p, b, eps, n_trials) for label, (_, probs, bounds) in curves.items() for n, p, b in zip(sample_sizes, probs, bounds)],
+        [
+            (label, n, p, b, eps, n_trials)
+            for label, (_, probs, bounds) in curves.items()
+            for n, p, b in zip(sample_sizes, probs, bounds)
+        ],
     )
     paths["bound_vs_truth"] = plots.plot_bound_vs_truth(sample_sizes, curves, eps, out_dir / "bound_vs_truth.png")
 
     p = np.linspace(0.005, 0.995, 199)
     h, var, ratio = bernoulli_concentration_terms(p)
-    paths["bernoulli_terms_csv"] = _write_csv(out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio))
+    paths["bernoulli_terms_csv"] = _write_csv(
+        out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio)
+    )
     paths["bernoulli_terms"] = plots.plot_bernoulli_terms(p, h, var, ratio, out_dir / "bernoulli_terms.png")
 
     samples_per_agent = np.unique(np.round(np.logspace(0.5, 3, 6 if quick else 16)).astype(int))
@@ -1067,10 +1086,16 @@ def run_concentration(
     return paths
 
 
-def entropy_curves(mdp: TabularMDP, agent_counts: Sequence[int], eta_for, iterations: int, sigma: float = 1e-3, seed: int = 0) -> dict[int, np.ndarray]:
+def entropy_curves(
+    mdp: TabularMDP, agent_counts: Sequence[int], eta_for: Callable[[int], float], iterations: int,
+    sigma: float = 1e-3, density_oracle: str = "exact", n_episodes: int = 50, seed: int = 0,
+) -> dict[int, np.ndarray]:
     """Exact joint entropy per iteration [iterations + 1] of Frank-Wolfe for each N, with step
     ``eta_for(N)`` (a constant, or e.g. the Theorem A.2 step of N)."""
-    return {n: frank_wolfe(mdp, n, eta_for(n), iterations, sigma, seed=seed).entropy for n in agent_counts}
+    return {
+        n: frank_wolfe(mdp, n, eta_for(n), iterations, sigma, density_oracle, n_episodes, seed).entropy
+        for n in agent_counts
+    }
 
 
 def run_frank_wolfe(
@@ -1104,9 +1129,12 @@ def run_frank_wolfe(
     first = make(env_names[0])
     tuned_eta = next(r["eta"] for r in rows if r["env"] == first.name and r["step_rule"] == "tuned")
     curves = {
-        "tuned": entropy_curves(first, agent_counts, lambda n: tuned_eta, max_iterations, sigma, seed),
+        "tuned": entropy_curves(
+            first, agent_counts, lambda n: tuned_eta, max_iterations, sigma, density_oracle, n_episodes, seed
+        ),
         "theorem": entropy_curves(
-            first, agent_counts, lambda n: theorem_step_size(n, eps, first.n_valid, sigma), theorem_max_iterations, sigma, seed
+            first, agent_counts, lambda n: theorem_step_size(n, eps, first.n_valid, sigma), theorem_max_iterations,
+            sigma, density_oracle, n_episodes, seed,
         ),
     }
     paths = {

@@ -14,6 +14,7 @@ to the identical result, and writes a run directory:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent import envs
-from pmaxent.devices import shard_lanes
+from pmaxent.devices import Lanes
 from pmaxent.envs.simulator import make_dynamics
 from pmaxent.envs.tabular import TabularMDP
 from pmaxent.entropy import PluginEntropy
@@ -268,22 +269,20 @@ def _initial_states(config: TrainConfig, mdp: TabularMDP) -> TrainState:
     return jax.jit(jax.vmap(jax.vmap(one)))(method_ids, seeds, shared, learning)
 
 
-def make_chunk_runner(config: TrainConfig, mdp: TabularMDP):
-    """jitted ``run(states, length) -> (states, metrics [n_methods, n_seeds, length])``."""
+def make_chunk_runner(config: TrainConfig, mdp: TabularMDP, lanes: Lanes):
+    """jitted ``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])``.
+
+    States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
+    """
     update = make_update(config, mdp)
-    shared, learning = _method_flags(config)
+    shared, learning = lanes.pack(_method_flags(config))
 
-    def run_one(state, shared, learning, length):
-        return jax.lax.scan(lambda s, _: update(s, shared, learning), state, None, length=length)
-
-    @jax.jit
-    def run_full(states):
-        return jax.vmap(jax.vmap(lambda s, sh, le: run_one(s, sh, le, config.chunk)))(states, shared, learning)
-
+    @functools.partial(jax.jit, static_argnums=1)
     def run(states, length):
-        if length == config.chunk:
-            return run_full(states)
-        return jax.jit(jax.vmap(jax.vmap(lambda s, sh, le: run_one(s, sh, le, length))))(states, shared, learning)
+        def run_lane(state, shared, learning):
+            return jax.lax.scan(lambda s, _: update(s, shared, learning), state, None, length=length)
+
+        return jax.vmap(run_lane)(states, shared, learning)
 
     return run
 
@@ -345,22 +344,24 @@ def run_training(
     else:
         states = _initial_states(config, mdp)
         metrics = {name: np.zeros((len(config.methods), len(config.seeds), 0), np.float32) for name in METRIC_NAMES}
-    states = shard_lanes(states)
-    run_chunk = make_chunk_runner(config, mdp)
+    lanes = Lanes((len(config.methods), len(config.seeds)))
+    packed = lanes.pack(states)
+    run_chunk = make_chunk_runner(config, mdp, lanes)
     done = int(np.asarray(states.step).reshape(-1)[0])
     with progress_bar(config.updates, f"train {config.env} m={config.agents}", enabled=progress, unit="updates") as bar:
         bar.advance(done)
         while done < config.updates:
             length = min(config.chunk, config.updates - done)
-            new_states, chunk_metrics = run_chunk(states, length)
-            chunk_metrics = jax.device_get(chunk_metrics)
+            new_packed, chunk_metrics = run_chunk(packed, length)
+            chunk_metrics = jax.device_get(lanes.unpack(chunk_metrics))
             _check_finite(np.asarray(chunk_metrics.pop("finite")), config, done)
-            states = new_states
+            packed = new_packed
             metrics = {k: np.concatenate([metrics[k], np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in METRIC_NAMES}
             done += length
             if checkpoint is not None:
-                _save_checkpoint(checkpoint, states, metrics)
+                _save_checkpoint(checkpoint, lanes.unpack(packed), metrics)
             bar.advance(length)
+    states = lanes.unpack(packed)
     params = {method: np.asarray(states.params[i]) for i, method in enumerate(config.methods)}
     run = TrainedRun(config, mdp, config.make_policy(mdp), params, metrics, run_dir)
     if run_dir is not None:

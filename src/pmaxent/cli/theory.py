@@ -68,7 +68,9 @@ def concentration(
     if agents > states:
         raise typer.BadParameter(f"--agents ({agents}) cannot exceed --states ({states})")
     with console.status("sampling plug-in entropies (the first call compiles the sampler)"):
-        paths = theory.run_concentration(out, eps=eps, n_trials=trials, n_agents=agents, n_states=states, leak=leak, seed=seed, quick=quick)
+        paths = theory.run_concentration(
+            out, eps=eps, n_trials=trials, n_agents=agents, n_states=states, leak=leak, seed=seed, quick=quick
+        )
     console.print(f"[bold]concentration[/bold]: eps = {eps:g}, written to {out}")
     _print_paths(paths)
 
@@ -116,8 +118,9 @@ def frank_wolfe(
     )
     for column in ("env", "N", "H*", "eta", "iters", "A.2 eta", "A.2 iters", "A.2 bound"):
         table.add_column(column, justify="right", no_wrap=True)
+    theorem_rows = {(r["env"], r["n_agents"]): r for r in rows if r["step_rule"] == "theorem"}
     for tuned in (r for r in rows if r["step_rule"] == "tuned"):
-        thm = next(r for r in rows if r["step_rule"] == "theorem" and r["env"] == tuned["env"] and r["n_agents"] == tuned["n_agents"])
+        thm = theorem_rows[tuned["env"], tuned["n_agents"]]
         table.add_row(
             tuned["env"], str(tuned["n_agents"]), f"{tuned['optimum']:.4f}",
             f"{tuned['eta']:g}", _iterations_text(tuned),

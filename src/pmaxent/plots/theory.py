@@ -23,7 +23,8 @@ _SETTING_STYLES = {
     "identical": ("tab:orange", "m identical agents, k samples each (pooled)"),
     "single": ("tab:gray", "one agent alone, k samples"),
 }
-_RULE_STYLES = {"tuned": ("o", "-"), "theorem": ("s", "--")}
+#: step rule -> (marker, line style, fill of the "not reached" marker)
+_RULE_STYLES = {"tuned": ("o", "-", "full"), "theorem": ("s", "--", "none")}
 
 
 def _save(fig, path: str | Path) -> Path:
@@ -93,7 +94,9 @@ def plot_parallel_sampling(curves: ParallelSamplingCurves, path: str | Path) -> 
     return _save(fig, path)
 
 
-def plot_frank_wolfe(curves: dict[str, dict[int, np.ndarray]], tuned_eta: float, rows: Sequence[dict], env_name: str, path: str | Path) -> Path:
+def plot_frank_wolfe(
+    curves: dict[str, dict[int, np.ndarray]], tuned_eta: float, rows: Sequence[dict], env_name: str, path: str | Path
+) -> Path:
     """Parallel Frank-Wolfe: entropy per iteration for several N and iterations to eps against N.
 
     Args:
@@ -103,13 +106,18 @@ def plot_frank_wolfe(curves: dict[str, dict[int, np.ndarray]], tuned_eta: float,
     """
     optimum = next(r["optimum"] for r in rows if r["env"] == env_name)
     eps = rows[0]["eps"]
+    oracle = (
+        f"Monte-Carlo oracle, {rows[0]['n_episodes']} episodes per agent"
+        if rows[0]["density_oracle"] == "monte-carlo" else "exact density oracle"
+    )
     fig, (ax_tuned, ax_theorem, ax_n) = plt.subplots(1, 3, figsize=(14, 4))
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(curves["tuned"])))
     for colour, (n_agents, entropy) in zip(colours, curves["tuned"].items()):
         ax_tuned.plot(entropy, color=colour, label=f"N = {n_agents}")
     ax_tuned.axhline(optimum, color="k", lw=1, label="optimum (convex program)")
     ax_tuned.axhline(optimum - eps, color="k", lw=1, ls=":", label=f"optimum - {eps:g}")
-    ax_tuned.set_title(f"{env_name}, constant step eta = {tuned_eta:g}", fontsize=9)
+    ax_tuned.set_ylim(top=optimum + 0.1)
+    ax_tuned.set_title(f"{env_name}, constant step eta = {tuned_eta:g}, {oracle}", fontsize=9)
     ax_tuned.set_xlabel("iteration")
     ax_tuned.set_ylabel("H(joint state distribution) (nats)")
     ax_tuned.legend(fontsize=7)
@@ -126,7 +134,7 @@ def plot_frank_wolfe(curves: dict[str, dict[int, np.ndarray]], tuned_eta: float,
     envs = list(dict.fromkeys(r["env"] for r in rows))
     env_colours = dict(zip(envs, ("tab:blue", "tab:red", "tab:green", "tab:purple")))
     for env in envs:
-        for rule, (marker, line) in _RULE_STYLES.items():
+        for rule, (marker, line, unreached_fill) in _RULE_STYLES.items():
             selected = [r for r in rows if r["env"] == env and r["step_rule"] == rule]
             agents = np.array([r["n_agents"] for r in selected])
             reached = np.array([r["reached"] for r in selected], bool)
@@ -136,8 +144,8 @@ def plot_frank_wolfe(curves: dict[str, dict[int, np.ndarray]], tuned_eta: float,
                 ax_n.plot(agents[reached], counts[reached], marker + line, color=colour, label=f"{env}, {rule} step")
             if (~reached).any():
                 # An unreached run only tells that more iterations than the cap are needed.
-                ax_n.plot(agents[~reached], counts[~reached], "^", color=colour, mfc="none", ms=9,
-                          label=f"{env}, {rule} step: not reached, more than the cap")
+                ax_n.plot(agents[~reached], counts[~reached], "^", color=colour, fillstyle=unreached_fill, ms=9,
+                          ls="none", label=f"{env}, {rule} step: not reached, more than the cap")
             if rule == "theorem":
                 guaranteed = [r["theorem_iterations"] for r in selected]
                 ax_n.plot(agents, guaranteed, ":", color=colour, label=f"{env}, Theorem A.2 guarantee")
