@@ -1,9 +1,47 @@
-"""pmaxent: parallel maximum state entropy exploration (De Paola et al., ICML 2025) in JAX."""
+"""pmaxent: parallel maximum state entropy exploration (De Paola et al., ICML 2025) in JAX.
+
+The Python API does everything the ``pmaxent`` CLI does::
+
+    import pmaxent
+    mdp = pmaxent.make("room-det")                                   # environments
+    run = pmaxent.run_training(pmaxent.TrainConfig(agents=6), "runs/room")  # pmaxent train
+    pmaxent.collect_run("runs/room")                                 # pmaxent collect
+    pmaxent.evaluate_run("runs/room")                                # pmaxent offline
+    pmaxent.run_theory("runs/theory")                                # pmaxent theory
+    pmaxent.reproduce("runs/paper")                                  # pmaxent reproduce
+
+Heavy modules (Minari, cvxpy) load on first use of their names.
+"""
+
+import importlib
 
 from pmaxent import envs
-from pmaxent.envs import TabularMDP, make
+from pmaxent.envs import TabularMDP, from_gymnasium, from_map, make
 
 envs.register_envs()
 
 __version__ = "0.1.0"
-__all__ = ["TabularMDP", "envs", "make"]
+
+_LAZY = {
+    "TrainConfig": "pmaxent.train",
+    "run_training": "pmaxent.train",
+    "make_train": "pmaxent.train",
+    "load_run": "pmaxent.train",
+    "collect_run": "pmaxent.datasets",
+    "load_dataset": "pmaxent.datasets",
+    "evaluate_run": "pmaxent.offline",
+    "run_theory": "pmaxent.theory",
+    "frank_wolfe": "pmaxent.theory",
+    "optimal_entropy": "pmaxent.theory",
+    "reproduce": "pmaxent.experiments",
+    "ReproduceConfig": "pmaxent.experiments",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pmaxent' has no attribute {name!r}")
+
+
+__all__ = ["TabularMDP", "envs", "from_gymnasium", "from_map", "make", *_LAZY]
