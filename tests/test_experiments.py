@@ -30,7 +30,7 @@ def test_report_references_only_existing_figures(quick_run):
     for image in images:
         assert (quick_run / image).stat().st_size > 1000, image
     assert "## Settings" in report and "## Wall time per stage" in report
-    assert "Mean action entropy per valid state" in report
+    assert "weighted by its own state distribution" in report
 
 
 def test_claims_table_matches_the_metrics_files(quick_run):

@@ -227,10 +227,16 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
     return rows
 
 
-def policy_entropy_per_state(probs: np.ndarray, mdp) -> np.ndarray:
-    """Mean over valid states of the action entropy, normalized by log |A|: probs [k, S, A] -> [k]."""
-    rows = probs[:, mdp.valid]
-    return -(rows * np.log(np.clip(rows, 1e-12, 1))).sum(-1).mean(-1) / np.log(mdp.n_actions)
+def policy_entropy_per_state(probs: np.ndarray, mdp, state_weights: np.ndarray | None = None) -> np.ndarray:
+    """Action entropy per state, normalized by log |A|, averaged over states: probs [k, S, A] -> [k].
+
+    ``state_weights`` [k, S] weights each policy's states (e.g. by its own state distribution);
+    by default every valid state counts equally.
+    """
+    per_state = -(probs * np.log(np.clip(probs, 1e-12, 1))).sum(-1) / np.log(mdp.n_actions)
+    if state_weights is None:
+        return per_state[:, mdp.valid].mean(-1)
+    return (per_state * state_weights).sum(-1) / state_weights.sum(-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,13 +340,21 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
     env = "room-det" if "room-det" in config.envs else config.envs[0]
     m = max(config.agents)
     run = load_run(out / "runs" / run_name(env, m))
-    softmax = lambda theta: np.exp(theta - theta.max(-1, keepdims=True)) / np.exp(theta - theta.max(-1, keepdims=True)).sum(-1, keepdims=True)  # noqa: E731
-    parallel, single = softmax(run.params["parallel"]), softmax(run.params["single"])
+    parallel, single = (np.asarray(jax.nn.softmax(run.params[method], axis=-1)) for method in ("parallel", "single"))
     if parallel.ndim == 5:  # time-indexed tables: draw the first step's policy
         parallel, single = parallel[:, :, 0], single[:, :, 0]
     plot_policies(run.mdp, np.concatenate([parallel[0], single[0, :1]]), figures / "fig10_policies.png", titles=[f"parallel agent {i + 1}" for i in range(m)] + ["single agent"])
-    h_parallel = policy_entropy_per_state(parallel.reshape(-1, *parallel.shape[2:]), run.mdp).reshape(len(config.seeds), m)
+    from pmaxent.theory import exact_state_distribution
+
+    agents_probs = parallel.reshape(-1, *parallel.shape[2:])
+    h_parallel = policy_entropy_per_state(agents_probs, run.mdp).reshape(len(config.seeds), m)
     h_single = policy_entropy_per_state(single[:, 0], run.mdp)
+
+    def visited(probs):  # each policy's own state distribution over an episode
+        return exact_state_distribution(run.mdp, np.repeat(probs[:, None], run.mdp.horizon, axis=1))
+
+    hv_parallel = policy_entropy_per_state(agents_probs, run.mdp, visited(agents_probs)).reshape(len(config.seeds), m)
+    hv_single = policy_entropy_per_state(single[:, 0], run.mdp, visited(single[:, 0]))
     return [
         "## Learned policies (Figure 10)",
         "",
@@ -348,8 +362,14 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
         "",
         "![Figure 10](figures/fig10_policies.png)",
         "",
-        f"Mean action entropy per valid state (normalized by log 4; 0 = deterministic, 1 = uniform), over seeds: "
-        f"parallel agents {_mean_std(h_parallel.mean(-1))}, single agent {_mean_std(h_single)}.",
+        "Action entropy per state (normalized by log 4; 0 = deterministic, 1 = uniform), mean ± std over seeds:",
+        "",
+        "| states | parallel agents | single agent |",
+        "|---|---|---|",
+        f"| where the policy goes (weighted by its own state distribution) | {_mean_std(hv_parallel.mean(-1))} | {_mean_std(hv_single)} |",
+        f"| every valid state alike | {_mean_std(h_parallel.mean(-1))} | {_mean_std(h_single)} |",
+        "",
+        "States a policy never visits keep their random initial tables, so the unweighted mean mostly measures how few states an agent visits.",
         "",
     ]
 
