@@ -88,64 +88,6 @@ class TabularSoftmax:
         return jnp.sum(below.astype(jnp.int32), axis=-1)
 
     def log_prob(self, params: jax.Array, states: jax.Array, actions: jax.Array) -> jax.Array:
-        """log pi_i(a_t | s_t) for states, actions [..., m, T] -> [..., m, T]."""
-
-    def weighted_score(self, params: jax.Array, states: jax.Array, actions: jax.Array, weights: jax.Array) -> jax.Array:
-        """sum_{b,t} w_{b,i} grad_{params_i} log pi_i(a_{b,t} | s_{b,t}) for states, actions
-        [N, m, T] and weights [N, m]; same shape as params."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TabularSoftmax:
-    """Tabular softmax policy, one table per agent.
-
-    Args:
-        n_states: S.
-        n_actions: A.
-        horizon: T (used by the time-indexed variant).
-        time_indexed: theta [m, T, S, A] instead of [m, S, A].
-        initialisation: "uniform" (theta ~ U[-1, 1], the authors' default) or "zeros".
-    """
-
-    n_states: int
-    n_actions: int
-    horizon: int
-    time_indexed: bool = False
-    initialisation: str = "uniform"
-
-    def __post_init__(self):
-        if self.initialisation not in INITIALISATIONS:
-            raise ValueError(f"unknown initialisation {self.initialisation!r}; choose from {INITIALISATIONS}")
-
-    def table_shape(self, n_agents: int) -> tuple[int, ...]:
-        middle = (self.horizon,) if self.time_indexed else ()
-        return (n_agents, *middle, self.n_states, self.n_actions)
-
-    def init(self, key: jax.Array, n_agents: int) -> jax.Array:
-        shape = self.table_shape(n_agents)
-        if self.initialisation == "zeros":
-            return jnp.zeros(shape, jnp.float32)
-        return 2.0 * uniform(key, shape, "jax") - 1.0
-
-    def probs(self, params: jax.Array) -> jax.Array:
-        """Action probabilities, same shape as params."""
-        return jax.nn.softmax(params, axis=-1)
-
-    def prepare(self, params: jax.Array) -> jax.Array:
-        return jnp.cumsum(self.probs(params), axis=-1)
-
-    def _rows(self, table: jax.Array, states: jax.Array, t: jax.Array | None) -> jax.Array:
-        """table[i, (t,) s_i] for states [..., m] -> [..., m, A]."""
-        agents = jnp.arange(table.shape[0])
-        if self.time_indexed:
-            return table[agents, t, states]
-        return table[agents, states]
-
-    def act(self, prepared: jax.Array, states: jax.Array, t: jax.Array, u: jax.Array) -> jax.Array:
-        cumulative = self._rows(prepared, states, t)
-        return jnp.sum(u[..., None] * cumulative[..., -1:] >= cumulative[..., :-1], axis=-1).astype(jnp.int32)
-
-    def log_prob(self, params: jax.Array, states: jax.Array, actions: jax.Array) -> jax.Array:
         logp = jax.nn.log_softmax(params, axis=-1)
         m = params.shape[0]
         agents = jnp.arange(m)[:, None]
