@@ -287,8 +287,13 @@ def make_chunk_runner(config: TrainConfig, mdp: TabularMDP, lanes: Lanes):
     return run
 
 
+def _checkpoint_tmp(path: Path) -> Path:
+    """Written first, then renamed over the checkpoint, so an interrupted write never corrupts it."""
+    return path.with_suffix(".tmp.npz")
+
+
 def _save_checkpoint(path: Path, states: TrainState, metrics: dict[str, np.ndarray]) -> None:
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = _checkpoint_tmp(path)
     np.savez(
         tmp,
         params=np.asarray(states.params),
@@ -367,6 +372,7 @@ def run_training(
     if run_dir is not None:
         _write_results(run, plot)
         checkpoint.unlink()
+        _checkpoint_tmp(checkpoint).unlink(missing_ok=True)
     return run
 
 

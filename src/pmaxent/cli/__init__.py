@@ -109,6 +109,8 @@ def train(
         run = run_training(config, out, resume=resume, progress=not quiet)
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
         _fail(str(error))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; the last checkpoint in {out} is kept: continue with the same options and --resume")
     typer.echo(f"run directory: {out}")
     for i, name in enumerate(config.methods):
         final = run.metrics["normalized_entropy"][i, :, -max(1, updates // 100):].mean(axis=-1)
@@ -129,7 +131,10 @@ def reproduce(
     from pmaxent.experiments import QUICK, ReproduceConfig, reproduce as run_reproduce
 
     config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory)
-    report = run_reproduce(out, config, progress=not quiet)
+    try:
+        report = run_reproduce(out, config, progress=not quiet)
+    except KeyboardInterrupt:
+        _fail(f"interrupted; run the same command again to continue where it stopped ({out})")
     typer.echo(f"report: {report}")
 
 
