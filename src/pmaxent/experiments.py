@@ -52,7 +52,7 @@ class ReproduceConfig:
     def train_config(self, env: str, agents: int, methods: tuple[str, ...], updates: int) -> TrainConfig:
         return TrainConfig(
             env=env, agents=agents, methods=methods, batch_size=self.batch_size, updates=updates,
-            seeds=self.seeds, lr=self.lr, chunk=min(500, updates),
+            seeds=self.seeds, lr=self.lr, baseline="none", chunk=min(500, updates),
         )  # fmt: skip
 
 

@@ -72,7 +72,7 @@ def train(
     lr: float = typer.Option(0.1, help="Step size."),
     lr_decay: float = typer.Option(1.0, help="Per-update step-size decay (paper text: 0.999)."),
     optimizer: str = typer.Option("sgd", help="sgd | adam."),
-    baseline: str = typer.Option("none", help="none | loo-agent | loo-sample | both."),
+    baseline: str = typer.Option("both", help="both (default) | loo-agent | loo-sample | none (the paper's estimator)."),
     time_indexed: bool = typer.Option(False, help="Non-stationary tables theta[m, T, S, A]."),
     init: str = typer.Option("uniform", help="uniform | zeros."),
     chunk: int = typer.Option(500, help="Updates between checkpoints."),
