@@ -4,7 +4,7 @@
 
 Measures, on this machine:
 1. agent-steps per second of the paper configuration (room-det, m = 6, B = 40, the 5 paper
-   seeds vmapped, 10,000 updates; parallel method), excluding and including compilation;
+   seeds vmapped, 10,000 updates; parallel method, the paper's estimator), excluding compilation;
 2. the same with each random-number generator (the hashed counter of pmaxent.random against
    JAX's threefry2x32, rbg and unsafe_rbg), on fewer updates;
 3. the same training written as most research code does: a NumPy/Python loop with one
@@ -32,7 +32,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent import envs  # noqa: E402
-from pmaxent.train import PAPER_SEEDS, TrainConfig, _initial_states, make_chunk_runner, run_training  # noqa: E402
+from pmaxent.train import TrainConfig, _initial_states, make_chunk_runner, paper_config, run_training  # noqa: E402
 from pmaxent.devices import Lanes  # noqa: E402
 
 
@@ -110,7 +110,7 @@ def paper_grid(updates: int) -> dict:
     total_steps = 0
     for env in envs.ENV_NAMES:
         for m in (2, 4, 6):
-            config = TrainConfig(env=env, agents=m, methods=("parallel", "single"), updates=updates)
+            config = paper_config(env, m, methods=("parallel", "single"), updates=updates)
             run_start = time.perf_counter()
             run_training(config, progress=False, plot=False)
             per_run[f"{env} m={m}"] = round(time.perf_counter() - run_start, 2)
@@ -128,14 +128,14 @@ def main() -> None:
     results = {
         "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
     }
-    paper = TrainConfig(env="room-det", agents=6, methods=("parallel",), updates=updates, seeds=PAPER_SEEDS)
+    paper = paper_config("room-det", 6, methods=("parallel",), updates=updates)
     results["paper_config"] = jax_throughput(paper)
     print(f"paper configuration (room-det, m=6, B=40, 5 seeds, {updates} updates): "
           f"{results['paper_config']['agent_steps_per_second'] / 1e6:.1f} M agent-steps/s, "
           f"{results['paper_config']['updates_per_second']:.0f} updates/s (first chunk incl. compile {results['paper_config']['first_chunk_with_compile_seconds']} s)")
     results["rng"] = []
-    for rng in ("hash", "threefry2x32", "rbg", "unsafe_rbg"):
-        config = TrainConfig(env="room-det", agents=6, methods=("parallel",), updates=2000 if not args.quick else 500, chunk=250, rng=rng)
+    for rng in ("hash", "threefry2x32", "rbg", "unsafe_rbg"):  # same config, half the updates
+        config = paper_config("room-det", 6, methods=("parallel",), updates=updates // 2, rng=rng)
         row = jax_throughput(config)
         results["rng"].append(row)
         print(f"  rng {rng:13s} {row['agent_steps_per_second'] / 1e6:6.1f} M agent-steps/s")
