@@ -1,6 +1,7 @@
 """The command line as a user meets it."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -55,12 +56,14 @@ def test_show_custom_map_and_bad_map(tmp_path):
     assert result.exit_code == 2 and "ragged map" in result.output
 
 
-def test_train_collect_offline_end_to_end(tmp_path):
+def test_train_collect_offline_end_to_end(tmp_path, monkeypatch):
+    """As a user types it: a run directory relative to the working directory."""
     import csv
 
     from pmaxent.cli import app as full_app
 
-    out = tmp_path / "run"
+    monkeypatch.chdir(tmp_path)
+    out = Path("runs") / "run"
     assert runner.invoke(full_app, ["train", "-m", "2", "--updates", "30", "--batch", "8", "--seeds", "0,1", "--chunk", "30", "--method", "parallel", "--method", "single", "--out", str(out), "--quiet"]).exit_code == 0
     collected = runner.invoke(full_app, ["collect", str(out), "--quiet"])
     assert collected.exit_code == 0, collected.output

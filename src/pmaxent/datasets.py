@@ -445,7 +445,8 @@ def save_dataset(dataset: ExplorationDataset, root: Path | str, *, overwrite: bo
     from minari.dataset.minari_storage import MinariStorage
 
     info = dataset.info
-    target = dataset_path(root, info)
+    # Minari joins a relative data path to itself; absolute paths keep relative run dirs working
+    target = dataset_path(Path(root).resolve(), info)
     if target.exists():
         if not _is_dataset_dir(target):
             raise FileExistsError(f"{target} exists and is not a Minari dataset; not touching it")
@@ -507,7 +508,7 @@ def load_dataset(path: Path | str, mdp: TabularMDP | None = None) -> Exploration
     """
     from minari import MinariDataset
 
-    path = Path(path)
+    path = Path(path).resolve()
     data_dir = path if path.name == _MINARI_DATA_DIRNAME else path / _MINARI_DATA_DIRNAME
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
