@@ -22,11 +22,11 @@ from pmaxent.baselines_study import (
     updates_to_target,
     variance_vs_team_size,
 )
-from pmaxent.envs import TabularMDP
 from pmaxent.envs.tabular import reachable_states
 from pmaxent.pgpse import exact_gradient
 from pmaxent.policies import TabularSoftmax
 from pmaxent.train import TrainConfig, init_state, make_train
+from tiny_mdps import three_state_mdp
 
 
 def _components(floor: np.ndarray) -> list[int]:
@@ -79,22 +79,10 @@ def test_four_rooms_layout_other_sizes_and_refuses_tiny_maps():
         four_rooms_layout(6)
 
 
-def _tiny_mdp():
-    """3 states, 2 actions, stochastic, start in state 0, T = 2 (as in test_pgpse.py)."""
-    P = np.zeros((3, 2, 3))
-    P[0, 0] = [0.5, 0.5, 0.0]
-    P[0, 1] = [0.0, 0.3, 0.7]
-    P[1, 0] = [1.0, 0.0, 0.0]
-    P[1, 1] = [0.0, 0.0, 1.0]
-    P[2, 0] = [0.0, 1.0, 0.0]
-    P[2, 1] = [0.2, 0.0, 0.8]
-    return TabularMDP(P=P, mu=np.array([1.0, 0.0, 0.0]), horizon=2)
-
-
 @pytest.mark.parametrize("n_agents, seed, scale", [(2, 0, 1.0), (2, 1, 3.0), (3, 2, 1.0), (3, 3, 3.0)])
 def test_loo_agent_has_lower_exact_variance_than_paper(n_agents, seed, scale):
     """Exact per-sample variances by enumeration, at random tables (scale 3: near-deterministic)."""
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     theta = scale * np.asarray(TabularSoftmax(3, 2, 2).init(jax.random.key(seed), n_agents))
     mean_paper, var_paper = exact_gradient_variance(mdp, theta, "none")
     mean_loo, var_loo = exact_gradient_variance(mdp, theta, "loo-agent")
@@ -107,7 +95,7 @@ def test_loo_agent_has_lower_exact_variance_than_paper(n_agents, seed, scale):
 
 def test_gradient_statistics_matches_exact_variance():
     """The Monte Carlo variance of the B-sample estimator is the exact per-sample one / B."""
-    mdp, batch, n = _tiny_mdp(), 4, 600
+    mdp, batch, n = three_state_mdp(), 4, 600
     policy = TabularSoftmax(3, 2, 2)
     theta = policy.init(jax.random.key(5), 2)
     stats = gradient_statistics(mdp, policy, theta, batch, n, jax.random.key(6), ("none", "loo-agent"), chunk=200)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pmaxent.cli import app, main  # noqa: F401
+from pmaxent.cli import app
 
 runner = CliRunner()
 

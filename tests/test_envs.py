@@ -598,3 +598,12 @@ def test_grid_factory_truncates_at_horizon_and_paper_envs_take_overrides():
     assert ends == [False, False, True]
     slippery = gymnasium.make("pmaxent/Room-det-v0", slip=0.5).unwrapped
     assert slippery.mdp.P[27, 2, 28] == pytest.approx(0.5)
+
+
+def test_gymnasium_make_imports_pmaxent_by_module_prefix():
+    import subprocess
+    import sys
+
+    code = "import gymnasium; env = gymnasium.make('pmaxent:pmaxent/Maze-stoc-v0'); print(env.reset(seed=0)[0])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "56"

@@ -17,18 +17,7 @@ from pmaxent.pgpse import (
 )
 from pmaxent.policies import TabularSoftmax
 from pmaxent.rollout import sample_team
-
-
-def _tiny_mdp(horizon=2):
-    """3 states, 2 actions, stochastic, start in state 0."""
-    P = np.zeros((3, 2, 3))
-    P[0, 0] = [0.5, 0.5, 0.0]
-    P[0, 1] = [0.0, 0.3, 0.7]
-    P[1, 0] = [1.0, 0.0, 0.0]
-    P[1, 1] = [0.0, 0.0, 1.0]
-    P[2, 0] = [0.0, 1.0, 0.0]
-    P[2, 1] = [0.2, 0.0, 0.8]
-    return TabularMDP(P=P, mu=np.array([1.0, 0.0, 0.0]), horizon=horizon)
+from tiny_mdps import three_state_mdp
 
 
 def _switch_mdp():
@@ -56,14 +45,14 @@ def test_exact_objective_matches_hand_computation():
 
 
 def test_exact_enumeration_refuses_large_problems():
-    mdp = _tiny_mdp(horizon=6)
+    mdp = three_state_mdp(horizon=6)
     with pytest.raises(ValueError, match="joint trajectories"):
         make_exact_objective(mdp, n_agents=4)
 
 
 @pytest.mark.parametrize("time_indexed", [False, True])
 def test_weighted_score_equals_autodiff_of_log_likelihood(time_indexed):
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon, time_indexed=time_indexed)
     params = policy.init(jax.random.key(0), 2)
     samples = sample_team(make_dynamics(mdp), policy, params, jax.random.key(1), 16, mdp.horizon)
@@ -92,7 +81,7 @@ def _estimator_mean_and_se(mdp, policy, params, baseline, shared, n_batches=400,
 
 @pytest.mark.parametrize("baseline", BASELINES)
 def test_estimator_is_unbiased(baseline):
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon)
     params = policy.init(jax.random.key(3), 2)
     exact = np.asarray(exact_gradient(mdp, params), np.float64)
@@ -104,7 +93,7 @@ def test_estimator_is_unbiased(baseline):
 
 def test_shared_table_estimator_is_gradient_of_tied_objective():
     """Single agent, K' = m: the gradient of J(theta, ..., theta) = sum of per-agent terms."""
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon)
     one_table = policy.init(jax.random.key(4), 1)
     tied = jnp.broadcast_to(one_table, (2,) + one_table.shape[1:])
@@ -116,7 +105,7 @@ def test_shared_table_estimator_is_gradient_of_tied_objective():
 
 
 def test_shared_gradient_is_sum_of_per_trajectory_terms():
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon)
     params = jnp.broadcast_to(policy.init(jax.random.key(5), 1), (3, 3, 2))
     samples = sample_team(make_dynamics(mdp), policy, params, jax.random.key(6), 32, mdp.horizon)
@@ -128,7 +117,7 @@ def test_shared_gradient_is_sum_of_per_trajectory_terms():
 
 
 def test_loo_agent_baseline_has_lower_variance_on_tiny_pmdp():
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon)
     params = policy.init(jax.random.key(3), 2)
     _, _, var_paper = _estimator_mean_and_se(mdp, policy, params, "none", False, n_batches=200, batch=32)
@@ -137,7 +126,7 @@ def test_loo_agent_baseline_has_lower_variance_on_tiny_pmdp():
 
 
 def test_exact_gradient_ascent_increases_objective_monotonically():
-    mdp = _tiny_mdp()
+    mdp = three_state_mdp()
     objective = make_exact_objective(mdp, n_agents=2)
     grad = jax.jit(jax.grad(objective))
     theta = TabularSoftmax(3, 2, mdp.horizon).init(jax.random.key(7), 2)

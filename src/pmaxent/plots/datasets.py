@@ -14,6 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from pmaxent.plots import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
@@ -57,7 +59,7 @@ def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_occupancy_heatmaps(mdp: TabularMDP, occupancy: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
@@ -78,7 +80,7 @@ def plot_occupancy_heatmaps(mdp: TabularMDP, occupancy: Mapping[str, np.ndarray]
     fig.colorbar(image, ax=list(axes), label="state occupancy", fraction=0.03, pad=0.02)
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
@@ -104,7 +106,7 @@ def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Pat
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_offline_success_heatmaps(mdp: TabularMDP, goals: Sequence[int], success: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
@@ -136,15 +138,7 @@ def plot_offline_success_heatmaps(mdp: TabularMDP, goals: Sequence[int], success
     fig.colorbar(image, ax=list(axes), label="success rate", fraction=0.03, pad=0.02)
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
-
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _grid_panels(mdp: TabularMDP, count: int):

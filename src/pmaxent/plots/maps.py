@@ -15,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.patheffects as path_effects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+
+from pmaxent.plots import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
@@ -83,14 +85,6 @@ def _check_goal(mdp: TabularMDP, goal: int | None) -> None:
         raise ValueError(f"goal {goal} is not a floor cell of {mdp.name}")
 
 
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
 def plot_map(
     mdp: TabularMDP, path: str | Path, title: str | None = None, goal: int | None = None, show_indices: bool = True
 ) -> Path:
@@ -120,7 +114,7 @@ def plot_map(
     if goal is not None:
         _letter(ax, goal, cols, "G", 10)
     ax.set_title(mdp.name if title is None else title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def grid_heatmap(
@@ -223,7 +217,7 @@ def plot_policies(mdp: TabularMDP, probs, path: str | Path, titles: list[str] | 
             width=_ARROW_WIDTH, headwidth=3, headlength=2.5, headaxislength=2.2, minlength=0,
         )  # fmt: skip
         ax.set_title(titles[agent], fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 __all__ = ["plot_map", "grid_heatmap", "plot_policies"]

@@ -13,6 +13,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from pmaxent.plots import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent.theory import ParallelSamplingCurves  # noqa: E402
@@ -25,13 +27,6 @@ _SETTING_STYLES = {
 }
 #: step rule -> (marker, line style, fill of the "not reached" marker)
 _RULE_STYLES = {"tuned": ("o", "-", "full"), "theorem": ("s", "--", "none")}
-
-
-def _save(fig, path: str | Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
 
 
 def plot_bound_vs_truth(sample_sizes, curves: dict[str, tuple], eps: float, path: str | Path) -> Path:
@@ -54,7 +49,7 @@ def plot_bound_vs_truth(sample_sizes, curves: dict[str, tuple], eps: float, path
     ax.set_title("Theorem 4.1: true deviation probability against the bound")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_bernoulli_terms(p, entropy, variance, ratio, path: str | Path) -> Path:
@@ -72,7 +67,7 @@ def plot_bernoulli_terms(p, entropy, variance, ratio, path: str | Path) -> Path:
     right.set_title("larger = faster concentration", fontsize=9)
     right.grid(alpha=0.3)
     fig.suptitle("Bernoulli: the terms of the Theorem 4.1 exponent")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_parallel_sampling(curves: ParallelSamplingCurves, path: str | Path) -> Path:
@@ -91,7 +86,7 @@ def plot_parallel_sampling(curves: ParallelSamplingCurves, path: str | Path) -> 
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_frank_wolfe(
@@ -155,4 +150,4 @@ def plot_frank_wolfe(
     ax_n.set_ylabel(f"iterations to reach optimum - {eps:g}")
     ax_n.legend(fontsize=6)
     ax_n.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from pmaxent.plots import save_figure  # noqa: E402
+
 METHOD_COLOURS = {"parallel": "tab:blue", "single": "tab:orange", "random": "tab:gray"}
 METHOD_LABELS = {"parallel": "parallel agents", "single": "single agent, K' = m", "random": "random policy"}
 
@@ -48,10 +50,7 @@ def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | P
     draw_curves(axes, curves)
     axes[0].set_title(title)
     axes[0].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_learning_grid(grid: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]], path: str | Path, envs: list[str], agents: list[int]) -> Path:
@@ -68,7 +67,4 @@ def plot_learning_grid(grid: dict[tuple[str, int], dict[str, dict[str, np.ndarra
             for ax in axes[:, c]:
                 ax.set_ylabel("")
     axes[0, 0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)
