@@ -153,21 +153,3 @@ def test_entropy_weights_baselines():
     np.testing.assert_allclose(loo_sample[:, 0], team - (team.sum() - team) / 2, atol=1e-6)
     with pytest.raises(ValueError, match="baseline"):
         entropy_weights(entropies, "mean")
-
-
-def test_plugin_entropy_against_numpy():
-    rng = np.random.default_rng(0)
-    states = rng.integers(0, 9, (6, 4, 5))
-    entropies, support = PluginEntropy(9)(jnp.asarray(states))
-
-    def h(sample):
-        p = np.bincount(sample.ravel(), minlength=9) / sample.size
-        p = p[p > 0]
-        return -np.sum(p * np.log(p))
-
-    for b in range(6):
-        assert entropies.team[b] == pytest.approx(h(states[b]), abs=1e-5)
-        assert support[b] == pytest.approx(len(np.unique(states[b])), abs=1e-4)
-        for i in range(4):
-            assert entropies.agents[b, i] == pytest.approx(h(states[b, i]), abs=1e-5)
-            assert entropies.without_agent[b, i] == pytest.approx(h(np.delete(states[b], i, 0)), abs=1e-5)
