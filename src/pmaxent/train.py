@@ -205,10 +205,12 @@ def make_update(config: TrainConfig, mdp: TabularMDP) -> Callable[[TrainState, j
     return update
 
 
-def init_state(config: TrainConfig, mdp: TabularMDP, key: jax.Array, learning=True) -> TrainState:
-    """Initial tables from ``key``; zero (uniform policy) where ``learning`` is False."""
+def init_state(config: TrainConfig, mdp: TabularMDP, key: jax.Array, learning=True, shared=False) -> TrainState:
+    """Initial tables from ``key``: zero (uniform policy) where ``learning`` is False, and m
+    copies of agent 0's table where ``shared`` (the single-agent baseline)."""
     init_key, run_key = jax.random.split(key)
     params = config.make_policy(mdp).init(init_key, config.agents)
+    params = jnp.where(shared, jnp.broadcast_to(params[:1], params.shape), params)
     params = jnp.where(learning, params, 0.0)
     zeros = jnp.zeros_like(params)
     return TrainState(params, zeros, zeros, run_key, jnp.zeros((), jnp.int32))
@@ -224,8 +226,7 @@ def make_train(config: TrainConfig, mdp: TabularMDP | None = None):
     update = make_update(config, mdp)
 
     def train(key, shared=False):
-        state = init_state(config, mdp, key)
-        state = state._replace(params=jnp.where(shared, jnp.broadcast_to(state.params[:1], state.params.shape), state.params))
+        state = init_state(config, mdp, key, shared=shared)
         return jax.lax.scan(lambda s, _: update(s, shared, True), state, None, length=config.updates)
 
     return train
@@ -265,10 +266,8 @@ def _initial_states(config: TrainConfig, mdp: TabularMDP) -> TrainState:
     shared, learning = _method_flags(config)
 
     def one(method_id, seed, shared, learning):
-        key = jax.random.key(seed, impl=key_impl(config))
-        state = init_state(config, mdp, key, learning)
-        tied = jnp.where(shared, jnp.broadcast_to(state.params[:1], state.params.shape), state.params)
-        return state._replace(params=tied, key=jax.random.fold_in(state.key, method_id))
+        state = init_state(config, mdp, jax.random.key(seed, impl=key_impl(config)), learning, shared)
+        return state._replace(key=jax.random.fold_in(state.key, method_id))
 
     method_ids = jnp.array([[METHODS.index(m)] * len(config.seeds) for m in config.methods])
     seeds = jnp.array([list(config.seeds)] * len(config.methods))
