@@ -63,3 +63,9 @@ def test_second_run_skips_finished_parts(quick_run):
     assert metrics_file.stat().st_mtime_ns == before
     timings = json.loads((quick_run / "timings.json").read_text())
     assert all(t["skipped_this_time"] for name, t in timings.items())
+
+
+def test_other_settings_into_the_same_directory_are_refused(quick_run):
+    result = runner.invoke(app, ["reproduce", "--quick", "--no-theory", "--out", str(quick_run), "--quiet"])
+    assert result.exit_code == 2
+    assert "other settings" in result.output

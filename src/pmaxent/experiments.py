@@ -89,7 +89,10 @@ def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = Repr
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "reproduce_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    settings_file, settings = out / "reproduce_config.json", json.dumps(dataclasses.asdict(config), indent=2)
+    if settings_file.exists() and settings_file.read_text() != settings:
+        raise ValueError(f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory")
+    settings_file.write_text(settings)
     stages = _Stages(out / "timings.json")
     for env in config.envs:
         for m in config.agents:

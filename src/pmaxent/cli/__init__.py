@@ -133,6 +133,8 @@ def reproduce(
     config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory)
     try:
         report = run_reproduce(out, config, progress=not quiet)
+    except ValueError as error:
+        _fail(str(error))
     except KeyboardInterrupt:
         _fail(f"interrupted; run the same command again to continue where it stopped ({out})")
     typer.echo(f"report: {report}")
