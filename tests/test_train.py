@@ -167,3 +167,26 @@ def test_time_indexed_adam_and_k_trajectories_train(tmp_path):
     run = run_training(config, progress=False)
     assert run.params["parallel"].shape == (2, 2, 8, 55, 4)
     assert np.all(np.isfinite(run.metrics["entropy"]))
+
+
+def test_corrupt_run_files_are_named(finished_run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(finished_run.run_dir, broken)
+    (broken / "params.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="params.npz is corrupt"):
+        load_run(broken)
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="config.json is corrupt"):
+        load_run(broken)
+
+
+def test_corrupt_checkpoint_is_named(tmp_path):
+    out = tmp_path / "run"
+    config = TrainConfig(**{**SMALL, "updates": 20, "chunk": 10})
+    out.mkdir()
+    (out / "config.json").write_text(config.to_json())
+    (out / "checkpoint.npz").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="checkpoint .* is corrupt"):
+        run_training(config, out, resume=True, progress=False)

@@ -18,6 +18,7 @@ import functools
 import json
 import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -312,10 +313,13 @@ def _save_checkpoint(path: Path, states: TrainState, metrics: dict[str, np.ndarr
 
 
 def _load_checkpoint(path: Path, config: TrainConfig) -> tuple[TrainState, dict[str, np.ndarray]]:
-    with np.load(path) as data:
-        key = jax.random.wrap_key_data(jnp.asarray(data["key"]), impl=key_impl(config))
-        states = TrainState(jnp.asarray(data["params"]), jnp.asarray(data["adam_m"]), jnp.asarray(data["adam_v"]), key, jnp.asarray(data["step"]))
-        metrics = {k[len("metric_"):]: data[k] for k in data.files if k.startswith("metric_")}
+    try:
+        with np.load(path) as data:
+            key = jax.random.wrap_key_data(jnp.asarray(data["key"]), impl=key_impl(config))
+            states = TrainState(jnp.asarray(data["params"]), jnp.asarray(data["adam_m"]), jnp.asarray(data["adam_v"]), key, jnp.asarray(data["step"]))
+            metrics = {k[len("metric_"):]: data[k] for k in data.files if k.startswith("metric_")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"checkpoint {path} is corrupt ({error}); delete it to restart this run from update 0") from error
     return states, metrics
 
 
@@ -386,7 +390,10 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
     if config_path.exists():
         if not resume:
             raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (--resume) to continue it or choose another directory")
-        saved = TrainConfig.from_json(config_path.read_text())
+        try:
+            saved = TrainConfig.from_json(config_path.read_text())
+        except (json.JSONDecodeError, TypeError) as error:
+            raise ValueError(f"{config_path} is corrupt: {error}") from error
         if saved != config:
             differing = [f.name for f in dataclasses.fields(config) if getattr(saved, f.name) != getattr(config, f.name)]
             raise ValueError(f"{run_dir} was started with a different config (fields {differing}); resume with the same settings")
@@ -439,10 +446,16 @@ def load_run(run_dir: str | Path) -> TrainedRun:
         raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
     if not params_path.exists():
         raise FileNotFoundError(f"{run_dir} has no {PARAMS_FILE}: training is unfinished (resume it with --resume)")
-    config = TrainConfig.from_json(config_path.read_text())
+    try:
+        config = TrainConfig.from_json(config_path.read_text())
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{config_path} is corrupt: {error}") from error
     mdp = config.make_mdp()
-    with np.load(params_path) as data:
-        params = {m: data[m] for m in config.methods}
+    try:
+        with np.load(params_path) as data:
+            params = {m: data[m] for m in config.methods}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{params_path} is corrupt ({error}); train the run again") from error
     metrics_by_method = read_metrics_csv(run_dir / METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
     metrics = {k: np.stack([metrics_by_method[m][k] for m in config.methods]) for k in METRIC_NAMES} if metrics_by_method else {}
     return TrainedRun(config, mdp, config.make_policy(mdp), params, metrics, run_dir)
