@@ -200,6 +200,29 @@ def _mean_std(values) -> str:
     return f"{values.mean():.3f} ± {values.std():.3f}"
 
 
+def _parallel_highest_claim(claim: str, per_config: dict[tuple[str, int], dict[str, np.ndarray]], decimals: int, extra: str = "") -> dict:
+    """A claim that the parallel family scores highest in every configuration.
+
+    per_config: (env, m) -> method (parallel, single, random) -> values over seeds.
+    """
+    wins, details, failures = 0, [], []
+    for (env, m), values in per_config.items():
+        best_other = max((values["single"], values["random"]), key=np.mean)
+        highest = values["parallel"].mean() > best_other.mean()
+        wins += highest
+        means = " / ".join(f"{values[method].mean():.{decimals}f}" for method in ("single", "random"))
+        details.append(f"{env} m={m}: {values['parallel'].mean():.{decimals}f} vs {means}")
+        if not highest:
+            failures.append((f"{env} m={m}", values["parallel"], best_other))
+    note, significant = _failure_note(failures)
+    return {
+        "claim": claim,
+        "measured": f"highest in {wins}/{len(per_config)}; {extra}" + "; ".join(details) + "." + note,
+        "holds": bool(wins == len(per_config)),
+        "significant_failures": significant,
+    }
+
+
 def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
     """The claims of SPEC section 8, (a) to (d), with the numbers measured for each."""
     keys = [(env, m) for env in config.envs for m in config.agents]
@@ -221,42 +244,16 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
         "holds": bool(entropy_wins == len(keys) and support_wins == len(keys)),
     })  # fmt: skip
 
-    def best_other(values: dict[str, np.ndarray]) -> np.ndarray:
-        return max((values["single"], values["random"]), key=np.mean)
-
-    wins, std_ok, details, failures = 0, 0, [], []
-    for key in keys:
-        h = results.dataset_entropy[key]
-        highest = h["parallel"].mean() > best_other(h).mean()
-        wins += highest
-        std_ok += h["parallel"].std() <= max(h["single"].std(), h["random"].std())
-        details.append(f"{key[0]} m={key[1]}: {h['parallel'].mean():.3f} vs {h['single'].mean():.3f} / {h['random'].mean():.3f}")
-        if not highest:
-            failures.append((f"{key[0]} m={key[1]}", h["parallel"], best_other(h)))
-    note, significant = _failure_note(failures)
-    rows.append({
-        "claim": "(b) parallel datasets have higher entropy than single and random ones, with small variance across seeds",
-        "measured": f"highest in {wins}/{len(keys)}; parallel std not above the others' in {std_ok}/{len(keys)}; " + "; ".join(details) + "." + note,
-        "holds": bool(wins == len(keys)),
-        "significant_failures": significant,
-    })  # fmt: skip
-
-    wins, details, failures = 0, [], []
-    for key in keys:
-        per_seed = results.offline_per_seed[key]["paper"]
-        success = {method: values.mean() for method, values in per_seed.items()}
-        highest = success["parallel"] > best_other(per_seed).mean()
-        wins += highest
-        details.append(f"{key[0]} m={key[1]}: {success['parallel']:.2f} vs {success['single']:.2f} / {success['random']:.2f}")
-        if not highest:
-            failures.append((f"{key[0]} m={key[1]}", per_seed["parallel"], best_other(per_seed)))
-    note, significant = _failure_note(failures)
-    rows.append({
-        "claim": "(c) offline Q-learning on parallel datasets reaches more goals (mean success over goals, paper protocol)",
-        "measured": f"highest in {wins}/{len(keys)}; " + "; ".join(details) + "." + note,
-        "holds": bool(wins == len(keys)),
-        "significant_failures": significant,
-    })  # fmt: skip
+    dataset_entropy = {key: results.dataset_entropy[key] for key in keys}
+    small_spread = sum(h["parallel"].std() <= max(h["single"].std(), h["random"].std()) for h in dataset_entropy.values())
+    rows.append(_parallel_highest_claim(
+        "(b) parallel datasets have higher entropy than single and random ones, with small variance across seeds",
+        dataset_entropy, decimals=3, extra=f"parallel std not above the others' in {small_spread}/{len(keys)}; ",
+    ))  # fmt: skip
+    rows.append(_parallel_highest_claim(
+        "(c) offline Q-learning on parallel datasets reaches more goals (mean success over goals, paper protocol)",
+        {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2,
+    ))  # fmt: skip
 
     agents = sorted(config.agents)
     if len(agents) >= 3:
