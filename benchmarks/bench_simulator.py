@@ -37,8 +37,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import pmaxent  # noqa: F401  (registers the Gymnasium ids)
-from pmaxent.envs import gym_id, make, make_dynamics
-from pmaxent.envs.simulator import Dynamics, reset_from_uniform, step_from_uniform
+from pmaxent.tabular import gym_id, make, make_dynamics
+from pmaxent.tabular.simulator import Dynamics, reset_from_uniform, step_from_uniform
 
 ENVS = ("room-stoc", "maze-stoc")
 #: Batch shapes of one call: B = 40 team samples of m = 6 agents, and that for 5 seeds at once.

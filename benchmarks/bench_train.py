@@ -31,22 +31,22 @@ use_all_cpu_cores()
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pmaxent import envs  # noqa: E402
+from pmaxent import tabular  # noqa: E402
 from pmaxent.train import TrainConfig, _initial_states, make_chunk_runner, paper_config, run_training  # noqa: E402
 from pmaxent.devices import Lanes  # noqa: E402
 
 
 def agent_steps(config: TrainConfig, updates: int) -> int:
-    mdp = config.make_mdp()
-    return len(config.methods) * len(config.seeds) * config.batch_size * config.trajectories * config.agents * mdp.horizon * updates
+    horizon = config.make_components().env.horizon
+    return len(config.methods) * len(config.seeds) * config.batch_size * config.trajectories * config.agents * horizon * updates
 
 
 def jax_throughput(config: TrainConfig) -> dict:
     """Steady-state speed of the chunked trainer (compile excluded) and its compile time."""
-    mdp = config.make_mdp()
+    components = config.make_components()
     lanes = Lanes((len(config.methods), len(config.seeds)))
-    run = make_chunk_runner(config, mdp, lanes)
-    states = lanes.pack(_initial_states(config, mdp))
+    run = make_chunk_runner(config, components, lanes)
+    states = lanes.pack(_initial_states(config, components))
     start = time.perf_counter()
     states, metrics = run(states, config.chunk)
     jax.block_until_ready(metrics)
@@ -108,7 +108,7 @@ def paper_grid(updates: int) -> dict:
     start = time.perf_counter()
     per_run = {}
     total_steps = 0
-    for env in envs.ENV_NAMES:
+    for env in tabular.ENV_NAMES:
         for m in (2, 4, 6):
             config = paper_config(env, m, methods=("parallel", "single"), updates=updates)
             run_start = time.perf_counter()
@@ -139,7 +139,7 @@ def main() -> None:
         row = jax_throughput(config)
         results["rng"].append(row)
         print(f"  rng {rng:13s} {row['agent_steps_per_second'] / 1e6:6.1f} M agent-steps/s")
-    mdp = envs.make("room-det")
+    mdp = tabular.make("room-det")
     loop = numpy_loop_throughput(mdp, agents=6, batch_size=40, seeds=5, updates=2 if args.quick else 10)
     loop["ratio_jax_over_numpy"] = results["paper_config"]["agent_steps_per_second"] / loop["agent_steps_per_second"]
     results["numpy_loop"] = loop

@@ -22,9 +22,9 @@ from pmaxent.baselines_study import (
     updates_to_target,
     variance_vs_team_size,
 )
-from pmaxent.envs.tabular import reachable_states
-from pmaxent.pgpse import exact_gradient
-from pmaxent.policies import TabularSoftmax
+from pmaxent.tabular.mdp import reachable_states
+from pmaxent.tabular.enumeration import exact_gradient
+from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.train import TrainConfig, init_state, make_train
 from tiny_mdps import three_state_mdp
 
@@ -129,7 +129,7 @@ def test_train_checkpoints_lie_on_one_training_run():
     config = TrainConfig(env="room-det", agents=2, batch_size=8, methods=("parallel",), chunk=2)
     run = train_checkpoints(config, (4, 0, 2), seed=3)  # 4: continued over two chunks
     assert run["updates"] == [0, 2, 4] and run["normalized_entropy"].shape == (4,)
-    initial = init_state(config, config.make_mdp(), jax.random.key(3)).params
+    initial = init_state(config, config.make_components(), jax.random.key(3)).params
     np.testing.assert_array_equal(run["params"][0], initial)
     for update, params in zip(run["updates"][1:], run["params"][1:]):
         state, _ = make_train(dataclasses.replace(config, updates=update))(jax.random.key(3))

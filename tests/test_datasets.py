@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 import pmaxent.train
 from pmaxent import datasets as D
 from pmaxent.cli.data import collect_command
-from pmaxent.envs import from_map, make
-from pmaxent.policies import TabularSoftmax
+from pmaxent.tabular import from_map, make
+from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.train import TrainConfig, TrainedRun
 
 START_ROOM = 27
@@ -268,12 +268,12 @@ def test_empty_or_inconsistent_dataset_is_refused():
 def fake_run(tmp_path, monkeypatch):
     """A run directory whose pmaxent.train.load_run returns hand-made team tables."""
     config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel", "single"), updates=1)
-    mdp = config.make_mdp()
-    policy = config.make_policy(mdp)
+    components = config.make_components()
+    mdp = components.world
     params = {"parallel": preferring([0, 2], mdp.n_states, n_seeds=2), "single": preferring([3, 3], mdp.n_states, n_seeds=2)}
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    run = TrainedRun(config, mdp, policy, params, {}, run_dir)
+    run = TrainedRun(config, components, params, {}, run_dir)
     monkeypatch.setattr(pmaxent.train, "load_run", lambda path: run)
     return run
 

@@ -5,18 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pmaxent.entropy import PluginEntropy
-from pmaxent.envs import TabularMDP, make_dynamics
-from pmaxent.pgpse import (
-    BASELINES,
-    entropy_weights,
-    exact_gradient,
-    exact_objective,
-    make_exact_objective,
-    pgpse_gradient,
-)
-from pmaxent.policies import TabularSoftmax
+from pmaxent.pgpse import BASELINES, autodiff_weighted_score, entropy_weights, pgpse_gradient
 from pmaxent.rollout import sample_team
+from pmaxent.tabular import TabularMDP
+from pmaxent.tabular.entropy import PluginEntropy
+from pmaxent.tabular.enumeration import exact_gradient, exact_objective, make_exact_objective
+from pmaxent.tabular.environment import tabular_environment
+from pmaxent.tabular.policy import TabularSoftmax
 from tiny_mdps import three_state_mdp
 
 
@@ -51,28 +46,33 @@ def test_exact_enumeration_refuses_large_problems():
 
 
 @pytest.mark.parametrize("time_indexed", [False, True])
-def test_weighted_score_equals_autodiff_of_log_likelihood(time_indexed):
+def test_closed_form_score_equals_the_trainers_autodiff_score(time_indexed):
+    """The tabular policy's closed form and the generic vector-Jacobian product of the trainer,
+    and both the gradient of the weighted log-likelihood written out by hand."""
     mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon, time_indexed=time_indexed)
     params = policy.init(jax.random.key(0), 2)
-    samples = sample_team(make_dynamics(mdp), policy, params, jax.random.key(1), 16, mdp.horizon)
+    samples = sample_team(tabular_environment(mdp), policy, params, jax.random.key(1), 16)
     weights = jax.random.normal(jax.random.key(2), (16, 2))
 
     def weighted_log_likelihood(p):
         return jnp.sum(weights * policy.log_prob(p, samples.states[..., :-1], samples.actions).sum(-1))
 
     expected = jax.grad(weighted_log_likelihood)(params)
-    got = policy.weighted_score(params, samples.states[..., :-1], samples.actions, weights)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
+    closed_form = policy.weighted_score(params, samples.states[..., :-1], samples.actions, weights)
+    autodiff = autodiff_weighted_score(policy, params, samples.states[..., :-1], samples.actions, weights)
+    np.testing.assert_allclose(closed_form, expected, atol=1e-5)
+    np.testing.assert_allclose(autodiff, closed_form, atol=1e-5)
+    assert np.abs(expected).max() > 0.1
 
 
 def _estimator_mean_and_se(mdp, policy, params, baseline, shared, n_batches=400, batch=256, seed=1):
-    dyn, estimator = make_dynamics(mdp), PluginEntropy(mdp.n_states)
+    env, estimator = tabular_environment(mdp), PluginEntropy(mdp.n_states)
 
     @jax.jit
     def one(key):
-        samples = sample_team(dyn, policy, params, key, batch, mdp.horizon)
-        return pgpse_gradient(policy, params, samples, estimator, baseline, shared)
+        samples = sample_team(env, policy, params, key, batch)
+        return pgpse_gradient(policy, params, samples.states[..., :-1], samples.actions, samples.states, estimator, baseline, shared)
 
     grads = jax.lax.map(one, jax.random.split(jax.random.key(seed), n_batches))
     grads = np.asarray(grads, np.float64)
@@ -108,10 +108,11 @@ def test_shared_gradient_is_sum_of_per_trajectory_terms():
     mdp = three_state_mdp()
     policy = TabularSoftmax(3, 2, mdp.horizon)
     params = jnp.broadcast_to(policy.init(jax.random.key(5), 1), (3, 3, 2))
-    samples = sample_team(make_dynamics(mdp), policy, params, jax.random.key(6), 32, mdp.horizon)
+    samples = sample_team(tabular_environment(mdp), policy, params, jax.random.key(6), 32)
     estimator = PluginEntropy(3)
-    per_agent = pgpse_gradient(policy, params, samples, estimator, shared=False)
-    shared = pgpse_gradient(policy, params, samples, estimator, shared=True)
+    args = (policy, params, samples.states[..., :-1], samples.actions, samples.states, estimator)
+    per_agent = pgpse_gradient(*args, shared=False)
+    shared = pgpse_gradient(*args, shared=True)
     for i in range(3):
         np.testing.assert_allclose(shared[i], per_agent.sum(0), atol=1e-6)
 
@@ -140,7 +141,8 @@ def test_exact_gradient_ascent_increases_objective_monotonically():
 
 def test_entropy_weights_baselines():
     states = jnp.array([[[0, 0], [0, 1]], [[2, 2], [2, 2]], [[0, 1], [2, 3]]])  # B = 3, m = 2, N = 2
-    entropies, support = PluginEntropy(4)(states)
+    entropies = PluginEntropy(4)(states)
+    support = entropies.extras["support"]
     np.testing.assert_allclose(entropies.team, [_h(0.75, 0.25), 0.0, np.log(4)], atol=1e-6)
     np.testing.assert_allclose(support, [2, 1, 4])
     np.testing.assert_allclose(entropies.without_agent, [[np.log(2), 0.0], [0.0, 0.0], [np.log(2), np.log(2)]], atol=1e-6)

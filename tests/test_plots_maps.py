@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from pmaxent.envs import from_gymnasium, make
+from pmaxent.tabular import from_gymnasium, make
 from pmaxent.plots.maps import grid_heatmap, plot_map, plot_policies
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -5,10 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pmaxent import envs
-from pmaxent.policies import TabularSoftmax
+from pmaxent import tabular
+from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.random import uniform
 from pmaxent.rollout import sample_team
+from pmaxent.tabular.environment import tabular_environment
 
 
 @pytest.mark.parametrize("generator", ["hash", "jax"])
@@ -31,10 +32,10 @@ def test_hash_streams_of_different_keys_and_neighbouring_counters_are_uncorrelat
 
 
 def test_team_sampling_with_hashed_uniforms_matches_policy_and_dynamics():
-    mdp = envs.make("room-stoc")
+    mdp = tabular.make("room-stoc")
     policy = TabularSoftmax(mdp.n_states, mdp.n_actions, mdp.horizon)
     params = policy.init(jax.random.key(2), 2)
-    samples = sample_team(envs.make_dynamics(mdp), policy, params, jax.random.key(3), 20_000, mdp.horizon, "hash")
+    samples = sample_team(tabular_environment(mdp), policy, params, jax.random.key(3), 20_000, "hash")
     first_action = np.asarray(samples.actions[:, 0, 0])
     expected = np.asarray(jax.nn.softmax(params[0, mdp.start_state]))
     observed = np.bincount(first_action, minlength=4) / len(first_action)

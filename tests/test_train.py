@@ -9,7 +9,6 @@ import pytest
 
 from pmaxent import train as train_module
 from pmaxent.train import (
-    METRIC_NAMES,
     TrainConfig,
     TrainingDiverged,
     load_run,
@@ -63,7 +62,8 @@ def test_single_agent_tables_stay_tied_and_random_stays_uniform(finished_run):
 
 def test_same_seed_same_numbers(finished_run, tmp_path):
     again = run_training(TrainConfig(**SMALL), tmp_path / "again", progress=False, plot=False)
-    for name in METRIC_NAMES:
+    assert list(again.metrics) == ["entropy", "normalized_entropy", "support", "agent_entropy", "diversity"]
+    for name in again.metrics:
         np.testing.assert_array_equal(again.metrics[name], finished_run.metrics[name])
 
 
@@ -71,8 +71,8 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
     out = tmp_path / "interrupted"
     real_runner = train_module.make_chunk_runner
 
-    def runner_interrupted_after_first_chunk(config, mdp, lanes):
-        run = real_runner(config, mdp, lanes)
+    def runner_interrupted_after_first_chunk(config, components, lanes):
+        run = real_runner(config, components, lanes)
         calls = []
 
         def interrupted(states, length):
@@ -93,7 +93,7 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
     resumed = run_training(TrainConfig(**SMALL), out, resume=True, progress=False, plot=False)
     for method in ("parallel", "single"):
         np.testing.assert_array_equal(resumed.params[method], finished_run.params[method])
-    for name in METRIC_NAMES:
+    for name in finished_run.metrics:
         np.testing.assert_array_equal(resumed.metrics[name], finished_run.metrics[name])
 
 
@@ -105,8 +105,8 @@ def test_resume_refuses_a_different_config(finished_run):
 def test_divergence_stops_with_the_update_and_keeps_checkpoint(tmp_path, monkeypatch):
     real_make_update = train_module.make_update
 
-    def update_that_breaks_at_update_150(config, mdp):
-        update = real_make_update(config, mdp)
+    def update_that_breaks_at_update_150(config, components):
+        update = real_make_update(config, components)
 
         def broken(state, shared, learning):
             state, metrics = update(state, shared, learning)
@@ -122,7 +122,7 @@ def test_divergence_stops_with_the_update_and_keeps_checkpoint(tmp_path, monkeyp
         run_training(TrainConfig(**{**SMALL, "methods": ("parallel",)}), out, progress=False)
     assert not (out / "params.npz").exists()
     with np.load(out / "checkpoint.npz") as checkpoint:
-        assert int(checkpoint["step"].max()) == 100 and np.all(np.isfinite(checkpoint["params"]))
+        assert int(checkpoint["state.step"].max()) == 100 and np.all(np.isfinite(checkpoint["state.params"]))
 
 
 def test_make_train_is_pure_and_vmaps_over_seeds():
@@ -159,7 +159,7 @@ def test_bad_config_is_refused(field, value, message):
 
 def test_unknown_environment_lists_valid_names():
     with pytest.raises(ValueError, match="room-det, room-stoc, maze-det, maze-stoc"):
-        TrainConfig(env="lava").make_mdp()
+        TrainConfig(env="lava").make_components()
 
 
 def test_time_indexed_adam_and_k_trajectories_train(tmp_path):

@@ -15,10 +15,10 @@ Heavy modules (Minari, cvxpy) load on first use of their names.
 
 import importlib
 
-from pmaxent import envs
-from pmaxent.envs import TabularMDP, from_gymnasium, from_map, make
+from pmaxent import tabular
+from pmaxent.tabular import TabularMDP, from_gymnasium, from_map, make
 
-envs.register_envs()
+tabular.register_envs()
 
 __version__ = "0.1.0"
 
@@ -29,10 +29,10 @@ _LAZY = {
     "load_run": "pmaxent.train",
     "collect_run": "pmaxent.datasets",
     "load_dataset": "pmaxent.datasets",
-    "evaluate_run": "pmaxent.offline",
-    "run_theory": "pmaxent.theory",
-    "frank_wolfe": "pmaxent.theory",
-    "optimal_entropy": "pmaxent.theory",
+    "evaluate_run": "pmaxent.tabular.offline",
+    "run_theory": "pmaxent.tabular.theory",
+    "frank_wolfe": "pmaxent.tabular.theory",
+    "optimal_entropy": "pmaxent.tabular.theory",
     "reproduce": "pmaxent.experiments",
     "ReproduceConfig": "pmaxent.experiments",
 }
@@ -44,4 +44,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'pmaxent' has no attribute {name!r}")
 
 
-__all__ = ["TabularMDP", "envs", "from_gymnasium", "from_map", "make", *_LAZY]
+__all__ = ["TabularMDP", "tabular", "from_gymnasium", "from_map", "make", *_LAZY]

@@ -31,10 +31,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.entropy import PluginEntropy
-from pmaxent.envs import TabularMDP, from_map, make_dynamics
-from pmaxent.pgpse import BASELINES, enumerate_trajectories, gradient_from_entropies
-from pmaxent.policies import TabularSoftmax
+from pmaxent.tabular.entropy import PluginEntropy
+from pmaxent.tabular import TabularMDP, from_map
+from pmaxent.tabular.environment import tabular_environment
+from pmaxent.pgpse import BASELINES, gradient_from_entropies
+from pmaxent.tabular.enumeration import enumerate_trajectories
+from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.rollout import sample_team
 from pmaxent.train import PAPER_SEEDS, TrainConfig, init_state, key_impl, make_update, run_training
 
@@ -123,9 +125,9 @@ def train_checkpoints(config: TrainConfig, checkpoints: Sequence[int], seed: int
     checkpoints = sorted(int(c) for c in checkpoints)
     if checkpoints[0] < 0:
         raise ValueError(f"checkpoints must be non-negative update counts; got {checkpoints}")
-    mdp = config.make_mdp()
-    update = make_update(config, mdp)
-    state = init_state(config, mdp, jax.random.key(seed, impl=key_impl(config)))
+    components = config.make_components()
+    update = make_update(config, components)
+    state = init_state(config, components, jax.random.key(seed, impl=key_impl(config)))
 
     @jax.jit
     def run_chunk(state):
@@ -150,12 +152,13 @@ def train_checkpoints(config: TrainConfig, checkpoints: Sequence[int], seed: int
 def _estimate_sampler(mdp: TabularMDP, policy: TabularSoftmax, batch_size: int, baselines: tuple[str, ...]):
     """jitted (params [m, ...], keys [c]) -> (estimates [c, n_baselines, m, ...], normalized
     entropy [c]); cached so that every checkpoint of one study reuses one compilation."""
-    dyn, estimator = make_dynamics(mdp), PluginEntropy(mdp.n_states)
+    env, estimator = tabular_environment(mdp), PluginEntropy(mdp.n_states)
 
     def one(params, key):
-        samples = sample_team(dyn, policy, params, key, batch_size, mdp.horizon)
-        entropies, _ = estimator(samples.states)
-        grads = jnp.stack([gradient_from_entropies(policy, params, samples, entropies, b) for b in baselines])
+        samples = sample_team(env, policy, params, key, batch_size)
+        entropies = estimator(samples.states)
+        observations = samples.states[..., :-1]
+        grads = jnp.stack([gradient_from_entropies(policy, params, observations, samples.actions, entropies, b) for b in baselines])
         return grads, entropies.team.mean() / jnp.log(mdp.n_valid)
 
     # params is an argument, not a closed-over constant, which XLA would spend seconds folding
@@ -276,8 +279,8 @@ def gradient_variance_study(
     """
     paper = dataclasses.replace(config, baseline=REFERENCE, methods=("parallel",))
     run = train_checkpoints(paper, checkpoints, seed)
-    mdp = paper.make_mdp()
-    policy = paper.make_policy(mdp)
+    components = paper.make_components()
+    mdp, policy = components.world, components.policy
     rows = []
     for i, (update, params) in enumerate(zip(run["updates"], run["params"])):
         key = jax.random.fold_in(jax.random.key(seed), 1 + i)
@@ -312,8 +315,8 @@ def variance_vs_team_size(
     rows = []
     for m in team_sizes:
         config = make_config(m)
-        mdp = config.make_mdp()
-        policy = config.make_policy(mdp)
+        components = config.make_components()
+        mdp, policy = components.world, components.policy
         params = policy.init(jax.random.key(seed), m)
         stats = gradient_statistics(mdp, policy, params, config.batch_size, n_estimates, jax.random.fold_in(jax.random.key(seed), m), baselines)
         rows.append({"agents": m, "normalized_entropy": stats["normalized_entropy"], "signal_sq_norm": stats["signal_sq_norm"], "baselines": _variance_rows(stats, baselines)})
@@ -479,7 +482,7 @@ def learning_curves(
     for env in envs:
         base = TrainConfig(env=env, agents=agents, batch_size=batch_size, updates=updates, seeds=tuple(seeds), lr=lr,
                            optimizer=optimizer, chunk=min(1000, updates))  # fmt: skip
-        result["env_steps_per_update"][env] = batch_size * agents * base.make_mdp().horizon
+        result["env_steps_per_update"][env] = batch_size * agents * base.make_components().env.horizon
         result["curves"][env] = _train_baselines(base, baselines)
         result["summary"][env] = summarize_curves({b: c["normalized_entropy"] for b, c in result["curves"][env].items()})
     return result

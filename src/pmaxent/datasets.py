@@ -43,13 +43,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.entropy import entropy_from_counts
-from pmaxent.envs.gym_env import gym_id
-from pmaxent.envs.simulator import Dynamics, make_dynamics
-from pmaxent.envs.tabular import PAPER_ENVS, TabularMDP, make
-from pmaxent.policies import TabularSoftmax
+from pmaxent.tabular.entropy import entropy_from_counts
+from pmaxent.tabular.gym_env import gym_id
+from pmaxent.tabular.simulator import Dynamics, make_dynamics
+from pmaxent.tabular.mdp import PAPER_ENVS, TabularMDP, make
+from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.progress import progress_bar
 from pmaxent.rollout import sample_team
+from pmaxent.tabular.environment import dynamics_environment
 
 #: Dataset families in the order of the paper's figures.
 METHODS = ("parallel", "single", "random")
@@ -282,8 +283,11 @@ def family_params(method: str, params: np.ndarray) -> np.ndarray:
 
 @partial(jax.jit, static_argnames=("policy", "trajectories", "horizon"))
 def _sample_per_seed(dyn: Dynamics, policy: TabularSoftmax, params: jax.Array, keys: jax.Array, trajectories: int, horizon: int):
-    """vmap of sample_team over seeds: params [D, m, ...], keys [D] -> states [D, N, m, T+1], actions [D, N, m, T]."""
-    return jax.vmap(lambda p, k: sample_team(dyn, policy, p, k, trajectories, horizon))(params, keys)
+    """vmap of sample_team over seeds: params [D, m, ...], keys [D] -> states [D, N, m, T+1], actions [D, N, m, T].
+
+    The tables ``dyn`` are an argument, so MDPs of one shape share a compilation."""
+    env = dynamics_environment(dyn, horizon)
+    return jax.vmap(lambda p, k: sample_team(env, policy, p, k, trajectories))(params, keys)
 
 
 @jax.jit
@@ -617,7 +621,7 @@ def collect_run(
     root = datasets_root(run_dir)
     collected = {
         method: collect_datasets(
-            run.mdp, run.policy, method, team_params(run, method), run.config.seeds,
+            run.world, run.policy, method, team_params(run, method), run.config.seeds,
             trajectories=trajectories, collection_seed=collection_seed, source=str(run_dir.resolve()),
         )
         for method in families
@@ -635,8 +639,8 @@ def collect_run(
                 save_dataset(dataset, root, overwrite=overwrite)
                 bar.advance()
     stored = _load_stored_datasets(run, run_dir, run_methods(run.config.methods), trajectories, missing_ok=True)
-    summarize_run_datasets(run_dir, stored, run.mdp)
-    return RunDatasets(run.mdp, collected)
+    summarize_run_datasets(run_dir, stored, run.world)
+    return RunDatasets(run.world, collected)
 
 
 def load_run_datasets(
@@ -650,28 +654,28 @@ def load_run_datasets(
     load_run, _ = _trained_run_api()
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    return RunDatasets(run.mdp, _load_stored_datasets(run, run_dir, run_methods(run.config.methods, methods), trajectories, missing_ok=False))
+    return RunDatasets(run.world, _load_stored_datasets(run, run_dir, run_methods(run.config.methods, methods), trajectories, missing_ok=False))
 
 
 def _load_stored_datasets(run, run_dir: Path, families: Sequence[str], trajectories: int, missing_ok: bool) -> dict[str, list[ExplorationDataset]]:
     """Datasets of ``families`` x the run's seeds; with ``missing_ok`` absent ones are skipped."""
     root = datasets_root(run_dir)
-    fingerprint = dynamics_fingerprint(run.mdp)
+    fingerprint = dynamics_fingerprint(run.world)
     loaded: dict[str, list[ExplorationDataset]] = {}
     for method in families:
         group = []
         for seed in run.config.seeds:
             info = DatasetInfo(
-                env=run.mdp.name, method=method, agents=run.config.agents, seed=seed,
-                trajectories_per_agent=trajectories, horizon=run.mdp.horizon, n_states=run.mdp.n_states,
-                n_actions=run.mdp.n_actions, dynamics_fingerprint=fingerprint,
+                env=run.world.name, method=method, agents=run.config.agents, seed=seed,
+                trajectories_per_agent=trajectories, horizon=run.world.horizon, n_states=run.world.n_states,
+                n_actions=run.world.n_actions, dynamics_fingerprint=fingerprint,
             )
             path = dataset_path(root, info)
             if not path.exists():
                 if missing_ok:
                     continue
                 raise FileNotFoundError(f"dataset {info.dataset_id} not found at {path}; run `pmaxent collect {run_dir}` first")
-            group.append(load_dataset(path, run.mdp))
+            group.append(load_dataset(path, run.world))
         if group:
             loaded[method] = group
     return loaded

@@ -20,7 +20,7 @@ from typing import Callable
 import jax
 import numpy as np
 
-from pmaxent import envs
+from pmaxent import tabular
 from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
 
 FINAL_FRACTION = 0.01
@@ -31,7 +31,7 @@ FINAL_FRACTION = 0.01
 class ReproduceConfig:
     """Settings of a reproduction (defaults: the paper's, SPEC sections 5-8)."""
 
-    envs: tuple[str, ...] = envs.ENV_NAMES
+    envs: tuple[str, ...] = tabular.ENV_NAMES
     """Environments of the grid."""
     agents: tuple[int, ...] = (2, 4, 6)
     """Team sizes m."""
@@ -85,7 +85,7 @@ class _Stages:
 def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True) -> Path:
     """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path."""
     from pmaxent.datasets import collect_run
-    from pmaxent.offline import evaluate_run
+    from pmaxent.tabular.offline import evaluate_run
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +102,7 @@ def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = Repr
             stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_run(run_dir, overwrite=True, show_progress=False))
             stages.run(f"offline {env} m={m}", (run_dir / "offline.csv").exists(), lambda: evaluate_run(run_dir, "both", seed=config.offline_seed, show_progress=False))
     if config.theory:
-        from pmaxent.theory import run_theory
+        from pmaxent.tabular.theory import run_theory
 
         theory_dir = out / "theory"
         stages.run("theory", (theory_dir / "done").exists(), lambda: (run_theory(theory_dir, quick=config.quick), (theory_dir / "done").touch()))
@@ -358,7 +358,7 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
 
     # Figures 5, 6 and 10
     for number, env in ((5, "room-det"), (6, "maze-det")):
-        plot_map(envs.make(env), figures / f"fig{number}_{env.split('-')[0]}_map.png", title=env)
+        plot_map(tabular.make(env), figures / f"fig{number}_{env.split('-')[0]}_map.png", title=env)
     lines += ["## Maps (Figures 5 and 6)", "", "![Figure 5](figures/fig5_room_map.png) ![Figure 6](figures/fig6_maze_map.png)", ""]
     lines += _policy_section(out, config, figures)
 
@@ -397,18 +397,18 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
     parallel, single = (np.asarray(jax.nn.softmax(run.params[method], axis=-1)) for method in ("parallel", "single"))
     if parallel.ndim == 5:  # time-indexed tables: draw the first step's policy
         parallel, single = parallel[:, :, 0], single[:, :, 0]
-    plot_policies(run.mdp, np.concatenate([parallel[0], single[0, :1]]), figures / "fig10_policies.png", titles=[f"parallel agent {i + 1}" for i in range(m)] + ["single agent"])
-    from pmaxent.theory import exact_state_distribution
+    plot_policies(run.world, np.concatenate([parallel[0], single[0, :1]]), figures / "fig10_policies.png", titles=[f"parallel agent {i + 1}" for i in range(m)] + ["single agent"])
+    from pmaxent.tabular.theory import exact_state_distribution
 
     agents_probs = parallel.reshape(-1, *parallel.shape[2:])
-    h_parallel = policy_entropy_per_state(agents_probs, run.mdp).reshape(len(config.seeds), m)
-    h_single = policy_entropy_per_state(single[:, 0], run.mdp)
+    h_parallel = policy_entropy_per_state(agents_probs, run.world).reshape(len(config.seeds), m)
+    h_single = policy_entropy_per_state(single[:, 0], run.world)
 
     def visited(probs):  # each policy's own state distribution over an episode
-        return exact_state_distribution(run.mdp, np.repeat(probs[:, None], run.mdp.horizon, axis=1))
+        return exact_state_distribution(run.world, np.repeat(probs[:, None], run.world.horizon, axis=1))
 
-    hv_parallel = policy_entropy_per_state(agents_probs, run.mdp, visited(agents_probs)).reshape(len(config.seeds), m)
-    hv_single = policy_entropy_per_state(single[:, 0], run.mdp, visited(single[:, 0]))
+    hv_parallel = policy_entropy_per_state(agents_probs, run.world, visited(agents_probs)).reshape(len(config.seeds), m)
+    hv_single = policy_entropy_per_state(single[:, 0], run.world, visited(single[:, 0]))
     return [
         "## Learned policies (Figure 10)",
         "",

@@ -7,8 +7,12 @@ to the identical result, and writes a run directory:
 
     RUN/config.json        every setting (TrainConfig)
     RUN/metrics.csv        method, seed, update, entropy, normalized_entropy, support, ...
-    RUN/params.npz         final tables per method, [n_seeds, m, ...]
+    RUN/params.npz         final parameters per method, leaves [n_seeds, m, ...]
     RUN/learning_curve.png mean and std over seeds (the paper's Figure 1)
+
+The trainer is given its environment, team policy and entropy estimator as components
+(:mod:`pmaxent.components`); :mod:`pmaxent.registry` builds them from a config's names.
+Optimisers are optax's: ascent on J_p is descent on -J_p.
 """
 
 from __future__ import annotations
@@ -25,22 +29,20 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from pmaxent import envs
+from pmaxent import registry
+from pmaxent.components import Components, Params
 from pmaxent.devices import Lanes
-from pmaxent.envs.simulator import make_dynamics
-from pmaxent.envs.tabular import TabularMDP
-from pmaxent.entropy import PluginEntropy
 from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
-from pmaxent.policies import INITIALISATIONS, TabularSoftmax
 from pmaxent.progress import progress_bar
-from pmaxent.rollout import sample_team
+from pmaxent.pytrees import tree_from_arrays, tree_to_arrays
+from pmaxent.rollout import map_copies, sample_team
 
 METHODS = ("parallel", "single", "random")
 OPTIMIZERS = ("sgd", "adam")
 RNGS = ("hash", "threefry2x32", "rbg", "unsafe_rbg")
 PAPER_SEEDS = (0, 1, 2, 42, 133)
-METRIC_NAMES = ("entropy", "normalized_entropy", "support", "agent_entropy", "diversity")
 
 CONFIG_FILE, METRICS_FILE, PARAMS_FILE, CHECKPOINT_FILE = "config.json", "metrics.csv", "params.npz", "checkpoint.npz"
 CURVE_FILE = "learning_curve.png"
@@ -116,7 +118,6 @@ class TrainConfig:
             ("method", None, METHODS),
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("baseline", self.baseline, BASELINES),
-            ("init", self.init, INITIALISATIONS),
             ("rng", self.rng, RNGS),
         ):
             for v in self.methods if name == "method" else (value,):
@@ -127,14 +128,9 @@ class TrainConfig:
         if self.layout is not None:
             object.__setattr__(self, "layout", tuple(self.layout))
 
-    def make_mdp(self) -> TabularMDP:
-        """The environment this config trains on."""
-        if self.layout is not None:
-            return envs.from_map(self.layout, slip=self.slip or 0.0, horizon=self.horizon or 10, name=self.env)
-        return envs.make(self.env, slip=self.slip, horizon=self.horizon)
-
-    def make_policy(self, mdp: TabularMDP) -> TabularSoftmax:
-        return TabularSoftmax(mdp.n_states, mdp.n_actions, mdp.horizon, self.time_indexed, self.init)
+    def make_components(self) -> Components:
+        """The environment, team policy and entropy estimator this config trains with."""
+        return registry.make_components(self)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -160,74 +156,86 @@ def paper_config(env: str = "room-det", agents: int = 6, **overrides) -> TrainCo
 
 
 class TrainState(NamedTuple):
-    """Everything an update needs; params, adam_m, adam_v: [m, ...]; step: int32 scalar."""
+    """Everything an update needs: params (leaves [m, ...]), the optimizer's state, the key and
+    the number of updates done (int32 scalar)."""
 
-    params: jax.Array
-    adam_m: jax.Array
-    adam_v: jax.Array
+    params: Params
+    opt_state: optax.OptState
     key: jax.Array
     step: jax.Array
 
 
-_ADAM_B1, _ADAM_B2, _ADAM_EPS = 0.9, 0.999, 1e-8
+def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """optax's sgd (the paper's plain ascent) or adam, at config.lr decayed by config.lr_decay per update."""
+    schedule = config.lr if config.lr_decay == 1 else optax.exponential_decay(config.lr, 1, config.lr_decay)
+    return {"sgd": optax.sgd, "adam": optax.adam}[config.optimizer](schedule)
 
 
-def make_update(config: TrainConfig, mdp: TabularMDP) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, dict]]:
+def make_update(config: TrainConfig, components: Components) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, dict]]:
     """A pure ``update(state, shared, learning) -> (state, metrics)`` doing one PGPSE step.
 
-    ``shared`` (bool) ties the m tables into one (single-agent baseline); ``learning`` (bool)
-    is False for the random baseline, whose tables stay at zero. Both may be traced, so the
-    three methods vmap together.
+    ``shared`` (bool) ties the m agents' parameters into one set (single-agent baseline);
+    ``learning`` (bool) is False for the random baseline, which acts uniformly and is not
+    updated. Both may be traced, so the three methods vmap together.
     """
-    dyn = make_dynamics(mdp)
-    policy = config.make_policy(mdp)
-    estimator = PluginEntropy(mdp.n_states)
-    batch, k, horizon = config.batch_size, config.trajectories, mdp.horizon
+    env, policy, estimator = components.env, components.policy, components.estimator
+    optimizer = make_optimizer(config)
+    batch, k = config.batch_size, config.trajectories
     generator = "hash" if config.rng == "hash" else "jax"
+    over_samples = lambda f: map_copies(f, 3)  # noqa: E731  over [B*K, m, T(+1)]
 
     def update(state: TrainState, shared, learning):
         key, sample_key = jax.random.split(state.key)
-        samples = sample_team(dyn, policy, state.params, sample_key, batch * k, horizon, generator)
-        entropies, support = estimator(group_trajectories(samples.states, k))
-        grad = gradient_from_entropies(policy, state.params, samples, entropies, config.baseline, shared, k)
-        lr = config.lr * config.lr_decay ** state.step.astype(jnp.float32) * learning
-        if config.optimizer == "adam":
-            t = state.step.astype(jnp.float32) + 1
-            adam_m = _ADAM_B1 * state.adam_m + (1 - _ADAM_B1) * grad
-            adam_v = _ADAM_B2 * state.adam_v + (1 - _ADAM_B2) * grad**2
-            direction = (adam_m / (1 - _ADAM_B1**t)) / (jnp.sqrt(adam_v / (1 - _ADAM_B2**t)) + _ADAM_EPS)
-        else:
-            adam_m, adam_v, direction = state.adam_m, state.adam_v, grad
-        params = state.params + lr * direction
-        metrics = team_metrics(entropies, support, mdp.n_valid)
-        metrics["finite"] = jnp.all(jnp.isfinite(params)) & jnp.isfinite(metrics["entropy"])
-        return TrainState(params, adam_m, adam_v, key, state.step + 1), metrics
+        samples = sample_team(env, policy, state.params, sample_key, batch * k, generator, ~learning)
+        features = over_samples(env.features)(samples.states)
+        observations = over_samples(env.observe)(jax.tree.map(lambda x: x[:, :, :-1], samples.states))
+        entropies = estimator(group_trajectories(features, k))
+        grad = gradient_from_entropies(policy, state.params, observations, samples.actions, entropies, config.baseline, shared, k)
+        # descent on -J_p; zero for the random baseline, whose optimizer then never moves it
+        descent = jax.tree.map(lambda g: -(g * learning), grad)
+        updates, opt_state = optimizer.update(descent, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = team_metrics(entropies, env.feature_volume)
+        if env.team_metrics is not None:
+            metrics.update({name: value.mean() for name, value in env.team_metrics(group_trajectories(features, k)).items()})
+        finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]
+        metrics["finite"] = jnp.all(jnp.stack(finite)) & jnp.isfinite(metrics["entropy"])
+        return TrainState(params, opt_state, key, state.step + 1), metrics
 
     return update
 
 
-def init_state(config: TrainConfig, mdp: TabularMDP, key: jax.Array, learning=True, shared=False) -> TrainState:
-    """Initial tables from ``key``: zero (uniform policy) where ``learning`` is False, and m
-    copies of agent 0's table where ``shared`` (the single-agent baseline)."""
+def metric_names(config: TrainConfig, components: Components) -> tuple[str, ...]:
+    """Names of the metrics an update logs, in column order: those of :func:`team_metrics`, then
+    the environment's own (without the internal "finite")."""
+    state = jax.eval_shape(lambda key: init_state(config, components, key), jax.random.key(0, impl=key_impl(config)))
+    _, metrics = jax.eval_shape(make_update(config, components), state, True, True)
+    first = ("entropy", "normalized_entropy", *components.estimator.extra_metrics, "agent_entropy", "diversity")
+    return first + tuple(sorted(set(metrics) - set(first) - {"finite"}))
+
+
+def init_state(config: TrainConfig, components: Components, key: jax.Array, learning=True, shared=False) -> TrainState:
+    """Initial parameters from ``key``: zero where ``learning`` is False (the random baseline, which
+    acts uniformly whatever its parameters), and m copies of agent 0's where ``shared`` (the
+    single-agent baseline)."""
     init_key, run_key = jax.random.split(key)
-    params = config.make_policy(mdp).init(init_key, config.agents)
-    params = jnp.where(shared, jnp.broadcast_to(params[:1], params.shape), params)
-    params = jnp.where(learning, params, 0.0)
-    zeros = jnp.zeros_like(params)
-    return TrainState(params, zeros, zeros, run_key, jnp.zeros((), jnp.int32))
+    params = components.policy.init(init_key, config.agents)
+    params = jax.tree.map(lambda p: jnp.where(learning, jnp.where(shared, jnp.broadcast_to(p[:1], p.shape), p), 0.0), params)
+    return TrainState(params, make_optimizer(config).init(params), run_key, jnp.zeros((), jnp.int32))
 
 
-def make_train(config: TrainConfig, mdp: TabularMDP | None = None):
+def make_train(config: TrainConfig, components: Components | None = None):
     """A pure ``train(key, shared=False) -> (final TrainState, metrics [updates])`` of one run.
 
     ``jax.jit(jax.vmap(train))(keys, shared)`` trains many seeds (and methods) at once.
-    The single-agent baseline's tables start equal (copies of agent 0's).
+    The single-agent baseline's parameters start equal (copies of agent 0's). ``components``
+    default to those the config names.
     """
-    mdp = mdp or config.make_mdp()
-    update = make_update(config, mdp)
+    components = components or config.make_components()
+    update = make_update(config, components)
 
     def train(key, shared=False):
-        state = init_state(config, mdp, key, shared=shared)
+        state = init_state(config, components, key, shared=shared)
         return jax.lax.scan(lambda s, _: update(s, shared, True), state, None, length=config.updates)
 
     return train
@@ -247,13 +255,21 @@ class TrainedRun:
     """A finished run loaded from its directory."""
 
     config: TrainConfig
-    mdp: TabularMDP
-    policy: TabularSoftmax
-    params: dict[str, np.ndarray]
-    """method -> tables [n_seeds, m, ...] (single: m equal copies; random: zeros)."""
+    components: Components
+    params: dict[str, Params]
+    """method -> parameters, leaves [n_seeds, m, ...] (single: m equal copies; random: zeros)."""
     metrics: dict[str, np.ndarray]
     """metric name -> [n_methods, n_seeds, updates], methods in config.methods order."""
     run_dir: Path | None = None
+
+    @property
+    def world(self):
+        """What the components were built from (a TabularMDP, a continuous world)."""
+        return self.components.world
+
+    @property
+    def policy(self):
+        return self.components.policy
 
 
 def _method_flags(config: TrainConfig):
@@ -262,12 +278,12 @@ def _method_flags(config: TrainConfig):
     return shared, learning
 
 
-def _initial_states(config: TrainConfig, mdp: TabularMDP) -> TrainState:
-    """States [n_methods, n_seeds, ...]: the same initial tables for every method of a seed."""
+def _initial_states(config: TrainConfig, components: Components) -> TrainState:
+    """States [n_methods, n_seeds, ...]: the same initial parameters for every method of a seed."""
     shared, learning = _method_flags(config)
 
     def one(method_id, seed, shared, learning):
-        state = init_state(config, mdp, jax.random.key(seed, impl=key_impl(config)), learning, shared)
+        state = init_state(config, components, jax.random.key(seed, impl=key_impl(config)), learning, shared)
         return state._replace(key=jax.random.fold_in(state.key, method_id))
 
     method_ids = jnp.array([[METHODS.index(m)] * len(config.seeds) for m in config.methods])
@@ -275,12 +291,12 @@ def _initial_states(config: TrainConfig, mdp: TabularMDP) -> TrainState:
     return jax.jit(jax.vmap(jax.vmap(one)))(method_ids, seeds, shared, learning)
 
 
-def make_chunk_runner(config: TrainConfig, mdp: TabularMDP, lanes: Lanes):
+def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes):
     """jitted ``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])``.
 
     States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
     """
-    update = make_update(config, mdp)
+    update = make_update(config, components)
     shared, learning = lanes.pack(_method_flags(config))
 
     @functools.partial(jax.jit, static_argnums=1)
@@ -300,23 +316,15 @@ def _checkpoint_tmp(path: Path) -> Path:
 
 def _save_checkpoint(path: Path, states: TrainState, metrics: dict[str, np.ndarray]) -> None:
     tmp = _checkpoint_tmp(path)
-    np.savez(
-        tmp,
-        params=np.asarray(states.params),
-        adam_m=np.asarray(states.adam_m),
-        adam_v=np.asarray(states.adam_v),
-        key=np.asarray(jax.random.key_data(states.key)),
-        step=np.asarray(states.step),
-        **{f"metric_{k}": v for k, v in metrics.items()},
-    )
+    np.savez(tmp, **tree_to_arrays(states, "state"), **{f"metric_{k}": v for k, v in metrics.items()})
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, config: TrainConfig) -> tuple[TrainState, dict[str, np.ndarray]]:
+def _load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[str, np.ndarray]]:
+    """The checkpoint's states, in the structure of ``template`` (the run's initial states)."""
     try:
         with np.load(path) as data:
-            key = jax.random.wrap_key_data(jnp.asarray(data["key"]), impl=key_impl(config))
-            states = TrainState(jnp.asarray(data["params"]), jnp.asarray(data["adam_m"]), jnp.asarray(data["adam_v"]), key, jnp.asarray(data["step"]))
+            states = tree_from_arrays(template, data, "state")
             metrics = {k[len("metric_"):]: data[k] for k in data.files if k.startswith("metric_")}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise ValueError(f"checkpoint {path} is corrupt ({error}); delete it to restart this run from update 0") from error
@@ -340,27 +348,31 @@ def run_training(
     resume: bool = False,
     progress: bool = True,
     plot: bool = True,
+    components: Components | None = None,
 ) -> TrainedRun:
     """Train every method and seed of ``config``; with ``out_dir``, write and checkpoint a run directory.
 
     An existing run directory is refused unless ``resume`` is set, in which case its config must
     match and training continues from the last checkpoint (or nothing is done when finished).
+    ``components`` default to those the config names; pass your own to train on a world of yours
+    (a run directory of such a run is resumed by passing the same components).
     """
-    mdp = config.make_mdp()
+    components = components or config.make_components()
     run_dir = Path(out_dir) if out_dir is not None else None
     if run_dir is not None:
         _prepare_run_dir(run_dir, config, resume)
         if (run_dir / PARAMS_FILE).exists():
-            return load_run(run_dir)
+            return load_run(run_dir, components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
+    states = _initial_states(config, components)
+    names = metric_names(config, components)
     if checkpoint is not None and checkpoint.exists():
-        states, metrics = _load_checkpoint(checkpoint, config)
+        states, metrics = _load_checkpoint(checkpoint, states)
     else:
-        states = _initial_states(config, mdp)
-        metrics = {name: np.zeros((len(config.methods), len(config.seeds), 0), np.float32) for name in METRIC_NAMES}
+        metrics = {name: np.zeros((len(config.methods), len(config.seeds), 0), np.float32) for name in names}
     lanes = Lanes((len(config.methods), len(config.seeds)))
     packed = lanes.pack(states)
-    run_chunk = make_chunk_runner(config, mdp, lanes)
+    run_chunk = make_chunk_runner(config, components, lanes)
     done = int(np.asarray(states.step).reshape(-1)[0])
     with progress_bar(config.updates, f"train {config.env} m={config.agents}", enabled=progress, unit="updates") as bar:
         bar.advance(done)
@@ -370,14 +382,14 @@ def run_training(
             chunk_metrics = jax.device_get(lanes.unpack(chunk_metrics))
             _check_finite(np.asarray(chunk_metrics.pop("finite")), config, done)
             packed = new_packed
-            metrics = {k: np.concatenate([metrics[k], np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in METRIC_NAMES}
+            metrics = {k: np.concatenate([metrics[k], np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in names}
             done += length
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, lanes.unpack(packed), metrics)
             bar.advance(length)
     states = lanes.unpack(packed)
-    params = {method: np.asarray(states.params[i]) for i, method in enumerate(config.methods)}
-    run = TrainedRun(config, mdp, config.make_policy(mdp), params, metrics, run_dir)
+    params = {method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)}
+    run = TrainedRun(config, components, params, metrics, run_dir)
     if run_dir is not None:
         _write_results(run, plot)
         checkpoint.unlink()
@@ -385,15 +397,19 @@ def run_training(
     return run
 
 
+def _read_config(config_path: Path) -> TrainConfig:
+    try:
+        return TrainConfig.from_json(config_path.read_text())
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{config_path} is corrupt: {error}") from error
+
+
 def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
     config_path = run_dir / CONFIG_FILE
     if config_path.exists():
         if not resume:
             raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (--resume) to continue it or choose another directory")
-        try:
-            saved = TrainConfig.from_json(config_path.read_text())
-        except (json.JSONDecodeError, TypeError) as error:
-            raise ValueError(f"{config_path} is corrupt: {error}") from error
+        saved = _read_config(config_path)
         if saved != config:
             differing = [f.name for f in dataclasses.fields(config) if getattr(saved, f.name) != getattr(config, f.name)]
             raise ValueError(f"{run_dir} was started with a different config (fields {differing}); resume with the same settings")
@@ -404,7 +420,8 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
 
 def _write_results(run: TrainedRun, plot: bool) -> None:
     run_dir, config = run.run_dir, run.config
-    np.savez(run_dir / PARAMS_FILE, seeds=np.array(config.seeds), **run.params)
+    arrays = {name: value for method, tree in run.params.items() for name, value in tree_to_arrays(tree, method).items()}
+    np.savez(run_dir / PARAMS_FILE, seeds=np.array(config.seeds), **arrays)
     write_metrics_csv(run_dir / METRICS_FILE, config, run.metrics)
     if plot:
         from pmaxent.plots.training import plot_learning_curves
@@ -413,14 +430,15 @@ def _write_results(run: TrainedRun, plot: bool) -> None:
 
 
 def write_metrics_csv(path: Path, config: TrainConfig, metrics: dict[str, np.ndarray]) -> None:
-    """One row per method, seed and update (updates counted from 1)."""
-    n_methods, n_seeds, n_updates = metrics[METRIC_NAMES[0]].shape
+    """One row per method, seed and update (updates counted from 1), a column per metric."""
+    names = list(metrics)
+    n_methods, n_seeds, n_updates = metrics[names[0]].shape
     with open(path, "w") as f:
-        f.write("method,seed,update," + ",".join(METRIC_NAMES) + "\n")
+        f.write("method,seed,update," + ",".join(names) + "\n")
         update_column = np.arange(1, n_updates + 1)
         for i, method in enumerate(config.methods):
             for j, seed in enumerate(config.seeds):
-                block = np.column_stack([update_column] + [metrics[k][i, j] for k in METRIC_NAMES])
+                block = np.column_stack([update_column] + [metrics[k][i, j] for k in names])
                 lines = [f"{method},{seed},{int(row[0])}," + ",".join(f"{v:.6g}" for v in row[1:]) for row in block]
                 f.write("\n".join(lines) + "\n")
 
@@ -431,41 +449,44 @@ def read_metrics_csv(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
 
     rows: dict[str, dict[int, dict[str, list[float]]]] = {}
     with open(path) as f:
-        for row in csv.DictReader(f):
-            per_seed = rows.setdefault(row["method"], {}).setdefault(int(row["seed"]), {k: [] for k in METRIC_NAMES})
-            for k in METRIC_NAMES:
+        reader = csv.DictReader(f)
+        names = [name for name in reader.fieldnames if name not in ("method", "seed", "update")]
+        for row in reader:
+            per_seed = rows.setdefault(row["method"], {}).setdefault(int(row["seed"]), {k: [] for k in names})
+            for k in names:
                 per_seed[k].append(float(row[k]))
-    return {method: {k: np.array([s[k] for s in seeds.values()]) for k in METRIC_NAMES} for method, seeds in rows.items()}
+    return {method: {k: np.array([s[k] for s in seeds.values()]) for k in names} for method, seeds in rows.items()}
 
 
-def load_run(run_dir: str | Path) -> TrainedRun:
-    """Load a finished run directory (config, parameters, metrics)."""
+def load_run(run_dir: str | Path, components: Components | None = None) -> TrainedRun:
+    """Load a finished run directory (config, parameters, metrics); ``components`` default to
+    those its config names."""
     run_dir = Path(run_dir)
     config_path, params_path = run_dir / CONFIG_FILE, run_dir / PARAMS_FILE
     if not config_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
     if not params_path.exists():
         raise FileNotFoundError(f"{run_dir} has no {PARAMS_FILE}: training is unfinished (resume it with --resume)")
-    try:
-        config = TrainConfig.from_json(config_path.read_text())
-    except (json.JSONDecodeError, TypeError) as error:
-        raise ValueError(f"{config_path} is corrupt: {error}") from error
-    mdp = config.make_mdp()
+    config = _read_config(config_path)
+    components = components or config.make_components()
+    template = jax.eval_shape(lambda key: components.policy.init(key, config.agents), jax.random.key(0))
+    template = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((len(config.seeds),) + leaf.shape, leaf.dtype), template)
     try:
         with np.load(params_path) as data:
-            params = {m: data[m] for m in config.methods}
+            params = {m: tree_from_arrays(template, data, m, to_device=False) for m in config.methods}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise ValueError(f"{params_path} is corrupt ({error}); train the run again") from error
     metrics_by_method = read_metrics_csv(run_dir / METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
-    metrics = {k: np.stack([metrics_by_method[m][k] for m in config.methods]) for k in METRIC_NAMES} if metrics_by_method else {}
-    return TrainedRun(config, mdp, config.make_policy(mdp), params, metrics, run_dir)
+    metrics = {k: np.stack([metrics_by_method[m][k] for m in config.methods]) for k in next(iter(metrics_by_method.values()))} if metrics_by_method else {}
+    return TrainedRun(config, components, params, metrics, run_dir)
 
 
-def team_params(run: TrainedRun, method: str) -> np.ndarray:
-    """Tables [n_seeds, m, ...] of a method; the random method's are zeros (uniform policy)."""
+def team_params(run: TrainedRun, method: str) -> Params:
+    """Parameters (leaves [n_seeds, m, ...]) of a method; the random method's are zeros (it acts
+    uniformly whatever its parameters)."""
     if method == "random":
-        shape = (len(run.config.seeds),) + run.policy.table_shape(run.config.agents)
-        return np.zeros(shape, np.float32)
+        template = jax.eval_shape(lambda key: run.policy.init(key, run.config.agents), jax.random.key(0))
+        return jax.tree.map(lambda leaf: np.zeros((len(run.config.seeds),) + leaf.shape, leaf.dtype), template)
     if method not in run.params:
         raise ValueError(f"the run trained {list(run.params)}, not {method!r}")
     return run.params[method]

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from pmaxent.envs import ENV_NAMES
+from pmaxent.tabular import ENV_NAMES
 
 app = typer.Typer(
     help="Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL.",
@@ -46,11 +46,11 @@ def show(
     goal: Optional[int] = typer.Option(None, help="Mark this cell as a goal."),
 ):
     """Draw an environment's map (the paper's Figures 5 and 6)."""
-    from pmaxent import envs
+    from pmaxent import tabular
     from pmaxent.plots.maps import plot_map
 
     try:
-        mdp = envs.from_map(_load_layout(map_file), name=map_file.stem) if map_file else envs.make(env)
+        mdp = tabular.from_map(_load_layout(map_file), name=map_file.stem) if map_file else tabular.make(env)
     except ValueError as error:
         _fail(str(error))
     path = plot_map(mdp, output, title=mdp.name, goal=goal)
@@ -105,7 +105,7 @@ def train(
             chunk=chunk,
             rng=rng,
         )
-        config.make_mdp()
+        config.make_components()
         run = run_training(config, out, resume=resume, progress=not quiet)
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
         _fail(str(error))

@@ -1,7 +1,7 @@
 """``pmaxent collect`` and ``pmaxent offline``: datasets of a run and offline RL on them.
 
 Plain typer-annotated functions; the main CLI registers them as commands. Each calls the
-Python API (:func:`pmaxent.datasets.collect_run`, :func:`pmaxent.offline.evaluate_run`) and
+Python API (:func:`pmaxent.datasets.collect_run`, :func:`pmaxent.tabular.offline.evaluate_run`) and
 prints a short summary. ``--quiet`` hides the progress bar; the summary is always printed.
 """
 
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pmaxent.datasets import METHODS, collect_run, dataset_metrics, datasets_root
-from pmaxent.offline import evaluate_run
+from pmaxent.tabular.offline import evaluate_run
 
 
 class OfflineVariant(str, enum.Enum):

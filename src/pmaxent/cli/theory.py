@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pmaxent.envs.tabular import PAPER_ENVS
+from pmaxent.tabular.mdp import PAPER_ENVS
 
 app = typer.Typer(
     help="The paper's theory made runnable: Theorem 4.1 against Monte Carlo, why parallel sampling "
@@ -63,7 +63,7 @@ def concentration(
     quick: bool = typer.Option(False, help="Fewer sample sizes and at most 300 trials."),
 ) -> None:
     """Theorem 4.1 against Monte Carlo, the paper's Figure 4, and why parallel sampling helps."""
-    from pmaxent import theory
+    from pmaxent.tabular import theory
 
     if agents > states:
         raise typer.BadParameter(f"--agents ({agents}) cannot exceed --states ({states})")
@@ -91,7 +91,7 @@ def frank_wolfe(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Iterations of parallel Frank-Wolfe to reach eps of the optimum, against N."""
-    from pmaxent import theory
+    from pmaxent.tabular import theory
 
     if oracle not in theory.DENSITY_ORACLES:
         raise typer.BadParameter(f"--oracle must be one of {', '.join(theory.DENSITY_ORACLES)}; got {oracle!r}")

@@ -19,7 +19,7 @@ from pmaxent.plots import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from pmaxent.envs.tabular import TabularMDP  # noqa: E402
+from pmaxent.tabular.mdp import TabularMDP  # noqa: E402
 from pmaxent.plots.maps import START_COLOUR, grid_heatmap  # noqa: E402
 from pmaxent.plots.training import METHOD_COLOURS, METHOD_LABELS  # noqa: E402
 

@@ -20,7 +20,7 @@ from pmaxent.plots import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
-from pmaxent.envs.tabular import ACTION_MOVES, TabularMDP  # noqa: E402
+from pmaxent.tabular.mdp import ACTION_MOVES, TabularMDP  # noqa: E402
 
 WALL_COLOUR = "#3a3a3a"
 FLOOR_COLOUR = "#f4f4f4"

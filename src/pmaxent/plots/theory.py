@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from pmaxent.plots import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pmaxent.theory import ParallelSamplingCurves  # noqa: E402
+from pmaxent.tabular.theory import ParallelSamplingCurves  # noqa: E402
 
 _DIST_COLOURS = {"uniform": "tab:blue", "skewed": "tab:red"}
 _SETTING_STYLES = {
@@ -97,7 +97,7 @@ def plot_frank_wolfe(
     Args:
         curves: {"tuned": {N: entropy [I + 1]}, "theorem": {N: entropy [I' + 1]}} on env_name.
         tuned_eta: the constant step of the "tuned" curves.
-        rows: the iterations-to-eps table (:func:`pmaxent.theory.iterations_to_eps`).
+        rows: the iterations-to-eps table (:func:`pmaxent.tabular.theory.iterations_to_eps`).
     """
     optimum = next(r["optimum"] for r in rows if r["env"] == env_name)
     eps = rows[0]["eps"]

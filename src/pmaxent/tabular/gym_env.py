@@ -6,7 +6,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from pmaxent.envs.tabular import ACTION_NAMES, PAPER_ENVS, TabularMDP, from_map, make
+from pmaxent.tabular.mdp import ACTION_NAMES, PAPER_ENVS, TabularMDP, from_map, make
 
 #: Episode cut for goal-reaching evaluation (SPEC section 3).
 GOAL_EPISODE_STEPS = 200
@@ -154,12 +154,12 @@ def register_envs() -> None:
         if gym_id(name) not in registry:
             gymnasium.register(
                 id=gym_id(name),
-                entry_point="pmaxent.envs.gym_env:TabularEnv",
+                entry_point="pmaxent.tabular.gym_env:TabularEnv",
                 kwargs={"name": name},
                 max_episode_steps=horizon,
             )
     if "pmaxent/Grid-v0" not in registry:
-        gymnasium.register(id="pmaxent/Grid-v0", entry_point="pmaxent.envs.gym_env:TabularEnv")
+        gymnasium.register(id="pmaxent/Grid-v0", entry_point="pmaxent.tabular.gym_env:TabularEnv")
 
 
 __all__ = ["TabularEnv", "register_envs", "gym_id", "GOAL_EPISODE_STEPS", "ACTION_NAMES"]

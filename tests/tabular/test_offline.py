@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 import pmaxent.train
 from pmaxent import datasets as D
-from pmaxent import offline as O
+from pmaxent.tabular import offline as O
 from pmaxent.cli.data import offline_command
-from pmaxent.envs import from_map, make, make_dynamics
-from pmaxent.policies import TabularSoftmax
+from pmaxent.tabular import from_map, make, make_dynamics
+from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.train import TrainConfig, TrainedRun
 
 LEFT, DOWN, RIGHT, UP = range(4)
@@ -217,10 +217,11 @@ def test_bad_inputs_raise(corridor):
 def collected_run(tmp_path, monkeypatch):
     """A run directory (hand-made team tables) whose datasets are collected."""
     config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel",), updates=1)
-    mdp = config.make_mdp()
+    components = config.make_components()
+    mdp = components.world
     params = np.zeros((2, 2, mdp.n_states, 4), np.float32)
     params[:, 0, :, LEFT] = params[:, 1, :, RIGHT] = 2.0
-    run = TrainedRun(config, mdp, config.make_policy(mdp), {"parallel": params}, {}, tmp_path / "run")
+    run = TrainedRun(config, components, {"parallel": params}, {}, tmp_path / "run")
     run.run_dir.mkdir()
     monkeypatch.setattr(pmaxent.train, "load_run", lambda path: run)
     D.collect_run(run.run_dir, show_progress=False)

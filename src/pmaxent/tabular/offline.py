@@ -39,9 +39,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.datasets import METHODS, ExplorationDataset, load_run_datasets
-from pmaxent.envs.gym_env import GOAL_EPISODE_STEPS
-from pmaxent.envs.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
-from pmaxent.envs.tabular import TabularMDP
+from pmaxent.tabular.gym_env import GOAL_EPISODE_STEPS
+from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
+from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.progress import progress_bar
 from pmaxent.random import hashed_uniform
 

@@ -1,15 +1,13 @@
-"""Policies of a team of m agents.
+"""The tabular softmax team policy of the paper (SPEC section 4), a
+:class:`~pmaxent.components.TeamPolicy`.
 
-The trainer talks to a policy through four pure functions (``init``, ``prepare``, ``act``,
-``log_prob``), so a neural policy for continuous states can replace the tabular one. The
-tabular softmax policy of the paper keeps one table per agent: theta [m, S, A], or
-[m, T, S, A] for the time-indexed (non-stationary) variant; pi_i(a | s) = softmax(theta[i, s])[a].
+One table per agent: theta [m, S, A], or [m, T, S, A] for the time-indexed (non-stationary)
+variant; pi_i(a | s) = softmax(theta[i, s])[a].
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
 
 import jax
 import jax.numpy as jnp
@@ -17,25 +15,6 @@ import jax.numpy as jnp
 from pmaxent.random import uniform
 
 INITIALISATIONS = ("uniform", "zeros")
-
-
-class Policy(Protocol):
-    """What the trainer needs of a team policy. ``params`` has a leading agent axis [m, ...]."""
-
-    def init(self, key: jax.Array, n_agents: int) -> jax.Array: ...
-
-    def prepare(self, params: jax.Array) -> jax.Array:
-        """Per-update precomputation (e.g. cumulative action probabilities)."""
-
-    def act(self, prepared: jax.Array, states: jax.Array, t: jax.Array, u: jax.Array) -> jax.Array:
-        """Actions int32 [..., m] for states [..., m] at time t, from uniforms u [..., m]."""
-
-    def log_prob(self, params: jax.Array, states: jax.Array, actions: jax.Array) -> jax.Array:
-        """log pi_i(a_t | s_t) for states, actions [..., m, T] -> [..., m, T]."""
-
-    def weighted_score(self, params: jax.Array, states: jax.Array, actions: jax.Array, weights: jax.Array) -> jax.Array:
-        """sum_{b,t} w_{b,i} grad_{params_i} log pi_i(a_{b,t} | s_{b,t}) for states, actions
-        [N, m, T] and weights [N, m]; same shape as params."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +34,7 @@ class TabularSoftmax:
     horizon: int
     time_indexed: bool = False
     initialisation: str = "uniform"
+    noise = 1
 
     def __post_init__(self):
         if self.initialisation not in INITIALISATIONS:
@@ -74,11 +54,14 @@ class TabularSoftmax:
         """Action probabilities, same shape as params."""
         return jax.nn.softmax(params, axis=-1)
 
-    def prepare(self, params: jax.Array) -> jax.Array:
-        return jnp.cumsum(self.probs(params), axis=-1)
+    def prepare(self, params: jax.Array, uniform: bool | jax.Array = False) -> jax.Array:
+        """Cumulative action probabilities; all-zero tables (the uniform policy) where ``uniform``."""
+        return jnp.cumsum(self.probs(jnp.where(uniform, 0.0, params)), axis=-1)
 
     def act(self, prepared: jax.Array, states: jax.Array, t: jax.Array, u: jax.Array) -> jax.Array:
+        """Actions int32 [..., m] for states [..., m] at step t, by inverse CDF of uniforms u [..., m, 1]."""
         # flat row index + mode="clip": the fastest gather on XLA's CPU backend
+        u = u[..., 0]
         m = prepared.shape[0]
         first_row = jnp.arange(m) * (self.horizon if self.time_indexed else 1)
         row = first_row + (t if self.time_indexed else 0)
@@ -88,6 +71,7 @@ class TabularSoftmax:
         return jnp.sum(below.astype(jnp.int32), axis=-1)
 
     def log_prob(self, params: jax.Array, states: jax.Array, actions: jax.Array) -> jax.Array:
+        """log pi_i(a_t | s_t) for states, actions int [..., m, T] -> [..., m, T]."""
         logp = jax.nn.log_softmax(params, axis=-1)
         m = params.shape[0]
         agents = jnp.arange(m)[:, None]
@@ -112,7 +96,3 @@ class TabularSoftmax:
             action_weight = jnp.zeros_like(params).at[agents, states, actions].add(w)
         return action_weight - self.probs(params) * action_weight.sum(axis=-1, keepdims=True)
 
-
-def uniform_params(policy: TabularSoftmax, n_agents: int) -> jax.Array:
-    """Parameters of the uniform random policy (the paper's random baseline)."""
-    return jnp.zeros(policy.table_shape(n_agents), jnp.float32)

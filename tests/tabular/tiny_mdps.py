@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pmaxent.envs import TabularMDP
+from pmaxent.tabular import TabularMDP
 
 
 def three_state_mdp(horizon: int = 2) -> TabularMDP:

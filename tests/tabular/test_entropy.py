@@ -4,13 +4,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pmaxent.entropy import PluginEntropy, entropy, mixture_decomposition
+from pmaxent.tabular.entropy import PluginEntropy, entropy, mixture_decomposition
 
 
 def test_plugin_entropy_against_numpy():
     rng = np.random.default_rng(0)
     states = rng.integers(0, 9, (6, 4, 5))
-    entropies, support = PluginEntropy(9)(jnp.asarray(states))
+    entropies = PluginEntropy(9)(jnp.asarray(states))
+    support = entropies.extras["support"]
 
     def h(sample):
         p = np.bincount(sample.ravel(), minlength=9) / sample.size

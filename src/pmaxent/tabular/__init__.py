@@ -1,8 +1,8 @@
 """Environments: tabular MDPs, the paper's gridworlds, Gymnasium wrappers, a batched JAX simulator."""
 
-from pmaxent.envs.gym_env import GOAL_EPISODE_STEPS, TabularEnv, gym_id, register_envs
-from pmaxent.envs.simulator import Dynamics, make_dynamics, reset, rollout_actions, step
-from pmaxent.envs.tabular import (
+from pmaxent.tabular.gym_env import GOAL_EPISODE_STEPS, TabularEnv, gym_id, register_envs
+from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset, rollout_actions, step
+from pmaxent.tabular.mdp import (
     ACTION_MOVES,
     ACTION_NAMES,
     MAZE_MAP,

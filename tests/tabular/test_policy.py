@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pmaxent.policies import TabularSoftmax, uniform_params
+from pmaxent.tabular.policy import TabularSoftmax
 
 
 def test_initialisations():
@@ -15,7 +15,8 @@ def test_initialisations():
     assert float(params.min()) >= -1.0 and float(params.max()) <= 1.0 and float(params.std()) > 0.4
     assert np.all(TabularSoftmax(7, 4, 3, initialisation="zeros").init(jax.random.key(0), 2) == 0)
     assert TabularSoftmax(7, 4, 3, time_indexed=True).init(jax.random.key(0), 2).shape == (2, 3, 7, 4)
-    np.testing.assert_allclose(TabularSoftmax(7, 4, 3).probs(uniform_params(policy, 2)), 0.25)
+    uniform_cdf = policy.prepare(params, uniform=True)
+    np.testing.assert_allclose(uniform_cdf, np.broadcast_to([0.25, 0.5, 0.75, 1.0], params.shape), atol=1e-6)
     with pytest.raises(ValueError, match="initialisation"):
         TabularSoftmax(7, 4, 3, initialisation="normal")
 
@@ -27,7 +28,7 @@ def test_act_samples_each_agents_own_probabilities(time_indexed):
     n = 40_000
     states = jnp.full((n, 2), 1)
     t = jnp.int32(1)
-    actions = np.asarray(policy.act(policy.prepare(params), states, t, jax.random.uniform(jax.random.key(2), (n, 2))))
+    actions = np.asarray(policy.act(policy.prepare(params), states, t, jax.random.uniform(jax.random.key(2), (n, 2, 1))))
     probs = np.asarray(policy.probs(params))
     for agent in range(2):
         expected = probs[agent, 1, 1] if time_indexed else probs[agent, 1]

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pmaxent.envs import TabularMDP, make
-from pmaxent.theory import (
+from pmaxent.tabular import TabularMDP, make
+from pmaxent.tabular.theory import (
     bernoulli_concentration_terms,
     concentration_bound,
     deviation_probability,

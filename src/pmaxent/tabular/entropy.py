@@ -1,16 +1,15 @@
 """Entropy of empirical state distributions (plug-in estimator) and the mixture decomposition.
 
-All entropies are Shannon entropies in nats. The trainer only needs an ``EntropyEstimator``:
-a callable mapping pooled samples of states to one entropy per team sample, so a k-nearest-
-neighbour estimator for continuous states can replace the plug-in one without touching it.
+All entropies are Shannon entropies in nats. :class:`PluginEntropy` is the tabular
+:class:`~pmaxent.components.EntropyEstimator` the trainer uses on tabular MDPs.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
-
 import jax
 import jax.numpy as jnp
+
+from pmaxent.components import TeamEntropies
 
 
 def state_counts(states: jax.Array, n_states: int) -> jax.Array:
@@ -41,11 +40,6 @@ def entropy(dist: jax.Array) -> jax.Array:
     return -jnp.sum(jax.scipy.special.xlogy(dist, dist), axis=-1)
 
 
-def support_size(counts: jax.Array) -> jax.Array:
-    """Number of states with a non-zero count: [..., S] -> [...]."""
-    return jnp.sum(counts > 0, axis=-1)
-
-
 def mixture_decomposition(dists: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """H(mix) = (1/m) sum_i H(d_i) + (1/m) sum_i KL(d_i || mix), mix = (1/m) sum_i d_i (SPEC sec. 9).
 
@@ -59,24 +53,6 @@ def mixture_decomposition(dists: jax.Array) -> tuple[jax.Array, jax.Array, jax.A
     log_ratio = jnp.where(dists > 0, jnp.log(jnp.where(dists > 0, dists, 1.0)) - jnp.log(jnp.where(dists > 0, mix[..., None, :], 1.0)), 0.0)
     kl = jnp.sum(dists * log_ratio, axis=-1)
     return entropy(mix), per_agent.mean(axis=-1), kl.mean(axis=-1)
-
-
-class TeamEntropies(NamedTuple):
-    """Entropies of the empirical state distributions of a batch of team samples (nats).
-
-    team: [B], the pooled sample of all m agents; agents: [B, m], each agent's own sample;
-    without_agent: [B, m], the pooled sample with agent i's visits left out (0 when m = 1).
-    """
-
-    team: jax.Array
-    agents: jax.Array
-    without_agent: jax.Array
-
-
-class EntropyEstimator(Protocol):
-    """Maps team samples states [B, m, N] to their :class:`TeamEntropies` (and support [B])."""
-
-    def __call__(self, states: jax.Array) -> tuple[TeamEntropies, jax.Array]: ...
 
 
 class PluginEntropy:
@@ -93,11 +69,14 @@ class PluginEntropy:
         n_states: S, the number of discrete states.
     """
 
+    extra_metrics = ("support",)
+
     def __init__(self, n_states: int):
         self.n_states = n_states
 
-    def __call__(self, states: jax.Array) -> tuple[TeamEntropies, jax.Array]:
-        """states: int [B, m, N] -> (TeamEntropies, support [B] = distinct states in each pooled sample)."""
+    def __call__(self, states: jax.Array) -> TeamEntropies:
+        """states: int [B, m, N] -> TeamEntropies, with extras["support"] [B] the number of distinct
+        states in each pooled sample."""
         batch, m, n = states.shape
         pooled_counts = state_counts(states.reshape(batch, m * n), self.n_states)
         agent_counts = state_counts(states, self.n_states)
@@ -111,4 +90,4 @@ class PluginEntropy:
         rest = sum_flogf[:, None] - removed.sum(axis=-1)
         without = jnp.log(max(m - 1, 1) * n) - rest / (max(m - 1, 1) * n) if m > 1 else jnp.zeros((batch, m))
         support = jnp.sum(1.0 / c_pool, axis=(1, 2))
-        return TeamEntropies(team, agents, without), support
+        return TeamEntropies(team, agents, without, {"support": support})

@@ -17,7 +17,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import pmaxent  # noqa: F401  (registers the pmaxent/... Gymnasium ids)
-from pmaxent.envs import (
+from pmaxent.tabular import (
     GOAL_EPISODE_STEPS,
     MAZE_MAP,
     ROOM_MAP,

@@ -4,7 +4,7 @@
   and a Monte-Carlo estimate of the probability it bounds.
 * Why parallel helps: the deviation of the pooled plug-in entropy when m specialised agents each
   draw from their own region, against identical agents and against one agent alone.
-* The mixture decomposition H(mix) = mean H(d_i) + mean KL(d_i || mix) (``pmaxent.entropy``).
+* The mixture decomposition H(mix) = mean H(d_i) + mean KL(d_i || mix) (``pmaxent.tabular.entropy``).
 * Parallel Frank-Wolfe (Algorithm 2) on any :class:`TabularMDP`: exact and Monte-Carlo density
   oracles, a dynamic-programming planning oracle, mixtures of non-stationary deterministic
   policies, and the step size of Theorem A.2.
@@ -30,9 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.entropy import entropy_from_counts, mixture_decomposition
-from pmaxent.envs.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
-from pmaxent.envs.tabular import TabularMDP, make
+from pmaxent.tabular.entropy import entropy_from_counts, mixture_decomposition
+from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
+from pmaxent.tabular.mdp import TabularMDP, make
 from pmaxent.progress import progress_bar
 
 __all__ = [

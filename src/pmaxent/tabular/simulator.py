@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.envs.tabular import TabularMDP
+from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.random import uniform
 
 

@@ -1,0 +1,143 @@
+"""The three components a PGPSE trainer is made of: an environment, a team policy and an
+entropy estimator.
+
+The trainer (:mod:`pmaxent.train`), the rollout (:mod:`pmaxent.rollout`) and the estimator of the
+gradient (:mod:`pmaxent.pgpse`) see a world only through these interfaces, so tabular MDPs,
+continuous worlds and user-written JAX environments train with the same code.
+
+Randomness: every component is a deterministic function of uniform noise in [0, 1) that the
+rollout draws in one block per update (one call of :func:`pmaxent.random.uniform`; on a CPU this is
+much cheaper than splitting keys inside the loop). A component declares how many uniforms it
+consumes per call (``reset_noise``, ``step_noise``, ``TeamPolicy.noise``).
+
+Shapes: ``m`` agents, ``B`` team samples, ``T`` the horizon, ``N`` pooled points per agent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple, Protocol
+
+import gymnasium
+import jax
+
+Params = Any
+"""A pytree whose every leaf has a leading agent axis [m, ...]."""
+
+
+def _identity(x):
+    return x
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Environment:
+    """A world as pure functions of one copy; the rollout vmaps them over the B x m copies.
+
+    A state is any pytree of arrays. ``features`` maps a state to the point whose entropy the
+    team maximises (the state itself on a tabular MDP, the (x, y) position in navigation, selected
+    coordinates of a MuJoCo body).
+
+    Args:
+        name: a label for run directories and figures.
+        horizon: T, actions per trajectory (a trajectory has T + 1 states).
+        reset: ``reset(u [reset_noise]) -> state``, an initial state.
+        step: ``step(state, action, u [step_noise]) -> state``, the next state.
+        observation_space: what ``observe`` returns, for the policy.
+        action_space: what the policy must return (``Discrete`` or ``Box``).
+        feature_volume: the size of the feature space (number of reachable states, or free area
+            or volume); normalized entropy = H / ln(feature_volume).
+        observe: ``observe(state) -> observation`` (default: the state).
+        features: ``features(state) -> entropy features`` (default: the state).
+        reset_noise: uniforms ``reset`` consumes.
+        step_noise: uniforms ``step`` consumes.
+        team_metrics: optional ``team_metrics(features [B, m, N, ...]) -> {name: [B]}``,
+            extra per-sample metrics the trainer logs (for instance coverage of a grid).
+    """
+
+    name: str
+    horizon: int
+    reset: Callable[[jax.Array], Any]
+    step: Callable[[Any, jax.Array, jax.Array], Any]
+    observation_space: gymnasium.spaces.Space
+    action_space: gymnasium.spaces.Space
+    feature_volume: float
+    observe: Callable[[Any], jax.Array] = _identity
+    features: Callable[[Any], jax.Array] = _identity
+    reset_noise: int = 1
+    step_noise: int = 1
+    team_metrics: Callable[[jax.Array], dict[str, jax.Array]] | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.horizon, int) or self.horizon < 1:
+            raise ValueError(f"environment {self.name!r}: horizon must be a positive integer; got {self.horizon!r}")
+        if not self.feature_volume > 1:
+            raise ValueError(f"environment {self.name!r}: feature_volume must exceed 1 (it normalises entropy by its log); got {self.feature_volume!r}")
+        for field in ("reset_noise", "step_noise"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"environment {self.name!r}: {field} must be >= 0")
+
+
+class TeamPolicy(Protocol):
+    """A team of m policies with parameters ``params`` (leaves [m, ...]).
+
+    ``noise``: uniforms one agent's action consumes.
+    """
+
+    noise: int
+
+    def init(self, key: jax.Array, n_agents: int) -> Params:
+        """Initial parameters of m agents."""
+
+    def prepare(self, params: Params, uniform: bool | jax.Array = False) -> Any:
+        """Per-update precomputation for ``act``. With ``uniform`` (may be traced) the team acts
+        uniformly at random over the action space whatever its parameters: the random baseline."""
+
+    def act(self, prepared: Any, observations: jax.Array, t: jax.Array, u: jax.Array) -> jax.Array:
+        """Actions [m, ...] of the m agents for observations [m, ...] at step t, from uniforms u [m, noise]."""
+
+    def log_prob(self, params: Params, observations: jax.Array, actions: jax.Array) -> jax.Array:
+        """log pi_i(a_t | o_t) for observations [m, T, ...] and actions [m, T, ...] -> [m, T].
+
+        The trainer differentiates it (a vector-Jacobian product) for the score term; a policy
+        with a faster closed form may also define ``weighted_score(params, observations
+        [N, m, T, ...], actions [N, m, T, ...], weights [N, m]) -> grads like params`` (see
+        :func:`pmaxent.pgpse.weighted_score`).
+        """
+
+
+class TeamEntropies(NamedTuple):
+    """Entropy estimates (nats) of a batch of team samples.
+
+    team: [B], the pooled sample of all m agents; agents: [B, m], each agent's own sample;
+    without_agent: [B, m], the pooled sample with agent i's points left out (0 when m = 1);
+    extras: {name: [B]}, estimator-specific metrics (e.g. support size).
+    """
+
+    team: jax.Array
+    agents: jax.Array
+    without_agent: jax.Array
+    extras: dict[str, jax.Array]
+
+
+class EntropyEstimator(Protocol):
+    """Maps pooled entropy features [B, m, N, ...] to :class:`TeamEntropies`.
+
+    ``extra_metrics`` names the keys of ``TeamEntropies.extras``.
+    """
+
+    extra_metrics: tuple[str, ...]
+
+    def __call__(self, features: jax.Array) -> TeamEntropies: ...
+
+
+class Components(NamedTuple):
+    """What the trainer is given: a world, a team policy and an entropy estimator.
+
+    ``world`` is the object they were built from (a TabularMDP, a continuous world), kept for
+    the tools downstream of training (datasets, offline RL, figures).
+    """
+
+    env: Environment
+    policy: TeamPolicy
+    estimator: EntropyEstimator
+    world: Any = None
