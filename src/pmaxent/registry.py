@@ -1,4 +1,5 @@
-"""Environment names -> the trainer's components (environment, team policy, entropy estimator).
+"""Environment names -> run settings and the trainer's components (environment, team policy,
+entropy estimator).
 
 Each family of worlds lives in its own subpackage and is imported only when one of its names is
 asked for, so the trainer depends on none of them.
@@ -13,21 +14,54 @@ from pmaxent.components import Components
 if TYPE_CHECKING:
     from pmaxent.train import TrainConfig
 
+FAMILIES = ("tabular", "continuous")
 
-def tabular_names() -> tuple[str, ...]:
-    from pmaxent.tabular.mdp import PAPER_ENVS
 
-    return tuple(PAPER_ENVS)
+def family_names(family: str) -> tuple[str, ...]:
+    """The environment names of a family of worlds."""
+    if family == "tabular":
+        from pmaxent.tabular.mdp import PAPER_ENVS
+
+        return tuple(PAPER_ENVS)
+    if family == "continuous":
+        from pmaxent.continuous.worlds import CONTINUOUS_ENVS
+
+        return tuple(CONTINUOUS_ENVS)
+    raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 
 def known_envs() -> tuple[str, ...]:
     """Every environment name the registry builds."""
-    return tabular_names()
+    return tuple(name for family in FAMILIES for name in family_names(family))
+
+
+def family_of(env: str) -> str:
+    """The family an environment name belongs to; unknown names raise ValueError listing the known ones."""
+    for family in FAMILIES:
+        if env.strip().lower() in family_names(family):
+            return family
+    raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(known_envs())}")
+
+
+def config_class(family: str) -> type["TrainConfig"]:
+    """The settings dataclass of a family (each holds its own defaults)."""
+    if family == "tabular":
+        from pmaxent.train import TrainConfig
+
+        return TrainConfig
+    if family == "continuous":
+        from pmaxent.continuous.config import ContinuousTrainConfig
+
+        return ContinuousTrainConfig
+    raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 
 def make_components(config: "TrainConfig") -> Components:
     """The components of ``config.env`` (or of ``config.layout``, a custom text map)."""
-    if config.layout is not None or config.env.strip().lower() in tabular_names():
+    family = config.family if config.layout is not None else family_of(config.env)
+    if family != config.family:
+        raise ValueError(f"{config.env!r} is a {family} environment; use the {family} settings (pmaxent.registry.config_class({family!r}))")
+    if family == "tabular":
         from pmaxent.tabular import environment, mdp
 
         if config.layout is not None:
@@ -35,4 +69,6 @@ def make_components(config: "TrainConfig") -> Components:
         else:
             world = mdp.make(config.env, slip=config.slip, horizon=config.horizon)
         return environment.tabular_components(world, config.time_indexed, config.init)
-    raise ValueError(f"unknown environment {config.env!r}; valid names: {', '.join(known_envs())}")
+    from pmaxent.continuous.components import continuous_components
+
+    return continuous_components(config)

@@ -24,7 +24,7 @@ import math
 import os
 import zipfile
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -54,8 +54,11 @@ class TrainConfig:
 
     Defaults are the paper's (SPEC section 5) except ``baseline``: the counterfactual baseline
     "both" lowers the gradient variance by orders of magnitude and never learned worse in
-    docs/baselines/BASELINES.md. ``paper_config`` gives the paper's estimator.
+    docs/baselines/BASELINES.md. ``paper_config`` gives the paper's estimator. Continuous worlds
+    have their own defaults and settings: :class:`pmaxent.continuous.config.ContinuousTrainConfig`.
     """
+
+    family: ClassVar[str] = "tabular"
 
     env: str = "room-det"
     """Environment: a paper name (room-det, room-stoc, maze-det, maze-stoc) or a label for `layout`."""
@@ -133,14 +136,16 @@ class TrainConfig:
         return registry.make_components(self)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
+        return json.dumps({"family": self.family, **dataclasses.asdict(self)}, indent=2)
 
-    @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    @staticmethod
+    def from_json(text: str) -> "TrainConfig":
+        """The config of the family named in the JSON (tabular when it names none)."""
         data = json.loads(text)
-        for key in ("seeds", "methods", "layout"):
-            if data.get(key) is not None:
-                data[key] = tuple(data[key])
+        cls = registry.config_class(data.pop("family", "tabular"))
+        for field in dataclasses.fields(cls):
+            if isinstance(data.get(field.name), list):
+                data[field.name] = tuple(data[field.name])
         return cls(**data)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from pmaxent.cli.options import option_fields, with_config_options
 from pmaxent.tabular import ENV_NAMES
 
 app = typer.Typer(
@@ -20,16 +22,6 @@ app = typer.Typer(
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
-
-
-def _parse_ints(text: str, what: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        _fail(f"{what} must be comma-separated integers; got {text!r}")
-    if not values:
-        _fail(f"{what} must name at least one integer")
-    return values
 
 
 def _load_layout(map_file: Path) -> tuple[str, ...]:
@@ -57,54 +49,52 @@ def show(
     typer.echo(f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, horizon {mdp.horizon} -> {path}")
 
 
-@app.command()
-def train(
-    env: str = typer.Option("room-det", help=f"Environment: {', '.join(ENV_NAMES)} (or a label for --map)."),
-    map_file: Optional[Path] = typer.Option(None, "--map", help="Custom text map file (with --slip and --horizon)."),
-    slip: Optional[float] = typer.Option(None, help="Slip probability override."),
-    horizon: Optional[int] = typer.Option(None, help="Horizon T override."),
-    agents: int = typer.Option(6, "--agents", "-m", help="Number of parallel agents m."),
-    method: list[str] = typer.Option(["parallel", "single", "random"], help="parallel | single | random (repeat the option for several)."),
-    updates: int = typer.Option(10_000, help="Gradient updates."),
-    batch: int = typer.Option(40, help="Team samples per update B."),
-    trajectories: int = typer.Option(1, help="Trajectories per agent per team sample K."),
-    seeds: str = typer.Option("0,1,2,42,133", help="Comma-separated training seeds."),
-    lr: float = typer.Option(0.1, help="Step size."),
-    lr_decay: float = typer.Option(1.0, help="Per-update step-size decay (paper text: 0.999)."),
-    optimizer: str = typer.Option("sgd", help="sgd | adam."),
-    baseline: str = typer.Option("both", help="both (default) | loo-agent | loo-sample | none (the paper's estimator)."),
-    time_indexed: bool = typer.Option(False, help="Non-stationary tables theta[m, T, S, A]."),
-    init: str = typer.Option("uniform", help="uniform | zeros."),
-    chunk: int = typer.Option(500, help="Updates between checkpoints."),
-    rng: str = typer.Option("hash", help="hash | threefry2x32 | rbg | unsafe_rbg."),
+def _train_options(
+    map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it."),
+    continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
     resume: bool = typer.Option(False, help="Continue an interrupted run in OUT."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ):
-    """Train PGPSE teams and the baselines; writes config, metrics, parameters and a learning curve."""
-    from pmaxent.train import TrainConfig, TrainingDiverged, run_training
+    """The options of `pmaxent train` besides the settings dataclasses' fields."""
+
+
+def _train_config(values: dict, map_file: Optional[Path], continuous: bool):
+    """The settings of the family the environment belongs to, with the options given."""
+    from pmaxent import registry
+
+    if map_file is not None:
+        family = "continuous" if continuous else "tabular"
+        values = {"env": map_file.stem, **values, "layout": _load_layout(map_file)}
+    else:
+        family = registry.family_of(values["env"]) if "env" in values else "tabular"
+    cls = registry.config_class(family)
+    foreign = sorted(set(values) - set(option_fields(cls)) - {"layout"})
+    if foreign:
+        names = ", ".join("--" + f.replace("_", "-") for f in foreign)
+        raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to {family} environments")
+    return cls(**values)
+
+
+def _train_classes() -> dict[str, type]:
+    from pmaxent.continuous.config import ContinuousTrainConfig
+    from pmaxent.train import TrainConfig
+
+    return {"tabular": TrainConfig, "continuous": ContinuousTrainConfig}
+
+
+@app.command()
+@with_config_options(_train_classes(), _train_options)
+def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, resume: bool, quiet: bool):
+    """Train PGPSE teams and the baselines; writes config, metrics, parameters and figures.
+
+    Options left out take the defaults of the environment's family (tabular: the paper's;
+    continuous: k-NN entropy, Gaussian MLP teams, Adam).
+    """
+    from pmaxent.train import TrainingDiverged, run_training
 
     try:
-        config = TrainConfig(
-            env=map_file.stem if map_file and env == "room-det" else env,
-            layout=_load_layout(map_file) if map_file else None,
-            slip=slip,
-            horizon=horizon,
-            agents=agents,
-            methods=tuple(method),
-            batch_size=batch,
-            trajectories=trajectories,
-            updates=updates,
-            seeds=_parse_ints(seeds, "--seeds"),
-            lr=lr,
-            lr_decay=lr_decay,
-            optimizer=optimizer,
-            baseline=baseline,
-            time_indexed=time_indexed,
-            init=init,
-            chunk=chunk,
-            rng=rng,
-        )
+        config = _train_config(values, map_file, continuous)
         config.make_components()
         run = run_training(config, out, resume=resume, progress=not quiet)
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
@@ -112,10 +102,13 @@ def train(
     except KeyboardInterrupt:
         _fail(f"interrupted; the last checkpoint in {out} is kept: continue with the same options and --resume")
     typer.echo(f"run directory: {out}")
+    window = max(1, config.updates // 100)
+    second = "support" if "support" in run.metrics else "coverage"
     for i, name in enumerate(config.methods):
-        final = run.metrics["normalized_entropy"][i, :, -max(1, updates // 100):].mean(axis=-1)
-        support = run.metrics["support"][i, :, -max(1, updates // 100):].mean(axis=-1)
-        typer.echo(f"  {name:8s} normalized entropy {final.mean():.3f} ± {final.std():.3f}   support {support.mean():.1f} ± {support.std():.1f}")
+        final = run.metrics["normalized_entropy"][i, :, -window:].mean(axis=-1)
+        other = run.metrics[second][i, :, -window:].mean(axis=-1)
+        precision = 1 if second == "support" else 3
+        typer.echo(f"  {name:8s} normalized entropy {final.mean():.3f} ± {final.std():.3f}   {second} {other.mean():.{precision}f} ± {other.std():.{precision}f}")
 
 
 @app.command()
@@ -126,8 +119,6 @@ def reproduce(
     quiet: bool = typer.Option(False, help="No progress bars."),
 ):
     """Reproduce the paper: train the grid, collect datasets, offline RL, theory; write OUT/report.md."""
-    import dataclasses
-
     from pmaxent.experiments import QUICK, ReproduceConfig, reproduce as run_reproduce
 
     config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory)

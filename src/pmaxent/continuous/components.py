@@ -1,0 +1,33 @@
+"""A continuous world as the trainer's components: the world's environment, a Gaussian MLP team
+and the k-NN entropy estimator."""
+
+from __future__ import annotations
+
+from pmaxent.components import Components
+from pmaxent.continuous import worlds
+from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.knn import KNNEntropy
+from pmaxent.continuous.policy import GaussianMLPTeam
+
+
+def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
+    """The world ``config`` names (or its text map), with its overrides."""
+    if config.layout is not None:
+        overrides = {name: value for name, value in (("max_step", config.max_step), ("horizon", config.horizon)) if value is not None}
+        return worlds.from_map(config.layout, slip=config.slip or 0.0, name=config.env, **overrides)
+    return worlds.make(config.env, horizon=config.horizon, slip=config.slip, max_step=config.max_step)
+
+
+def continuous_components(config: ContinuousTrainConfig) -> Components:
+    """Environment, Gaussian MLP team and k-NN estimator of ``config``; k is checked against the
+    number of points each estimate uses."""
+    world = make_world(config)
+    env = worlds.world_environment(world)
+    points_per_agent = config.trajectories * (env.horizon + 1)
+    if config.k >= points_per_agent:
+        raise ValueError(
+            f"k = {config.k} must be below the number of points of one agent's sample, K x (T + 1) = {points_per_agent} "
+            f"(its per-agent entropy is estimated from them)"
+        )
+    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init)
+    return Components(env, policy, KNNEntropy(config.k), world)
