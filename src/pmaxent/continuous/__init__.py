@@ -1,0 +1,1 @@
+"""Continuous-state worlds, policies and entropy estimators (SPEC section 11)."""
