@@ -357,7 +357,9 @@ def is_free(world: ContinuousWorld, points: jax.Array) -> jax.Array:
 
 
 def reset(world: ContinuousWorld, u: jax.Array) -> jax.Array:
-    """Initial position [2] (float32), uniform over the start boxes, from uniforms u [reset_noise]."""
+    """Initial position [2] (float32), uniform over the (open) start boxes, from uniforms u [reset_noise]:
+    u[0], u[1] -> x, y for one start box; with several, u[0] picks the box (by area) and u[1], u[2]
+    give x, y."""
     u = jnp.asarray(u, jnp.float32)
     starts = jnp.asarray(world.starts, jnp.float32)
     if len(world.starts) == 1:
@@ -366,7 +368,13 @@ def reset(world: ContinuousWorld, u: jax.Array) -> jax.Array:
         cumulative = jnp.asarray(world.start_cumulative, jnp.float32)
         index = jnp.clip(jnp.searchsorted(cumulative, u[0], side="right"), 0, len(world.starts) - 1)
         box, ux, uy = starts[index], u[1], u[2]
-    return jnp.stack([box[0] + (box[1] - box[0]) * ux, box[2] + (box[3] - box[2]) * uy])
+    x = box[0] + (box[1] - box[0]) * ux
+    y = box[2] + (box[3] - box[2]) * uy
+    # float32 rounding can land u -> 1 on the far edge (and u = 0 is the near edge): keep the start
+    # in the open box, so it is never on a wall's or the arena's boundary
+    x = jnp.clip(x, jnp.nextafter(box[0], box[1]), jnp.nextafter(box[1], box[0]))
+    y = jnp.clip(y, jnp.nextafter(box[2], box[3]), jnp.nextafter(box[3], box[2]))
+    return jnp.stack([x, y])
 
 
 def step(world: ContinuousWorld, position: jax.Array, action: jax.Array, u: jax.Array) -> jax.Array:
