@@ -274,3 +274,33 @@ def test_plot_world(tmp_path):
     out = plot_world(GRID, tmp_path / "grid.png", points=points, colors=["C0", "C1", "C2"])
     assert out.exists() and out.stat().st_size > 1000
     assert plot_world(ROOM_STOC, tmp_path / "room.png").exists()
+
+
+class _UniformTeam:
+    """A stub team policy: every agent acts uniformly on the action box (2 uniforms per action)."""
+
+    noise = 2
+
+    def __init__(self, max_step):
+        self.max_step = max_step
+
+    def prepare(self, params, uniform=False):
+        return None
+
+    def act(self, prepared, observations, t, u):
+        return self.max_step * (2.0 * u - 1.0)
+
+
+def test_world_environment_runs_in_the_trainers_rollout():
+    from pmaxent.rollout import sample_team
+
+    world = make("maze-stoc-continuous")
+    env = world_environment(world)
+    samples = sample_team(env, _UniformTeam(world.max_step), {"w": jnp.zeros((3, 1))}, jax.random.key(0), batch_size=2)
+    states = np.asarray(samples.states)
+    assert states.shape == (2, 3, world.horizon + 1, 2) and samples.actions.shape == (2, 3, world.horizon, 2)
+    assert np.all(np.asarray(is_free(world, states)))
+    steps = np.abs(np.diff(states, axis=2))
+    assert np.all(steps <= world.max_step + 1e-6) and np.any(steps > 0)
+    cov = np.asarray(env.team_metrics(states)["coverage"])
+    assert cov.shape == (2,) and np.all((cov > 0) & (cov <= 3 * (world.horizon + 1) / world.n_free_cells))
