@@ -164,7 +164,10 @@ def gym_id(name: str) -> str:
 
 def register_continuous_envs() -> None:
     """Register the named continuous worlds and the custom-map factory ``pmaxent/GridContinuous-v0``
-    (``gymnasium.make("pmaxent/GridContinuous-v0", layout=..., slip=..., horizon=...)``)."""
+    (``gymnasium.make("pmaxent/GridContinuous-v0", layout=..., slip=..., horizon=...)``).
+
+    A named world is registered with ``max_episode_steps`` = its default horizon; to change the
+    horizon pass both: ``gymnasium.make(id, horizon=H, max_episode_steps=H)``."""
     registry = gymnasium.envs.registration.registry
     for name, (_, _, horizon) in CONTINUOUS_ENVS.items():
         if gym_id(name) not in registry:
