@@ -16,9 +16,11 @@ Heavy modules (Minari, cvxpy) load on first use of their names.
 import importlib
 
 from pmaxent import tabular
+from pmaxent.continuous.gym_env import register_continuous_envs
 from pmaxent.tabular import TabularMDP, from_gymnasium, from_map, make
 
 tabular.register_envs()
+register_continuous_envs()
 
 __version__ = "0.1.0"
 

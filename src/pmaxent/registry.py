@@ -72,3 +72,11 @@ def make_components(config: "TrainConfig") -> Components:
     from pmaxent.continuous.components import continuous_components
 
     return continuous_components(config)
+
+
+def write_figures(run) -> None:
+    """The figures of a finished run that belong to its family (a continuous run: the team picture)."""
+    if run.config.family == "continuous":
+        from pmaxent.continuous.team import write_team_picture
+
+        write_team_picture(run)

@@ -431,7 +431,10 @@ def _write_results(run: TrainedRun, plot: bool) -> None:
     if plot:
         from pmaxent.plots.training import plot_learning_curves
 
-        plot_learning_curves({m: {k: v[i] for k, v in run.metrics.items()} for i, m in enumerate(config.methods)}, run_dir / CURVE_FILE, title=f"{config.env}, m = {config.agents}")
+        curves = {m: {k: v[i] for k, v in run.metrics.items()} for i, m in enumerate(config.methods)}
+        shown = [name for name in run.metrics if name not in ("entropy", "agent_entropy", "diversity")]
+        plot_learning_curves(curves, run_dir / CURVE_FILE, title=f"{config.env}, m = {config.agents}", metrics=shown)
+        registry.write_figures(run)
 
 
 def write_metrics_csv(path: Path, config: TrainConfig, metrics: dict[str, np.ndarray]) -> None:

@@ -3,6 +3,8 @@ and the k-NN entropy estimator."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from pmaxent.components import Components
 from pmaxent.continuous import worlds
 from pmaxent.continuous.config import ContinuousTrainConfig
@@ -11,11 +13,11 @@ from pmaxent.continuous.policy import GaussianMLPTeam
 
 
 def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
-    """The world ``config`` names (or its text map), with its overrides."""
+    """The world ``config`` names (or its text map), with its overrides of horizon, slip and step."""
+    overrides = {name: value for name, value in (("max_step", config.max_step), ("horizon", config.horizon), ("slip", config.slip)) if value is not None}
     if config.layout is not None:
-        overrides = {name: value for name, value in (("max_step", config.max_step), ("horizon", config.horizon)) if value is not None}
-        return worlds.from_map(config.layout, slip=config.slip or 0.0, name=config.env, **overrides)
-    return worlds.make(config.env, horizon=config.horizon, slip=config.slip, max_step=config.max_step)
+        return worlds.from_map(config.layout, name=config.env, **overrides)
+    return dataclasses.replace(worlds.make(config.env), **overrides)
 
 
 def continuous_components(config: ContinuousTrainConfig) -> Components:

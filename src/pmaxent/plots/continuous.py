@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from pmaxent.continuous.worlds import ContinuousWorld  # noqa: E402
-from pmaxent.plots import save_figure  # noqa: E402
+from pmaxent.continuous.worlds import ContinuousWorld
+from pmaxent.plots import save_figure
 
 WALL_COLOUR = "#3a3a3a"
 FLOOR_COLOUR = "#f4f4f4"
@@ -37,39 +35,38 @@ def _agent_points(points) -> list[np.ndarray]:
     return agents
 
 
-def plot_world(
+def draw_world(
+    ax,
     world: ContinuousWorld,
-    path: str | Path,
     points=None,
     colors: Sequence | None = None,
     labels: Sequence[str] | None = None,
     title: str | None = None,
     point_size: float = 2.0,
     alpha: float = 0.35,
-) -> Path:
-    """Draw ``world`` (walls as filled rectangles over the arena, start boxes tinted) to ``path``.
+    legend: bool = True,
+) -> None:
+    """Draw ``world`` on a matplotlib axis: walls as filled rectangles over the arena, start boxes
+    tinted, and optionally each agent's visited positions in its own colour.
 
     Args:
-        world: the world to draw.
-        path: output file (format from the suffix).
-        points: optional visited positions per agent: an array [m, ..., 2] (all leading axes after
-            the first are pooled, e.g. [m, K, T + 1, 2]), an array [N, 2] for one agent, or a
-            list of per-agent arrays [N_i, 2].
+        points: visited positions per agent: an array [m, ..., 2] (all leading axes after the first
+            are pooled, e.g. [m, K, T + 1, 2]), an array [N, 2] for one agent, or a list of
+            per-agent arrays [N_i, 2].
         colors: one matplotlib colour per agent (default: the tab10 cycle).
         labels: one legend label per agent (default "agent 1", ...; no legend for one agent).
-        title: figure title (default: the world's name).
+        title: axis title (default: the world's name).
         point_size, alpha: scatter marker size and opacity.
+        legend: draw the legend of the agents.
     """
     x0, x1, y0, y1 = world.bounds
-    scale = min(_UNIT_INCHES, _MAX_INCHES / max(x1 - x0, y1 - y0))
-    fig, ax = plt.subplots(figsize=((x1 - x0) * scale + 0.6, (y1 - y0) * scale + 0.6))
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=FLOOR_COLOUR, edgecolor=WALL_COLOUR, linewidth=2, zorder=0))
     for sx0, sx1, sy0, sy1 in world.starts:
         ax.add_patch(Rectangle((sx0, sy0), sx1 - sx0, sy1 - sy0, facecolor=START_COLOUR, edgecolor="none", zorder=1))
     if points is not None:
         agents = _agent_points(points)
         if colors is None:
-            cycle = plt.get_cmap("tab10")
+            cycle = matplotlib.colormaps["tab10"]
             colors = [cycle(i % 10) for i in range(len(agents))]
         if len(colors) < len(agents):
             raise ValueError(f"{len(agents)} agents but {len(colors)} colours")
@@ -78,9 +75,9 @@ def plot_world(
         for i, agent in enumerate(agents):
             label = labels[i] if labels is not None else f"agent {i + 1}"
             ax.scatter(agent[:, 0], agent[:, 1], s=point_size, color=colors[i], alpha=alpha, linewidths=0, label=label, zorder=2)
-        if len(agents) > 1 or labels is not None:
-            legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4 / max(point_size, 0.1) ** 0.5, frameon=False)
-            for handle in legend.legend_handles:
+        if legend and (len(agents) > 1 or labels is not None):
+            drawn = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4 / max(point_size, 0.1) ** 0.5, frameon=False)
+            for handle in drawn.legend_handles:
                 handle.set_alpha(1.0)
     for wx0, wx1, wy0, wy1 in world.walls:
         ax.add_patch(Rectangle((wx0, wy0), wx1 - wx0, wy1 - wy0, facecolor=WALL_COLOUR, edgecolor="none", zorder=3))
@@ -88,9 +85,35 @@ def plot_world(
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     ax.set_title(world.name if title is None else title)
+
+
+def _panel_inches(world: ContinuousWorld) -> tuple[float, float]:
+    x0, x1, y0, y1 = world.bounds
+    scale = min(_UNIT_INCHES, _MAX_INCHES / max(x1 - x0, y1 - y0))
+    return (x1 - x0) * scale + 0.6, (y1 - y0) * scale + 0.6
+
+
+def plot_world(world: ContinuousWorld, path: str | Path, points=None, **draw_options) -> Path:
+    """One picture of ``world`` (see :func:`draw_world` for ``points`` and the options) in ``path``."""
+    fig = Figure(figsize=_panel_inches(world))
+    ax = fig.subplots()
+    draw_world(ax, world, points, **draw_options)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     return save_figure(fig, path)
 
 
-__all__ = ["plot_world"]
+def plot_teams(world: ContinuousWorld, teams: dict[str, np.ndarray], path: str | Path) -> Path:
+    """One panel per method: where each agent of its team went ({method: points [m, ..., 2]}),
+    each agent in its own colour (the paper's Figure 10 in continuous space)."""
+    width, height = _panel_inches(world)
+    fig = Figure(figsize=(width * len(teams) + 1.2, height))
+    axes = np.atleast_1d(fig.subplots(1, len(teams)))
+    for ax, (method, points) in zip(axes, teams.items()):
+        draw_world(ax, world, points, title=f"{world.name}: {method}", legend=ax is axes[-1])
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return save_figure(fig, path)
+
+
+__all__ = ["draw_world", "plot_teams", "plot_world"]

@@ -44,10 +44,12 @@ def draw_curves(axes, curves: dict[str, dict[str, np.ndarray]], metrics=("normal
     axes[-1].set_xlabel("update")
 
 
-def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | Path, title: str = "") -> Path:
-    """Normalized entropy (top) and support size (bottom) of one environment and team size."""
-    fig, axes = plt.subplots(2, 1, figsize=(5.5, 5), sharex=True)
-    draw_curves(axes, curves)
+def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | Path, title: str = "", metrics=("normalized_entropy", "support")) -> Path:
+    """One panel per metric, top to bottom (default: normalized entropy and support size) of one
+    environment and team size."""
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(5.5, 2.5 * len(metrics)), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    draw_curves(axes, curves, metrics)
     axes[0].set_title(title)
     axes[0].legend(fontsize=8, loc="lower right")
     return save_figure(fig, path, dpi=120)
