@@ -1,6 +1,8 @@
 """Gaussian MLP team policies: per-agent parameters, near-zero initial mean, log-density,
 sampling statistics, the uniform baseline, the autodiff score and shared parameters."""
 
+import functools
+
 import equinox as eqx
 import gymnasium
 import jax
@@ -22,9 +24,10 @@ def small_policy(activation="tanh"):
     return GaussianMLPTeam(obs_dim=3, action_low=LOW, action_high=HIGH, hidden=(16, 8), activation=activation)
 
 
-def spread_params(policy, n_agents, seed=0):
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def spread_params(policy, n_agents):
     """Parameters whose means and standard deviations clearly differ between agents."""
-    k1, k2, k3 = jax.random.split(jax.random.key(seed), 3)
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
     params = policy.init(k1, n_agents)
     last = params["mean"].layers[-1]
     mean = eqx.tree_at(
@@ -53,7 +56,7 @@ def test_params_have_agent_axis_agents_differ_and_mean_starts_near_zero():
     policy = GaussianMLPTeam.from_spaces(gymnasium.spaces.Box(-6, 6, (2,)), gymnasium.spaces.Box(-0.2, 0.2, (2,)))
     assert (policy.hidden, policy.log_std_init, policy.activation, policy.noise) == ((300, 300), -1.5, "relu", 2)
     m = 3
-    params = policy.init(jax.random.key(0), m)
+    params = jax.jit(policy.init, static_argnums=1)(jax.random.key(0), m)
     leaves = jax.tree.leaves(params)
     assert len(leaves) == 7  # 3 weights, 3 biases, log std
     assert all(leaf.shape[0] == m for leaf in leaves)
@@ -62,7 +65,7 @@ def test_params_have_agent_axis_agents_differ_and_mean_starts_near_zero():
             assert not np.allclose(leaf[0], leaf[1]) and not np.allclose(leaf[1], leaf[2])
     np.testing.assert_array_equal(params["log_std"], np.full((m, 2), -1.5, np.float32))
     observations = jax.random.uniform(jax.random.key(1), (m, 500, 2), minval=-6.0, maxval=6.0)
-    mean = policy.mean(params, observations)
+    mean = jax.jit(policy.mean)(params, observations)
     assert mean.shape == (m, 500, 2)
     assert float(jnp.abs(mean).max()) < 0.1 * np.exp(-1.5)
 
@@ -86,10 +89,10 @@ def test_log_prob_is_the_diagonal_gaussian_density():
     k1, k2 = jax.random.split(jax.random.key(2))
     observations = jax.random.normal(k1, (m, horizon, 3))
     actions = jax.random.normal(k2, (m, horizon, 2))
-    mean = np.asarray(hand_mean(params, observations, jnp.tanh))
+    mean = np.asarray(jax.jit(hand_mean, static_argnums=2)(params, observations, jnp.tanh))
     std = np.exp(np.asarray(params["log_std"]))[:, None, :]
     expected = scipy.stats.norm.logpdf(np.asarray(actions), mean, std).sum(axis=-1)
-    got = policy.log_prob(params, observations, actions)
+    got = jax.jit(policy.log_prob)(params, observations, actions)
     assert got.shape == (m, horizon)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
 
@@ -118,7 +121,7 @@ def test_uniform_mode_covers_the_box_with_a_traced_flag():
     u = uniform(jax.random.key(6), (n, m, 2))
     act_all = jax.vmap(policy.act, in_axes=(None, None, None, 0))
     low, high = np.asarray(LOW), np.asarray(HIGH)
-    actions = np.asarray(act_all(policy.prepare(params, True), observations, 0, u))
+    actions = np.asarray(jax.jit(act_all)(policy.prepare(params, True), observations, 0, u))
     assert np.all((actions >= low) & (actions < high))
     for i in range(m):
         for d in range(2):
@@ -130,7 +133,7 @@ def test_uniform_mode_covers_the_box_with_a_traced_flag():
         return act_all(policy.prepare(params, flag), observations, 0, u[:100])
 
     both = by_flag(jnp.array([False, True]))
-    np.testing.assert_allclose(both[0], act_all(policy.prepare(params, False), observations, 0, u[:100]), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(both[0], jax.jit(act_all)(policy.prepare(params, False), observations, 0, u[:100]), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(both[1], actions[:100], rtol=1e-6, atol=1e-6)
 
 
@@ -152,8 +155,8 @@ def test_autodiff_score_equals_grad_of_the_weighted_log_likelihood():
             total += jnp.sum(weights[b][:, None] * log_density.sum(axis=-1))
         return total
 
-    expected = jax.grad(objective)(params)
-    got = autodiff_weighted_score(policy, params, observations, actions, weights)
+    expected = jax.jit(jax.grad(objective))(params)
+    got = jax.jit(lambda p: autodiff_weighted_score(policy, p, observations, actions, weights))(params)
     assert jax.tree.structure(got) == jax.tree.structure(params)
     for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
@@ -165,9 +168,9 @@ def test_shared_parameters_act_identically():
     params = jax.tree.map(lambda leaf: jnp.broadcast_to(leaf[:1], leaf.shape), spread_params(policy, m))
     observations = jnp.broadcast_to(jax.random.normal(jax.random.key(8), (1, 3)), (m, 3))
     u = jnp.broadcast_to(uniform(jax.random.key(9), (1, 2)), (m, 2))
-    actions = policy.act(policy.prepare(params), observations, 0, u)
+    actions = jax.jit(policy.act)(policy.prepare(params), observations, 0, u)
     np.testing.assert_array_equal(actions, jnp.broadcast_to(actions[:1], actions.shape))
-    log_probs = policy.log_prob(params, observations[:, None], actions[:, None])
+    log_probs = jax.jit(policy.log_prob)(params, observations[:, None], actions[:, None])
     np.testing.assert_array_equal(log_probs, jnp.broadcast_to(log_probs[:1], log_probs.shape))
 
 
