@@ -1,0 +1,267 @@
+"""Kozachenko-Leonenko k-nearest-neighbour entropy of point samples in R^d (SPEC sec. 11).
+
+For N points x_1..x_N in R^d,
+
+    H_k = psi(N) - psi(k) + ln V_d + (d / N) * sum_i ln rho_{i,k},   V_d = pi^(d/2) / Gamma(d/2 + 1),
+
+with rho_{i,k} the Euclidean distance from x_i to its k-th nearest neighbour among the other N - 1
+points. Entropies are differential entropies in nats.
+
+Neighbour search is exact and pure JAX: the queries are cut into blocks of ``chunk_size`` points
+and a ``lax.map`` walks over the blocks; a block computes the squared distances [chunk, N] from
+its queries to every point and keeps the k + 1 smallest with ``jax.lax.top_k`` on their negation.
+The query itself is among the points at distance exactly 0 (distances are computed as sums of
+squared coordinate differences, never as |x|^2 + |y|^2 - 2 x.y, so self-distances and distances
+between repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points
+is the k-th smallest over the other N - 1, with or without repeated points. The largest
+intermediate is one block of distances, chunk_size x N (x d before the coordinate sum, which XLA
+fuses); nothing of size N x N is ever built.
+
+Repeated points. A move into a wall leaves an agent in place, so samples repeat points. When a
+point has k or more exact copies, rho = 0 and ln rho = -inf. Every rho is floored at
+``min_distance`` (default :data:`MIN_DISTANCE` = 1e-5, absolute, in the units of the features):
+a floored point contributes (d / N) ln(1e-5) = -11.5 d / N instead of -inf, so the estimate stays
+finite and behaves as if each clump of copies were spread over a ball of radius 1e-5. It lowers
+the estimate (a sample that sits still scores very low, as it should) but boundedly, and it only
+changes points whose k-th neighbour is closer than 1e-5, which a continuous sample without
+repeats essentially never has at the scales of SPEC's worlds (arena width 12).
+
+Shapes: ``m`` agents, ``B`` team samples, ``N`` points per agent, ``d`` feature dimension.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+
+from pmaxent.components import TeamEntropies
+
+MIN_DISTANCE = 1e-5
+"""Floor on the k-th neighbour distance (absolute, feature units); see the module docstring."""
+
+DEFAULT_CHUNK_SIZE = 128
+"""Query points per block of the neighbour search (chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+
+
+def log_unit_ball_volume(d: int) -> float:
+    """ln V_d = (d/2) ln pi - ln Gamma(d/2 + 1), the log volume of the unit Euclidean ball in R^d."""
+    return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
+
+
+def kl_constant(n: int, k: int, d: int) -> float:
+    """psi(n) - psi(k) + ln V_d, the additive constant of the Kozachenko-Leonenko estimator."""
+    return float(scipy.special.digamma(n) - scipy.special.digamma(k)) + log_unit_ball_volume(d)
+
+
+def _check_k(k: int, n: int, what: str) -> None:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k-NN entropy: k must be an integer >= 1; got {k!r}")
+    if k >= n:
+        raise ValueError(f"k-NN entropy: k = {k} needs at least k + 1 = {k + 1} points in {what}, which has {n}")
+
+
+def _check_chunk(chunk_size: int) -> None:
+    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"k-NN entropy: chunk_size must be an integer >= 1; got {chunk_size!r}")
+
+
+def _chunks(queries: jax.Array, chunk_size: int) -> tuple[jax.Array, int]:
+    """Pads queries [..., Q, d] with copies of the first query to a multiple of the block size
+    and returns blocks [..., Q' / C, C, d] and C. Padded rows are computed and discarded."""
+    q = queries.shape[-2]
+    c = min(chunk_size, q)
+    pad = -q % c
+    if pad:
+        filler = jnp.broadcast_to(queries[..., :1, :], queries.shape[:-2] + (pad, queries.shape[-1]))
+        queries = jnp.concatenate([queries, filler], axis=-2)
+    return queries.reshape(queries.shape[:-2] + (queries.shape[-2] // c, c, queries.shape[-1])), c
+
+
+def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array:
+    """The k1 smallest squared distances from each query to each group of points.
+
+    Args:
+        queries: [C, d].
+        points: [G, n, d].
+    Returns:
+        [C, G, k1], ascending along the last axis.
+    """
+    diff = queries[:, None, None, :] - points[None]  # [C, G, n, d]; XLA fuses it into the sum
+    sq = jnp.sum(diff * diff, axis=-1)  # [C, G, n]
+    neg, _ = jax.lax.top_k(-sq, k1)
+    return -neg
+
+
+@functools.partial(jax.jit, static_argnames=("k", "chunk_size"))
+def _knn_sq_distances(points: jax.Array, k: int, chunk_size: int) -> jax.Array:
+    blocks, c = _chunks(points, chunk_size)
+    groups = points[None]
+
+    def body(block):
+        return _block_smallest(block, groups, k + 1)[:, 0, k]
+
+    out = jax.lax.map(body, blocks)  # [n_blocks, C]
+    return out.reshape(-1)[: points.shape[0]]
+
+
+def knn_distances(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> jax.Array:
+    """Exact distance from each point to its k-th nearest neighbour among the other points.
+
+    Not floored: repeated points give exact zeros.
+
+    Args:
+        points: [N, d].
+        k: neighbour rank, 1 <= k < N.
+        chunk_size: query points per block; memory is O(chunk_size * N).
+    Returns:
+        rho: [N], rho[i] = k-th smallest of |x_i - x_j| over j != i.
+    """
+    points = jnp.asarray(points)
+    if points.ndim != 2:
+        raise ValueError(f"knn_distances: points must be [N, d]; got shape {points.shape}")
+    _check_k(k, points.shape[0], "the sample")
+    _check_chunk(chunk_size)
+    return jnp.sqrt(_knn_sq_distances(points, int(k), int(chunk_size)))
+
+
+def _mean_log_rho(sq: jax.Array, min_distance: float, axis=None) -> jax.Array:
+    """Mean over ``axis`` of ln max(rho, min_distance), from squared distances."""
+    return 0.5 * jnp.mean(jnp.log(jnp.maximum(sq, min_distance**2)), axis=axis)
+
+
+def knn_entropy(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE, min_distance: float = MIN_DISTANCE) -> jax.Array:
+    """Kozachenko-Leonenko entropy (nats) of one sample.
+
+    Args:
+        points: [N, d].
+        k: neighbour rank, 1 <= k < N.
+        chunk_size: query points per block of the neighbour search.
+        min_distance: floor on rho (see the module docstring).
+    Returns:
+        H_k: scalar.
+    """
+    points = jnp.asarray(points)
+    if points.ndim != 2:
+        raise ValueError(f"knn_entropy: points must be [N, d]; got shape {points.shape}")
+    n, d = points.shape
+    _check_k(k, n, "the sample")
+    _check_chunk(chunk_size)
+    sq = _knn_sq_distances(points, int(k), int(chunk_size))
+    return kl_constant(n, k, d) + d * _mean_log_rho(sq, min_distance)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "chunk_size"))
+def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    batch, m, n, d = features.shape
+    k1 = k + 1
+    pooled = features.reshape(batch, m * n, d)
+    labels = jnp.broadcast_to(jnp.repeat(jnp.arange(m), n), (batch, m * n)).astype(jnp.int32)
+    blocks, c = _chunks(pooled, chunk_size)  # [B, nb, C, d]
+    n_blocks = blocks.shape[1]
+    label_blocks, _ = _chunks(labels[..., None], chunk_size)  # [B, nb, C, 1]
+    sample = jnp.broadcast_to(jnp.arange(batch)[:, None], (batch, n_blocks))
+    xs = (blocks.reshape(batch * n_blocks, c, d), label_blocks.reshape(batch * n_blocks, c), sample.reshape(-1))
+
+    def body(x):
+        block, label, b = x
+        smallest = _block_smallest(block, features[b], k1)  # [C, m, k1]
+        own = jnp.take_along_axis(smallest[:, :, k], label[:, None], axis=1)[:, 0]
+        neg = -smallest.reshape(c, m * k1)
+        team = -jax.lax.top_k(neg, k1)[0][:, k]
+        if m == 1:
+            return team, own, jnp.zeros((c, 1), features.dtype)
+        # without agent j: drop group j's k1 candidates, merge the rest
+        drop = jnp.eye(m, dtype=bool)[:, :, None]  # [m(j), m(group), 1]
+        masked = jnp.where(drop[None], -jnp.inf, -smallest[:, None])  # [C, m, m, k1]
+        without = -jax.lax.top_k(masked.reshape(c, m, m * k1), k1)[0][..., k]  # [C, m]
+        return team, own, without
+
+    team, own, without = jax.lax.map(body, xs)
+
+    def unblock(a):
+        return a.reshape((batch, n_blocks * c) + a.shape[2:])[:, : m * n].reshape((batch, m, n) + a.shape[2:])
+
+    return unblock(team), unblock(own), unblock(without)
+
+
+def team_knn_distances(features: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Squared k-th neighbour distances of every point within the three samples PGPSE needs.
+
+    One search: each query block computes its distances to every agent's points once, keeps the
+    k + 1 smallest per agent (k + 1 because the query itself is among its own agent's points), and
+    merges those short lists: the (k + 1)-th smallest of the union of the per-agent lists is the
+    k-th neighbour in the pooled sample, and of the union without agent j's list, in the sample
+    without agent j (the k + 1 smallest of a union lie in the union of each part's k + 1 smallest).
+
+    Args:
+        features: [B, m, N, d].
+        k: neighbour rank, 1 <= k < N.
+        chunk_size: query points per block; memory is O(chunk_size * m * N).
+    Returns:
+        (team [B, m, N], own [B, m, N], without [B, m, N, m]): squared k-th neighbour distances
+        of point (b, i, n) in the pooled sample, in agent i's own sample, and in the pooled
+        sample without agent j (``without[b, i, n, i]`` is meaningless: the point is not in that
+        sample; all zeros when m = 1).
+    """
+    features = jnp.asarray(features)
+    if features.ndim != 4:
+        raise ValueError(f"team_knn_distances: features must be [B, m, N, d]; got shape {features.shape}")
+    _check_k(k, features.shape[2], f"one agent's sample (N = {features.shape[2]} points per agent)")
+    _check_chunk(chunk_size)
+    return _team_sq_distances(features, int(k), int(chunk_size))
+
+
+class KNNEntropy:
+    """Kozachenko-Leonenko k-NN entropies of team samples: the
+    :class:`~pmaxent.components.EntropyEstimator` for continuous worlds.
+
+    ``team`` is the entropy of the m N pooled points, ``agents[:, i]`` of agent i's N points and
+    ``without_agent[:, i]`` of the (m - 1) N points of the other agents (0 when m = 1), which does
+    not depend on agent i's actions: an unbiased baseline for its score term. All three come from
+    one neighbour search (:func:`team_knn_distances`).
+
+    Args:
+        k: neighbour rank (MEPOL uses 50); needs k < N, the points per agent.
+        chunk_size: query points per block of the search.
+        min_distance: floor on rho (see the module docstring).
+    """
+
+    extra_metrics = ()
+
+    def __init__(self, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE, min_distance: float = MIN_DISTANCE):
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"KNNEntropy: k must be an integer >= 1; got {k!r}")
+        _check_chunk(chunk_size)
+        if not min_distance > 0:
+            raise ValueError(f"KNNEntropy: min_distance must be > 0; got {min_distance!r}")
+        self.k = int(k)
+        self.chunk_size = int(chunk_size)
+        self.min_distance = float(min_distance)
+
+    def __repr__(self):
+        return f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance})"
+
+    def __call__(self, features: jax.Array) -> TeamEntropies:
+        """features: [B, m, N, d] -> TeamEntropies(team [B], agents [B, m], without_agent [B, m], extras={})."""
+        features = jnp.asarray(features)
+        if features.ndim != 4:
+            raise ValueError(f"KNNEntropy: features must be [B, m, N, d] (rank 4); got shape {features.shape}")
+        batch, m, n, d = features.shape
+        team_sq, own_sq, without_sq = team_knn_distances(features, self.k, self.chunk_size)
+        eps = self.min_distance
+        team = kl_constant(m * n, self.k, d) + d * _mean_log_rho(team_sq, eps, axis=(1, 2))
+        agents = kl_constant(n, self.k, d) + d * _mean_log_rho(own_sq, eps, axis=2)
+        if m == 1:
+            without = jnp.zeros((batch, m), team.dtype)
+        else:
+            # log rho of point (i, n) in the sample without agent j, summed over i != j
+            log_rho = 0.5 * jnp.log(jnp.maximum(without_sq, eps**2))  # [B, m(i), N, m(j)]
+            others = 1.0 - jnp.eye(m, dtype=log_rho.dtype)  # [i, j]
+            total = jnp.einsum("binj,ij->bj", log_rho, others)
+            without = kl_constant((m - 1) * n, self.k, d) + d * total / ((m - 1) * n)
+        return TeamEntropies(team, agents, without, {})
