@@ -434,11 +434,26 @@ def _minari_env_spec(mdp_name: str, fingerprint: str):
     return None
 
 
-def save_dataset(dataset: ExplorationDataset, root: Path | str, *, overwrite: bool = False) -> Path:
-    """Write a dataset in Minari's format under ``root`` and return its directory.
+def write_minari_dataset(
+    target: Path,
+    *,
+    observation_space: gymnasium.spaces.Space,
+    action_space: gymnasium.spaces.Space,
+    env_spec,
+    metadata: dict,
+    episodes: Iterable[dict],
+    overwrite: bool = False,
+) -> Path:
+    """Write episodes (dicts of observations, actions, rewards, terminations, truncations) as a
+    Minari dataset in the directory ``target`` and return it.
 
     The dataset is written to a hidden temporary directory and then renamed, so a crash never
-    leaves a half-written dataset under its id.
+    leaves a half-written dataset under its id. Minari's public writer,
+    ``minari.create_dataset_from_buffers``, can only write under the process-wide
+    ``MINARI_DATASETS_PATH`` and takes ``EpisodeBuffer`` objects that Minari exports only from
+    ``minari.data_collector.episode_buffer``; to write into a run directory we use that class and
+    ``minari.dataset.minari_storage.MinariStorage`` directly, which is why pyproject.toml pins
+    Minari to the 0.5 releases these modules are tested with.
 
     Raises:
         FileExistsError: the dataset exists and ``overwrite`` is False, or the target path is
@@ -448,49 +463,20 @@ def save_dataset(dataset: ExplorationDataset, root: Path | str, *, overwrite: bo
     from minari.data_collector.episode_buffer import EpisodeBuffer
     from minari.dataset.minari_storage import MinariStorage
 
-    info = dataset.info
-    # Minari joins a relative data path to itself; absolute paths keep relative run dirs working
-    target = dataset_path(Path(root).resolve(), info)
     if target.exists():
         if not _is_dataset_dir(target):
             raise FileExistsError(f"{target} exists and is not a Minari dataset; not touching it")
         if not overwrite:
-            raise FileExistsError(f"dataset {info.dataset_id} already exists at {target}; pass overwrite=True to replace it")
+            raise FileExistsError(f"dataset {metadata['dataset_id']} already exists at {target}; pass overwrite=True to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     # A leading dot hides the work directory from minari.list_local_datasets.
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        data_dir = staging / _MINARI_DATA_DIRNAME
         storage = MinariStorage.new(
-            data_dir,
-            observation_space=gymnasium.spaces.Discrete(info.n_states),
-            action_space=gymnasium.spaces.Discrete(info.n_actions),
-            env_spec=_minari_env_spec(info.env, info.dynamics_fingerprint),
-            jpeg_encoding=False,
+            staging / _MINARI_DATA_DIRNAME, observation_space=observation_space, action_space=action_space, env_spec=env_spec, jpeg_encoding=False
         )
-        storage.update_metadata(
-            {
-                "dataset_id": info.dataset_id,
-                "minari_version": minari_version,
-                "algorithm_name": f"pmaxent-{info.method}",
-                "description": (
-                    f"Reward-free exploration data of the {info.method} method in {info.env}: "
-                    f"{info.agents} agents x {info.trajectories_per_agent} trajectories of {info.horizon} steps "
-                    f"(training seed {info.seed})."
-                ),
-                METADATA_KEY: {**info.to_json(), "episode_agents": dataset.episode_agents.tolist()},
-            }
-        )
-        storage.update_episodes(
-            EpisodeBuffer(
-                observations=dataset.observations[e].astype(np.int64),
-                actions=dataset.actions[e].astype(np.int64),
-                rewards=np.zeros(info.horizon),
-                terminations=dataset.terminations[e],
-                truncations=dataset.truncations[e],
-            )
-            for e in range(dataset.n_episodes)
-        )
+        storage.update_metadata({"minari_version": minari_version, **metadata})
+        storage.update_episodes(EpisodeBuffer(**episode) for episode in episodes)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -498,6 +484,41 @@ def save_dataset(dataset: ExplorationDataset, root: Path | str, *, overwrite: bo
         if staging.exists():
             shutil.rmtree(staging)
     return target
+
+
+def save_dataset(dataset: ExplorationDataset, root: Path | str, *, overwrite: bool = False) -> Path:
+    """Write a dataset in Minari's format under ``root`` and return its directory (see
+    :func:`write_minari_dataset`)."""
+    info = dataset.info
+    # Minari joins a relative data path to itself; absolute paths keep relative run dirs working
+    target = dataset_path(Path(root).resolve(), info)
+    return write_minari_dataset(
+        target,
+        observation_space=gymnasium.spaces.Discrete(info.n_states),
+        action_space=gymnasium.spaces.Discrete(info.n_actions),
+        env_spec=_minari_env_spec(info.env, info.dynamics_fingerprint),
+        metadata={
+            "dataset_id": info.dataset_id,
+            "algorithm_name": f"pmaxent-{info.method}",
+            "description": (
+                f"Reward-free exploration data of the {info.method} method in {info.env}: "
+                f"{info.agents} agents x {info.trajectories_per_agent} trajectories of {info.horizon} steps "
+                f"(training seed {info.seed})."
+            ),
+            METADATA_KEY: {**info.to_json(), "episode_agents": dataset.episode_agents.tolist()},
+        },
+        episodes=(
+            {
+                "observations": dataset.observations[e].astype(np.int64),
+                "actions": dataset.actions[e].astype(np.int64),
+                "rewards": np.zeros(info.horizon),
+                "terminations": dataset.terminations[e],
+                "truncations": dataset.truncations[e],
+            }
+            for e in range(dataset.n_episodes)
+        ),
+        overwrite=overwrite,
+    )
 
 
 def load_dataset(path: Path | str, mdp: TabularMDP | None = None) -> ExplorationDataset:

@@ -35,6 +35,33 @@ def _fail(error: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _family(run_dir: Path) -> str:
+    """The family of worlds a run directory was trained in."""
+    from pmaxent.train import CONFIG_FILE, TrainConfig
+
+    if not (run_dir / CONFIG_FILE).exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
+    try:
+        return TrainConfig.from_json((run_dir / CONFIG_FILE).read_text()).family
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{run_dir / CONFIG_FILE} is corrupt: {error}") from error
+
+
+def _collect_continuous(run_dir: Path, method, trajectories: int, overwrite: bool, quiet: bool) -> None:
+    from pmaxent.continuous.datasets import collect_continuous_run
+
+    collected = collect_continuous_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, show_progress=not quiet)
+    table = Table(title=f"datasets of {run_dir}")
+    for column in ("method", "datasets", "episodes each", "normalized entropy (k-NN)", "coverage"):
+        table.add_column(column)
+    for family, group in collected.items():
+        entropy = np.array([d.normalized_entropy for d in group])
+        covered = np.array([d.coverage for d in group])
+        table.add_row(family, str(len(group)), str(group[0].observations.shape[0]), f"{entropy.mean():.3f} ± {entropy.std():.3f}", f"{covered.mean():.3f} ± {covered.std():.3f}")
+    Console().print(table)
+    typer.echo(f"Minari root: {datasets_root(run_dir)} (set MINARI_DATASETS_PATH to it)")
+
+
 def collect_command(
     run_dir: Annotated[Path, _RUN_DIR],
     method: Annotated[
@@ -48,6 +75,8 @@ def collect_command(
     """Collect exploration datasets with the run's policies (one per method and seed) as Minari
     datasets in RUN/datasets, and write RUN/datasets.csv and Figures 2 and 8 in RUN/figures."""
     try:
+        if _family(run_dir) == "continuous":
+            return _collect_continuous(run_dir, method, trajectories, overwrite, quiet)
         mdp, collected = collect_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, show_progress=not quiet)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         raise _fail(error) from error
