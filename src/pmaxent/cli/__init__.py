@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from pathlib import Path
 from typing import Optional
 
@@ -111,19 +112,31 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
         typer.echo(f"  {name:8s} normalized entropy {final.mean():.3f} ± {final.std():.3f}   {second} {other.mean():.{precision}f} ± {other.std():.{precision}f}")
 
 
+class Suite(str, enum.Enum):
+    paper = "paper"
+    continuous = "continuous"
+
+
 @app.command()
 def reproduce(
-    out: Path = typer.Option(Path("runs/paper"), help="Run directory; re-running skips finished stages."),
-    quick: bool = typer.Option(False, help="A small grid (2 envs, 2 seeds, 150 updates) that runs in about a minute."),
-    no_theory: bool = typer.Option(False, "--no-theory", help="Skip the theory figures."),
+    out: Optional[Path] = typer.Option(None, help="Run directory (default: runs/paper, or runs/continuous); re-running skips finished stages."),
+    suite: Suite = typer.Option(Suite.paper, help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11)."),
+    quick: bool = typer.Option(False, help="A small grid that runs in about a minute (the tests use it)."),
+    no_theory: bool = typer.Option(False, "--no-theory", help="Skip the theory figures (paper suite)."),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ):
-    """Reproduce the paper: train the grid, collect datasets, offline RL, theory; write OUT/report.md."""
-    from pmaxent.experiments import QUICK, ReproduceConfig, reproduce as run_reproduce
-
-    config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory)
+    """Reproduce the paper (train the grid, collect datasets, offline RL, theory) or run the
+    continuous experiment; write OUT/report.md."""
+    out = out or Path(f"runs/{suite.value}")
     try:
-        report = run_reproduce(out, config, progress=not quiet)
+        if suite is Suite.continuous:
+            from pmaxent.continuous.experiments import QUICK_CONTINUOUS, ContinuousSuiteConfig, reproduce_continuous
+
+            report = reproduce_continuous(out, QUICK_CONTINUOUS if quick else ContinuousSuiteConfig(), progress=not quiet)
+        else:
+            from pmaxent.experiments import QUICK, ReproduceConfig, reproduce as run_reproduce
+
+            report = run_reproduce(out, dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory), progress=not quiet)
     except ValueError as error:
         _fail(str(error))
     except KeyboardInterrupt:

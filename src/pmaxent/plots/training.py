@@ -55,15 +55,16 @@ def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | P
     return save_figure(fig, path, dpi=120)
 
 
-def plot_learning_grid(grid: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]], path: str | Path, envs: list[str], agents: list[int]) -> Path:
-    """The paper's Figure 1 / 7 layout: a column per (environment, m), entropy top, support bottom.
+def plot_learning_grid(grid: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]], path: str | Path, envs: list[str], agents: list[int], metrics=("normalized_entropy", "support")) -> Path:
+    """The paper's Figure 1 / 7 layout: a column per (environment, m), a row per metric
+    (default: entropy top, support bottom).
 
     grid: {(env, m): {method: {metric: [n_seeds, updates]}}}.
     """
     columns = [(env, m) for m in agents for env in envs if (env, m) in grid]
-    fig, axes = plt.subplots(2, len(columns), figsize=(3.2 * len(columns), 5), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(metrics), len(columns), figsize=(3.2 * len(columns), 2.5 * len(metrics)), sharex="col", squeeze=False)
     for c, (env, m) in enumerate(columns):
-        draw_curves(axes[:, c], grid[(env, m)])
+        draw_curves(axes[:, c], grid[(env, m)], metrics)
         axes[0, c].set_title(f"{env}, m = {m}", fontsize=9)
         if c:
             for ax in axes[:, c]:
