@@ -19,6 +19,10 @@ import numpy as np
 from pmaxent.tabular.entropy import entropy_from_counts, entropy_np, mixture_decomposition
 from pmaxent.tabular.theory._checks import check_eps, check_sample_sizes, probability_vector
 
+# --------------------------------------------------------------------------------------------
+# Theorem 4.1: concentration of the plug-in entropy
+# --------------------------------------------------------------------------------------------
+
 
 def variance_term(d) -> float:
     """Var(d) = sum_s d(s) (1 - d(s)) of Theorem 4.1 (SPEC section 9), for d [S]."""
