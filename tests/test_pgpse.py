@@ -66,13 +66,18 @@ def test_closed_form_score_equals_the_trainers_autodiff_score(time_indexed):
     assert np.abs(expected).max() > 0.1
 
 
-def _estimator_mean_and_se(mdp, policy, params, baseline, shared, n_batches=400, batch=256, seed=1):
+def _estimator_mean_and_se(mdp, policy, params, baseline, shared, n_batches=400, batch=256, seed=1, trajectories=1):
+    """Mean, standard error and total variance of n_batches estimates, each from B = batch team
+    samples of K = trajectories trajectories per agent (B*K rows, K consecutive rows per sample)."""
     env, estimator = tabular_environment(mdp), PluginEntropy(mdp.n_states)
 
     @jax.jit
     def one(key):
-        samples = sample_team(env, policy, params, key, batch)
-        return pgpse_gradient(policy, params, samples.states[..., :-1], samples.actions, samples.states, estimator, baseline, shared)
+        samples = sample_team(env, policy, params, key, batch * trajectories)
+        return pgpse_gradient(
+            policy, params, samples.states[..., :-1], samples.actions, samples.states, estimator, baseline, shared,
+            trajectories,
+        )
 
     grads = jax.lax.map(one, jax.random.split(jax.random.key(seed), n_batches))
     grads = np.asarray(grads, np.float64)
@@ -89,6 +94,34 @@ def test_estimator_is_unbiased(baseline):
     # 5 standard errors per coordinate, plus float32 slack; rows of never-visited states are 0
     assert np.all(np.abs(mean - exact) <= 5 * se + 1e-4), (mean - exact) / np.maximum(se, 1e-12)
     assert np.abs(exact).max() > 10 * se.max(), "the test must be able to tell a wrong gradient"
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_estimator_with_several_trajectories_per_agent_is_unbiased(baseline):
+    """K = 2 trajectories per agent per team sample, pooled: the exact objective enumerates the
+    m K = 4 trajectories of a team sample jointly (11^4 joint trajectories at T = 2)."""
+    mdp = three_state_mdp()
+    policy = TabularSoftmax(3, 2, mdp.horizon)
+    params = policy.init(jax.random.key(3), 2)
+    exact = np.asarray(exact_gradient(mdp, params, trajectories=2), np.float64)
+    # A larger batch than for K = 1: with more visits per sample the gradient is smaller.
+    mean, se, _ = _estimator_mean_and_se(mdp, policy, params, baseline, shared=False, batch=1024, trajectories=2)
+    assert np.all(np.abs(mean - exact) <= 5 * se + 1e-4), (mean - exact) / np.maximum(se, 1e-12)
+    assert np.abs(exact).max() > 10 * se.max(), "the test must be able to tell a wrong gradient"
+    # ... including the gradient of the K = 1 objective, i.e. K ignored somewhere.
+    exact_k1 = np.asarray(exact_gradient(mdp, params), np.float64)
+    assert np.any(np.abs(mean - exact_k1) > 5 * se + 1e-4)
+
+
+def test_exact_objective_with_several_trajectories_by_hand():
+    # Switch MDP, T = 1, one agent with K = 2 trajectories: 4 visits, two of them in state 0.
+    # The agent switches with probability p in each trajectory: H = 0 if neither switches,
+    # H(3/4, 1/4) if one does, ln 2 if both do.
+    theta = np.zeros((1, 2, 2))
+    theta[0, 0] = [0.0, 1.0]
+    p = np.exp(1.0) / (1 + np.exp(1.0))
+    expected = 2 * p * (1 - p) * _h(0.75, 0.25) + p * p * np.log(2)
+    assert float(exact_objective(_switch_mdp(), theta, trajectories=2)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_shared_table_estimator_is_gradient_of_tied_objective():

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.tabular.entropy import PluginEntropy
+from pmaxent.tabular.entropy import PluginEntropy, entropy_np
 from pmaxent.tabular import TabularMDP, from_map
 from pmaxent.tabular.environment import tabular_environment
 from pmaxent.pgpse import BASELINES, gradient_from_entropies
@@ -323,12 +323,6 @@ def variance_vs_team_size(
     return {"team_sizes": list(team_sizes), "rows": rows}
 
 
-def _entropy(counts: np.ndarray) -> float:
-    """Plug-in entropy (nats) of one count vector [S], in float64."""
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum())
-
-
 def exact_gradient_variance(mdp: TabularMDP, theta: np.ndarray, baseline: str) -> tuple[np.ndarray, float]:
     """Exact mean and total variance of the one-team-sample estimator (B = 1), by enumeration.
 
@@ -367,9 +361,10 @@ def exact_gradient_variance(mdp: TabularMDP, theta: np.ndarray, baseline: str) -
         joint_counts = counts[list(joint)]  # [m, S]
         prob = np.prod(traj_prob[list(joint), np.arange(m)])
         pooled = joint_counts.sum(axis=0)
-        team = _entropy(pooled)
+        team = float(entropy_np(pooled / pooled.sum()))
         for i in range(m):
-            weight = team - _entropy(pooled - joint_counts[i]) if baseline == "loo-agent" else team
+            rest = pooled - joint_counts[i]
+            weight = team - float(entropy_np(rest / rest.sum())) if baseline == "loo-agent" else team
             g = scores[joint[i], i] * weight
             mean[i] += prob * g
             second_moment += prob * float((g**2).sum())

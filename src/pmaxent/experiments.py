@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from pmaxent import tabular
+from pmaxent.tabular.entropy import entropy_np
 from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
 
 FINAL_FRACTION = 0.01
@@ -277,7 +278,7 @@ def policy_entropy_per_state(probs: np.ndarray, mdp, state_weights: np.ndarray |
     ``state_weights`` [k, S] weights each policy's states (e.g. by its own state distribution);
     by default every valid state counts equally.
     """
-    per_state = -(probs * np.log(np.clip(probs, 1e-12, 1))).sum(-1) / np.log(mdp.n_actions)
+    per_state = entropy_np(probs) / np.log(mdp.n_actions)
     if state_weights is None:
         return per_state[:, mdp.valid].mean(-1)
     return (per_state * state_weights).sum(-1) / state_weights.sum(-1)

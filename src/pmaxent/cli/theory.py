@@ -9,6 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pmaxent.tabular.mdp import PAPER_ENVS
+from pmaxent.tabular.theory import DENSITY_ORACLES, FrankWolfeSettings
+
+#: Defaults of ``frank-wolfe``: those of the library functions it calls.
+_FW = FrankWolfeSettings()
 
 app = typer.Typer(
     help="The paper's theory made runnable: Theorem 4.1 against Monte Carlo, why parallel sampling "
@@ -78,28 +82,35 @@ def concentration(
 @app.command("frank-wolfe")
 def frank_wolfe(
     out: Path = typer.Option(Path("runs/theory"), "--out", help="Output directory for the figure and CSV."),
-    envs: str = typer.Option("room-det,maze-det", "--envs", help="Comma-separated environment names."),
-    agents: str = typer.Option("1,2,4,8,16", "--agents", help="Comma-separated numbers of agents N."),
-    eps: float = typer.Option(0.05, min=1e-9, help="Target: within eps nats of the optimum."),
-    sigma: float = typer.Option(1e-3, min=1e-12, help="Smoothing of H_sigma(d) = -sum d log(d + sigma)."),
-    steps: str = typer.Option("0.01,0.02,0.05,0.1,0.2", "--steps", help="Constant step sizes to tune over."),
-    iterations: int = typer.Option(400, min=1, help="Iteration cap of each tuned-step run."),
-    theorem_iterations: int = typer.Option(200, min=1, help="Iteration cap of each Theorem A.2 step run."),
-    oracle: str = typer.Option("exact", help="Density oracle: exact or monte-carlo."),
-    episodes: int = typer.Option(50, min=1, help="Episodes per agent per iteration of the Monte-Carlo oracle."),
-    seed: int = typer.Option(0, help="Seed of the initial policies and the Monte-Carlo oracle."),
+    envs: str = typer.Option(",".join(_FW.env_names), "--envs", help="Comma-separated environment names."),
+    agents: str = typer.Option(
+        ",".join(map(str, _FW.agent_counts)), "--agents", help="Comma-separated numbers of agents N."
+    ),
+    eps: float = typer.Option(_FW.eps, min=1e-9, help="Target: within eps nats of the optimum."),
+    sigma: float = typer.Option(_FW.sigma, min=1e-12, help="Smoothing of H_sigma(d) = -sum d log(d + sigma)."),
+    steps: str = typer.Option(
+        ",".join(map(str, _FW.tuned_steps)), "--steps", help="Constant step sizes to tune over."
+    ),
+    iterations: int = typer.Option(_FW.max_iterations, min=1, help="Iteration cap of each tuned-step run."),
+    theorem_iterations: int = typer.Option(
+        _FW.theorem_max_iterations, min=1, help="Iteration cap of each Theorem A.2 step run."
+    ),
+    oracle: str = typer.Option(_FW.density_oracle, help="Density oracle: exact or monte-carlo."),
+    episodes: int = typer.Option(
+        _FW.n_episodes, min=1, help="Episodes per agent per iteration of the Monte-Carlo oracle."
+    ),
+    seed: int = typer.Option(_FW.seed, help="Seed of the initial policies and the Monte-Carlo oracle."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Iterations of parallel Frank-Wolfe to reach eps of the optimum, against N."""
     from pmaxent.tabular import theory
 
-    if oracle not in theory.DENSITY_ORACLES:
-        raise typer.BadParameter(f"--oracle must be one of {', '.join(theory.DENSITY_ORACLES)}; got {oracle!r}")
+    if oracle not in DENSITY_ORACLES:
+        raise typer.BadParameter(f"--oracle must be one of {', '.join(DENSITY_ORACLES)}; got {oracle!r}")
     steps_list = _float_list(steps, "--steps")
     if not all(0.0 < step <= 1.0 for step in steps_list):
         raise typer.BadParameter(f"--steps must lie in (0, 1]; got {steps!r}")
-    paths, rows = theory.run_frank_wolfe(
-        out,
+    settings = FrankWolfeSettings(
         env_names=_env_list(envs),
         agent_counts=_int_list(agents, "--agents"),
         eps=eps,
@@ -112,6 +123,7 @@ def frank_wolfe(
         seed=seed,
         show_progress=progress,
     )
+    paths, rows = theory.run_frank_wolfe(out, **settings.as_kwargs())
     table = Table(
         title=f"Iterations to reach optimum - {eps:g} nats ({oracle} density oracle)",
         caption="'> cap': not reached within the cap. A.2: the step and the guarantee of Theorem A.2.",

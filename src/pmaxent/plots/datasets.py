@@ -10,18 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pmaxent.plots import save_figure  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from pmaxent.tabular.mdp import TabularMDP  # noqa: E402
-from pmaxent.plots.maps import START_COLOUR, grid_heatmap  # noqa: E402
-from pmaxent.plots.training import METHOD_COLOURS, METHOD_LABELS  # noqa: E402
+from pmaxent.plots import save_figure, subplots
+from pmaxent.tabular.mdp import TabularMDP
+from pmaxent.plots.maps import START_COLOUR, grid_heatmap
+from pmaxent.plots.training import METHOD_COLOURS, METHOD_LABELS
 
 _FAMILY_ORDER = ("parallel", "single", "random")
 
@@ -42,7 +37,7 @@ def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[
     """
     if not normalized_entropy:
         raise ValueError("nothing to plot: no environment given")
-    fig, axes = plt.subplots(1, len(normalized_entropy), figsize=(2.8 * len(normalized_entropy) + 0.4, 3.2), squeeze=False, sharey=True)
+    fig, axes = subplots(1, len(normalized_entropy), figsize=(2.8 * len(normalized_entropy) + 0.4, 3.2), squeeze=False, sharey=True)
     for ax, (env, by_family) in zip(axes.flat, normalized_entropy.items()):
         families = _ordered(by_family)
         values = [np.asarray(by_family[f], float) for f in families]
@@ -91,7 +86,7 @@ def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Pat
         path: output image.
     """
     families = _ordered(success)
-    fig, axes = plt.subplots(1, len(families), figsize=(3.4 * len(families), 3.0), squeeze=False, sharey=True)
+    fig, axes = subplots(1, len(families), figsize=(3.4 * len(families), 3.0), squeeze=False, sharey=True)
     for ax, family in zip(axes.flat, families):
         rates = np.sort(np.asarray(success[family], float))[::-1]
         colour = METHOD_COLOURS.get(family, "tab:purple")
@@ -146,7 +141,7 @@ def _grid_panels(mdp: TabularMDP, count: int):
     if mdp.grid_shape is None:
         raise ValueError(f"{mdp.name} is not a grid world; there is no heatmap to draw")
     rows, cols = mdp.grid_shape
-    fig, axes = plt.subplots(1, count, figsize=(count * (cols * 0.32 + 0.3) + 1.0, rows * 0.32 + 0.7), squeeze=False, layout="constrained")
+    fig, axes = subplots(1, count, figsize=(count * (cols * 0.32 + 0.3) + 1.0, rows * 0.32 + 0.7), squeeze=False, layout="constrained")
     return fig, list(axes.flat)
 
 

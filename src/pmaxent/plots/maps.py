@@ -11,16 +11,12 @@ import math
 from pathlib import Path
 
 import matplotlib
+import matplotlib.patheffects as path_effects
+import numpy as np
+from matplotlib.colors import to_rgb
 
-matplotlib.use("Agg")
-import matplotlib.patheffects as path_effects  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pmaxent.plots import save_figure  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-
-from pmaxent.tabular.mdp import ACTION_MOVES, TabularMDP  # noqa: E402
+from pmaxent.plots import save_figure, subplots
+from pmaxent.tabular.mdp import ACTION_MOVES, TabularMDP
 
 WALL_COLOUR = "#3a3a3a"
 FLOOR_COLOUR = "#f4f4f4"
@@ -101,7 +97,7 @@ def plot_map(
     """
     rows, cols = _grid_shape(mdp)
     _check_goal(mdp, goal)
-    fig, ax = plt.subplots(figsize=(cols * _CELL_INCHES + 0.4, rows * _CELL_INCHES + 0.6))
+    fig, ax = subplots(figsize=(cols * _CELL_INCHES + 0.4, rows * _CELL_INCHES + 0.6))
     ax.imshow(_cell_colours(mdp, goal), interpolation="nearest")
     _frame(ax, rows, cols)
     if show_indices:
@@ -148,7 +144,7 @@ def grid_heatmap(
     if values.shape not in ((mdp.n_states,), (rows, cols)):
         raise ValueError(f"values must have shape [S] = ({mdp.n_states},) or {(rows, cols)}; got {values.shape}")
     masked = np.ma.masked_array(values.reshape(rows, cols), mask=~mdp.valid.reshape(rows, cols))
-    colours = plt.get_cmap(cmap).with_extremes(bad=WALL_COLOUR)
+    colours = matplotlib.colormaps.get_cmap(cmap).with_extremes(bad=WALL_COLOUR)
     image = ax.imshow(masked, cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
     _frame(ax, rows, cols)
     if mark_start:
@@ -193,7 +189,7 @@ def plot_policies(mdp: TabularMDP, probs, path: str | Path, titles: list[str] | 
     n_rows = math.ceil(n_agents / 3)
     n_cols = math.ceil(n_agents / n_rows)
     width, height = cols * _CELL_INCHES, rows * _CELL_INCHES + 0.3
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         n_rows, n_cols, figsize=(n_cols * width, n_rows * height), squeeze=False, layout="constrained"
     )
 

@@ -7,17 +7,15 @@ Each function takes the data and an output path and returns the path.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from pmaxent.plots import save_figure, subplots
 
-from pmaxent.plots import save_figure  # noqa: E402
-import numpy as np  # noqa: E402
-
-from pmaxent.tabular.theory import ParallelSamplingCurves  # noqa: E402
+if TYPE_CHECKING:  # plain data in, figures out: no import of the theory at run time
+    from pmaxent.tabular.theory.concentration import ParallelSamplingCurves
 
 _DIST_COLOURS = {"uniform": "tab:blue", "skewed": "tab:red"}
 _SETTING_STYLES = {
@@ -36,7 +34,7 @@ def plot_bound_vs_truth(sample_sizes, curves: dict[str, tuple], eps: float, path
         sample_sizes: n [K].
         curves: {label: (d [S], probability [K], bound [K])}.
     """
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for label, (d, probability, bound) in curves.items():
         colour = _DIST_COLOURS.get(label)
         name = f"{label} d = ({', '.join(f'{x:g}' for x in d)})"
@@ -54,7 +52,7 @@ def plot_bound_vs_truth(sample_sizes, curves: dict[str, tuple], eps: float, path
 
 def plot_bernoulli_terms(p, entropy, variance, ratio, path: str | Path) -> Path:
     """The paper's Figure 4: H(p), Var(p) and Var(p) / H(p)^2 of a Bernoulli against p."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, (left, right) = subplots(1, 2, figsize=(9, 3.5))
     left.plot(p, entropy, label="H(p) (nats)")
     left.plot(p, variance, label="Var(p) = 2 p (1 - p)")
     left.set_xlabel("p")
@@ -72,7 +70,7 @@ def plot_bernoulli_terms(p, entropy, variance, ratio, path: str | Path) -> Path:
 
 def plot_parallel_sampling(curves: ParallelSamplingCurves, path: str | Path) -> Path:
     """Deviation probability of the pooled plug-in entropy against samples per agent."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for setting, (colour, label) in _SETTING_STYLES.items():
         ax.plot(curves.samples_per_agent, getattr(curves, setting), "o-", color=colour, label=label, ms=3)
     ax.set_xscale("log")
@@ -105,8 +103,8 @@ def plot_frank_wolfe(
         f"Monte-Carlo oracle, {rows[0]['n_episodes']} episodes per agent"
         if rows[0]["density_oracle"] == "monte-carlo" else "exact density oracle"
     )
-    fig, (ax_tuned, ax_theorem, ax_n) = plt.subplots(1, 3, figsize=(14, 4))
-    colours = plt.cm.viridis(np.linspace(0, 0.9, len(curves["tuned"])))
+    fig, (ax_tuned, ax_theorem, ax_n) = subplots(1, 3, figsize=(14, 4))
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(curves["tuned"])))
     for colour, (n_agents, entropy) in zip(colours, curves["tuned"].items()):
         ax_tuned.plot(entropy, color=colour, label=f"N = {n_agents}")
     ax_tuned.axhline(optimum, color="k", lw=1, label="optimum (convex program)")

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from pmaxent.plots import save_figure  # noqa: E402
+from pmaxent.plots import save_figure, subplots
 
 METHOD_COLOURS = {"parallel": "tab:blue", "single": "tab:orange", "random": "tab:gray"}
 METHOD_LABELS = {"parallel": "parallel agents", "single": "single agent, K' = m", "random": "random policy"}
@@ -47,7 +43,7 @@ def draw_curves(axes, curves: dict[str, dict[str, np.ndarray]], metrics=("normal
 def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | Path, title: str = "", metrics=("normalized_entropy", "support")) -> Path:
     """One panel per metric, top to bottom (default: normalized entropy and support size) of one
     environment and team size."""
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(5.5, 2.5 * len(metrics)), sharex=True, squeeze=False)
+    fig, axes = subplots(len(metrics), 1, figsize=(5.5, 2.5 * len(metrics)), sharex=True, squeeze=False)
     axes = axes[:, 0]
     draw_curves(axes, curves, metrics)
     axes[0].set_title(title)
@@ -62,7 +58,7 @@ def plot_learning_grid(grid: dict[tuple[str, int], dict[str, dict[str, np.ndarra
     grid: {(env, m): {method: {metric: [n_seeds, updates]}}}.
     """
     columns = [(env, m) for m in agents for env in envs if (env, m) in grid]
-    fig, axes = plt.subplots(len(metrics), len(columns), figsize=(3.2 * len(columns), 2.5 * len(metrics)), sharex="col", squeeze=False)
+    fig, axes = subplots(len(metrics), len(columns), figsize=(3.2 * len(columns), 2.5 * len(metrics)), sharex="col", squeeze=False)
     for c, (env, m) in enumerate(columns):
         draw_curves(axes[:, c], grid[(env, m)], metrics)
         axes[0, c].set_title(f"{env}, m = {m}", fontsize=9)

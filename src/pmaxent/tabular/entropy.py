@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from pmaxent.components import TeamEntropies
 
@@ -38,6 +39,15 @@ def entropy_from_counts(counts: jax.Array) -> jax.Array:
 def entropy(dist: jax.Array) -> jax.Array:
     """H(d) = -sum_s d(s) log d(s) for probability vectors dist [..., S] -> [...]."""
     return -jnp.sum(jax.scipy.special.xlogy(dist, dist), axis=-1)
+
+
+def entropy_np(dist) -> np.ndarray:
+    """The NumPy twin of :func:`entropy`, in float64: H(d) for dist [..., S] -> [...] (0 log 0 = 0).
+
+    For counts c, ``entropy_np(c / c.sum(-1, keepdims=True))`` is :func:`entropy_from_counts` (c).
+    """
+    d = np.asarray(dist, dtype=np.float64)
+    return -np.sum(np.where(d > 0, d * np.log(np.where(d > 0, d, 1.0)), 0.0), axis=-1)
 
 
 def mixture_decomposition(dists: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:

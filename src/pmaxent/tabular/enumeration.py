@@ -1,5 +1,6 @@
 """Exact ground truth for tiny tabular problems: J_p = E[H(pooled empirical state distribution)]
-and its gradient, by enumerating every joint trajectory of the team (SPEC section 5, K = 1).
+and its gradient, by enumerating every joint trajectory of the team (SPEC section 5), with K >= 1
+i.i.d. trajectories per agent pooled into each team sample.
 
 The tests hold the PGPSE estimator (:mod:`pmaxent.pgpse`) to these numbers.
 """
@@ -10,10 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pmaxent.tabular.entropy import entropy_np
 from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.tabular.policy import TabularSoftmax
 
-#: Largest number of joint trajectories (trajectories per agent ** m) enumerated exactly.
+#: Largest number of joint trajectories (single-agent trajectories ** (m K)) enumerated exactly.
 MAX_JOINT_TRAJECTORIES = 2_000_000
 
 
@@ -38,35 +40,36 @@ def enumerate_trajectories(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray, np.
     return np.array(states, np.int32), np.array(actions, np.int32).reshape(len(partial), mdp.horizon), np.array(probs)
 
 
-def _joint_entropy_table(state_count_table: np.ndarray, n_agents: int) -> np.ndarray:
-    """H(pooled counts) for every combination of one trajectory per agent: [N] * m."""
+def _joint_entropy_table(state_count_table: np.ndarray, n_slots: int) -> np.ndarray:
+    """H(pooled counts) for every combination of one trajectory per slot: [N] * n_slots."""
     n_traj = state_count_table.shape[0]
-    pooled = np.zeros((1,) * n_agents + state_count_table.shape[1:])
-    for i in range(n_agents):
-        shape = [1] * n_agents + [state_count_table.shape[1]]
+    pooled = np.zeros((1,) * n_slots + state_count_table.shape[1:])
+    for i in range(n_slots):
+        shape = [1] * n_slots + [state_count_table.shape[1]]
         shape[i] = n_traj
         pooled = pooled + state_count_table.reshape(shape)
-    total = pooled.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(pooled > 0, pooled * np.log(np.where(pooled > 0, pooled, 1.0)), 0.0)
-    return np.log(total) - plogp.sum(axis=-1) / total
+    return entropy_np(pooled / pooled.sum(axis=-1, keepdims=True))
 
 
-def make_exact_objective(mdp: TabularMDP, n_agents: int, time_indexed: bool = False):
-    """Build J_p(theta) = E[H(pooled empirical distribution)] computed exactly (K = 1).
+def make_exact_objective(mdp: TabularMDP, n_agents: int, time_indexed: bool = False, trajectories: int = 1):
+    """Build J_p(theta) = E[H(pooled empirical distribution)] computed exactly, the pool holding
+    K = ``trajectories`` i.i.d. trajectories of each of the m agents.
 
     The returned function maps theta [m, S, A] (or [m, T, S, A]) to J_p, and is differentiable.
-    Raises ValueError when N ** m joint trajectories exceed MAX_JOINT_TRAJECTORIES.
+    Raises ValueError when N ** (m K) joint trajectories exceed MAX_JOINT_TRAJECTORIES.
     """
+    if trajectories < 1:
+        raise ValueError(f"trajectories must be a positive integer; got {trajectories}")
     states, actions, dynamics_prob = enumerate_trajectories(mdp)
-    n_joint = float(len(states)) ** n_agents
+    n_slots = n_agents * trajectories  # slot j holds trajectory j % K of agent j // K
+    n_joint = float(len(states)) ** n_slots
     if n_joint > MAX_JOINT_TRAJECTORIES:
         raise ValueError(
-            f"exact enumeration needs {n_joint:.3g} joint trajectories ({len(states)} per agent, m = {n_agents}); "
-            f"the limit is {MAX_JOINT_TRAJECTORIES:,}: use a smaller MDP, horizon or team"
+            f"exact enumeration needs {n_joint:.3g} joint trajectories ({len(states)} per agent, m = {n_agents}, "
+            f"K = {trajectories}); the limit is {MAX_JOINT_TRAJECTORIES:,}: use a smaller MDP, horizon or team"
         )
     counts = np.stack([np.bincount(row, minlength=mdp.n_states) for row in states]).astype(np.float64)
-    joint_entropy = jnp.asarray(_joint_entropy_table(counts, n_agents))
+    joint_entropy = jnp.asarray(_joint_entropy_table(counts, n_slots))
     policy = TabularSoftmax(mdp.n_states, mdp.n_actions, mdp.horizon, time_indexed=time_indexed)
     states_j, actions_j = jnp.asarray(states[:, :-1]), jnp.asarray(actions)
     log_dynamics = jnp.log(jnp.asarray(dynamics_prob))
@@ -77,20 +80,21 @@ def make_exact_objective(mdp: TabularMDP, n_agents: int, time_indexed: bool = Fa
         logp = policy.log_prob(theta, per_agent_states, per_agent_actions).sum(axis=-1)  # [N, m]
         probs = jnp.exp(logp + log_dynamics[:, None])
         value = joint_entropy
-        for i in reversed(range(n_agents)):
-            value = value @ probs[:, i]
+        for slot in reversed(range(n_slots)):
+            value = value @ probs[:, slot // trajectories]
         return value
 
     return objective
 
 
-def exact_objective(mdp: TabularMDP, theta) -> float:
-    """J_p = E[H(pooled empirical state distribution)] by enumeration; theta [m, S, A] or [m, T, S, A]."""
+def exact_objective(mdp: TabularMDP, theta, trajectories: int = 1) -> float:
+    """J_p = E[H(pooled empirical state distribution)] by enumeration, K = ``trajectories`` per
+    agent; theta [m, S, A] or [m, T, S, A]."""
     theta = jnp.asarray(theta, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    return make_exact_objective(mdp, theta.shape[0], theta.ndim == 4)(theta)
+    return make_exact_objective(mdp, theta.shape[0], theta.ndim == 4, trajectories)(theta)
 
 
-def exact_gradient(mdp: TabularMDP, theta) -> jax.Array:
-    """grad_theta J_p by autodiff of the enumeration; same shape as theta."""
+def exact_gradient(mdp: TabularMDP, theta, trajectories: int = 1) -> jax.Array:
+    """grad_theta J_p by autodiff of the enumeration, K = ``trajectories`` per agent; same shape as theta."""
     theta = jnp.asarray(theta, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    return jax.grad(make_exact_objective(mdp, theta.shape[0], theta.ndim == 4))(theta)
+    return jax.grad(make_exact_objective(mdp, theta.shape[0], theta.ndim == 4, trajectories))(theta)
