@@ -180,10 +180,14 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
         team = -jax.lax.top_k(neg, k1)[0][:, k]
         if m == 1:
             return team, own, jnp.zeros((c, 1), features.dtype)
-        # without agent j: drop group j's k1 candidates, merge the rest
-        drop = jnp.eye(m, dtype=bool)[:, :, None]  # [m(j), m(group), 1]
-        masked = jnp.where(drop[None], -jnp.inf, -smallest[:, None])  # [C, m, m, k1]
-        without = -jax.lax.top_k(masked.reshape(c, m, m * k1), k1)[0][..., k]  # [C, m]
+        # Without agent j, for the m - 1 agents j != label (the point is not in the sample
+        # without its own agent): merge the k1 candidates of the m - 1 groups other than j.
+        shift = jnp.arange(1, m)
+        dropped = (label[:, None] + shift[None]) % m  # [C, m - 1]: the agents j
+        groups = (dropped[:, :, None] + shift[None, None]) % m  # [C, m - 1, m - 1]: groups != j
+        rest = jnp.take_along_axis(neg[:, None, :].reshape(c, 1, m, k1), groups[..., None], axis=2)  # [C, m-1, m-1, k1]
+        merged = -jax.lax.top_k(rest.reshape(c, m - 1, (m - 1) * k1), k1)[0][..., k]  # [C, m - 1]
+        without = jnp.zeros((c, m), merged.dtype).at[jnp.arange(c)[:, None], dropped].set(merged)
         return team, own, without
 
     team, own, without = jax.lax.map(body, xs)
@@ -210,8 +214,8 @@ def team_knn_distances(features: jax.Array, k: int, chunk_size: int = DEFAULT_CH
     Returns:
         (team [B, m, N], own [B, m, N], without [B, m, N, m]): squared k-th neighbour distances
         of point (b, i, n) in the pooled sample, in agent i's own sample, and in the pooled
-        sample without agent j (``without[b, i, n, i]`` is meaningless: the point is not in that
-        sample; all zeros when m = 1).
+        sample without agent j (``without[b, i, n, i]`` = 0: the point is not in that sample;
+        all zeros when m = 1).
     """
     features = jnp.asarray(features)
     if features.ndim != 4:
