@@ -79,12 +79,13 @@ def _cli_type(annotation: Any) -> tuple[Any, Callable[[Any], Any]]:
 
 def parse_numbers(text: str, item: type = int) -> tuple:
     """'0,1,2' -> (0, 1, 2); a bad item raises ValueError naming the text."""
+    kind = {int: "integers", float: "numbers"}.get(item, item.__name__)
     try:
         values = tuple(item(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise ValueError(f"expected comma-separated {item.__name__}s; got {text!r}") from None
+        raise ValueError(f"must be comma-separated {kind}; got {text!r}") from None
     if not values:
-        raise ValueError(f"expected at least one {item.__name__}; got {text!r}")
+        raise ValueError(f"must name at least one of the comma-separated {kind}; got {text!r}")
     return values
 
 
@@ -124,7 +125,8 @@ def with_config_options(classes: dict[str, type], extra: Callable):
                     try:
                         values[name] = convert(value)
                     except ValueError as error:
-                        raise typer.BadParameter(str(error), param_hint=f"--{name.replace('_', '-')}") from None
+                        typer.secho(f"error: --{name.replace('_', '-')} {error}", fg=typer.colors.RED, err=True)
+                        raise typer.Exit(code=2) from None
             return command(values, **kwargs)
 
         wrapper.__signature__ = inspect.Signature(parameters + extra_parameters)

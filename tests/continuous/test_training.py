@@ -1,0 +1,160 @@
+"""Continuous runs end to end: the CLI trains, resumes and collects; bad input is named."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pmaxent import train as train_module
+from pmaxent.cli import app
+from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.train import TrainingDiverged, load_run, run_training, team_params
+
+TINY = dict(env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8))
+TINY_ARGS = ["--env", "gridworld-continuous", "--agents", "2", "--batch", "3", "--updates", "6", "--seeds", "0,1", "--chunk", "3", "--horizon", "15", "--hidden", "8,8", "--quiet"]
+
+
+def _invoke(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("continuous") / "run"
+    result = _invoke("train", *TINY_ARGS, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_cli_trains_a_continuous_team_and_writes_its_run_directory(cli_run):
+    out, output = cli_run
+    assert "coverage" in output and "parallel" in output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["family"] == "continuous" and saved["hidden"] == [8, 8] and saved["optimizer"] == "adam"
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header == ["method", "seed", "update", "entropy", "normalized_entropy", "agent_entropy", "diversity", "coverage"]
+    for picture in ("learning_curve.png", "team.png"):
+        assert (out / picture).stat().st_size > 5000
+    run = load_run(out)
+    assert isinstance(run.config, ContinuousTrainConfig)
+    parallel = team_params(run, "parallel")
+    leaves = jax.tree.leaves(parallel)
+    assert all(leaf.shape[:2] == (2, 2) for leaf in leaves)
+    single = team_params(run, "single")
+    for leaf in jax.tree.leaves(single):
+        np.testing.assert_array_equal(leaf[:, 0], leaf[:, 1])  # the single agent's copies stay tied
+    assert not all(np.array_equal(leaf[:, 0], leaf[:, 1]) for leaf in leaves)
+    coverage = run.metrics["coverage"]
+    assert np.all((coverage > 0) & (coverage <= 1))
+
+
+def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, monkeypatch):
+    out, _ = cli_run
+    reference = load_run(out)
+    real_runner = train_module.make_chunk_runner
+
+    def interrupted_runner(config, components, lanes):
+        run = real_runner(config, components, lanes)
+        calls = []
+
+        def chunk(states, length):
+            calls.append(length)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return run(states, length)
+
+        return chunk
+
+    monkeypatch.setattr(train_module, "make_chunk_runner", interrupted_runner)
+    again = tmp_path / "again"
+    with pytest.raises(KeyboardInterrupt):
+        run_training(ContinuousTrainConfig(**TINY), again, progress=False, plot=False)
+    assert (again / "checkpoint.npz").exists()
+    monkeypatch.setattr(train_module, "make_chunk_runner", real_runner)
+    resumed = run_training(ContinuousTrainConfig(**TINY), again, resume=True, progress=False, plot=False)
+    for name in reference.metrics:
+        # the reference was read back from metrics.csv, written with 6 significant digits
+        np.testing.assert_allclose(resumed.metrics[name], reference.metrics[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    for a, b in zip(jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"])):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
+    out, _ = cli_run
+    result = _invoke("collect", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = (out / "datasets.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * 2 and "coverage" in rows[0]
+    import minari
+
+    os.environ["MINARI_DATASETS_PATH"] = str(out / "datasets")
+    try:
+        dataset = minari.load_dataset("pmaxent/gridworld-continuous-random-m2-seed1-v0")
+    finally:
+        del os.environ["MINARI_DATASETS_PATH"]
+    assert dataset.total_episodes == 2 and dataset.total_steps == 2 * 15
+    episode = next(dataset.iterate_episodes())
+    assert episode.observations.shape == (16, 2) and episode.actions.shape == (15, 2)
+    assert np.all(np.abs(episode.actions) <= 0.2 + 1e-6)
+    again = _invoke("collect", str(out), "--quiet")
+    assert again.exit_code != 0 and "already exist" in again.output
+
+
+def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_path, monkeypatch):
+    real_make_update = train_module.make_update
+
+    def breaking(config, components):
+        update = real_make_update(config, components)
+
+        def broken(state, shared, learning):
+            state, metrics = update(state, shared, learning)
+            params = jax.tree.map(lambda p: jax.numpy.where(state.step >= 5, jax.numpy.nan, p), state.params)
+            metrics["finite"] = jax.numpy.all(jax.numpy.stack([jax.numpy.all(jax.numpy.isfinite(p)) for p in jax.tree.leaves(params)]))
+            return state._replace(params=params), metrics
+
+        return broken
+
+    monkeypatch.setattr(train_module, "make_update", breaking)
+    out = tmp_path / "diverged"
+    with pytest.raises(TrainingDiverged, match=r"diverged at update 5:.*last good checkpoint \(update 3\)"):
+        run_training(ContinuousTrainConfig(**{**TINY, "methods": ("parallel",)}), out, progress=False)
+    assert (out / "checkpoint.npz").exists() and not (out / "params.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env", "gridworld-continuous", "--k", "0"], "k must be a positive integer"),
+        (["--env", "gridworld-continuous", "--horizon", "5", "--k", "6"], "k = 6 must be below"),
+        (["--env", "lava-continuous"], "valid names: room-det"),
+        (["--env", "gridworld-continuous", "--time-indexed"], "--time-indexed does not apply"),
+        (["--env", "room-det", "--k", "3"], "--k does not apply to tabular"),
+        (["--env", "gridworld-continuous", "--hidden", "0"], "hidden must be positive"),
+    ],
+)
+def test_bad_continuous_input_names_the_problem(args, message, tmp_path):
+    result = _invoke("train", *args, "--out", str(tmp_path / "x"), "--quiet")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "gridworld-continuous" in _invoke("train", "--env", "lava", "--out", str(tmp_path / "y")).output
+
+
+def test_a_map_without_start_is_refused(tmp_path):
+    map_file = tmp_path / "nostart.txt"
+    map_file.write_text("FFF\nF-F\nFFF\n")
+    result = _invoke("train", "--map", str(map_file), "--continuous", "--out", str(tmp_path / "x"), "--quiet")
+    assert result.exit_code == 2 and "start cell" in result.output
+
+
+def test_reproduce_continuous_quick_writes_a_report_with_the_claims(tmp_path):
+    result = _invoke("reproduce", "--suite", "continuous", "--quick", "--out", str(tmp_path / "suite"), "--quiet")
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "suite" / "report.md").read_text()
+    for claim in ("(a) parallel agents reach", "(b) parallel datasets", "(d) the benefit"):
+        assert claim in report
+    for line in report.splitlines():
+        if line.startswith("![") and "](" in line:
+            assert (tmp_path / "suite" / line.split("](")[1].rstrip(")")).exists(), line
