@@ -75,8 +75,10 @@ def make_components(config: "TrainConfig") -> Components:
 
 
 def write_figures(run) -> None:
-    """The figures of a finished run that belong to its family (a continuous run: the team picture)."""
+    """The figures of a finished run that belong to its world (a continuous world: the team picture)."""
     if run.config.family == "continuous":
         from pmaxent.continuous.team import write_team_picture
+        from pmaxent.continuous.worlds import ContinuousWorld
 
-        write_team_picture(run)
+        if isinstance(run.world, ContinuousWorld):
+            write_team_picture(run)

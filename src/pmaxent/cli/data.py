@@ -37,14 +37,9 @@ def _fail(error: Exception) -> typer.Exit:
 
 def _family(run_dir: Path) -> str:
     """The family of worlds a run directory was trained in."""
-    from pmaxent.train import CONFIG_FILE, TrainConfig
+    from pmaxent import train
 
-    if not (run_dir / CONFIG_FILE).exists():
-        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
-    try:
-        return TrainConfig.from_json((run_dir / CONFIG_FILE).read_text()).family
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{run_dir / CONFIG_FILE} is corrupt: {error}") from error
+    return train.load_run(run_dir).config.family
 
 
 def _collect_continuous(run_dir: Path, method, trajectories: int, overwrite: bool, quiet: bool) -> None:
