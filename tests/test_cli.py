@@ -82,3 +82,23 @@ def test_python_api_exposes_every_cli_job():
 
     for name in ("make", "TrainConfig", "run_training", "collect_run", "evaluate_run", "run_theory", "reproduce"):
         assert callable(getattr(pmaxent, name))
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["train", "--env", "lava"], "valid names"),
+        (["show", "lava"], "lava"),
+        (["collect", "{empty}"], "config.json"),
+        (["offline", "{empty}"], "config.json"),
+        (["theory", "frank-wolfe", "--envs", "lava"], "unknown environment"),
+        (["reproduce", "--suite", "tabular-lava"], "tabular-lava"),
+    ],
+)
+def test_every_subcommand_exits_with_the_documented_status_on_bad_input(tmp_path, command, message):
+    from pmaxent.cli.errors import BAD_INPUT
+
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, [arg.format(empty=tmp_path / "empty") for arg in command] + ["--out", str(tmp_path / "out")] * (command[0] in ("train", "theory", "reproduce")))
+    assert result.exit_code == BAD_INPUT, result.output
+    assert message in result.output

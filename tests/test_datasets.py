@@ -322,4 +322,4 @@ def test_collect_command(fake_run):
     assert result.exit_code == 0, result.output
     assert "parallel" in result.output and "normalized entropy" in result.output
     again = CliRunner().invoke(app, [str(fake_run.run_dir), "--method", "parallel", "--quiet"])
-    assert again.exit_code == 1 and "already exist" in again.output
+    assert again.exit_code == 2 and "already exist" in again.output

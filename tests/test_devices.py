@@ -24,3 +24,48 @@ def test_packed_computation_matches_unpacked():
     x = jax.random.normal(jax.random.key(0), (2, 3, 4))
     packed_result = lanes.unpack(jax.jit(jax.vmap(lambda v: jnp.cumsum(v) ** 2))(lanes.pack(x)))
     np.testing.assert_allclose(packed_result, jnp.cumsum(x, axis=-1) ** 2, rtol=1e-6)
+
+
+def _train_process(cache, out, *flags):
+    """A `pmaxent train` process with the compilation cache setting ``cache``; its XLA flags unset."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"} | {"PMAXENT_COMPILATION_CACHE": str(cache)}
+    command = [sys.executable, "-c", "from pmaxent.cli import main; main()", *flags, "train", "--env", "room-det", "-m", "2", "--updates", "20", "--seeds", "0", "--chunk", "20", "--out", str(out), "--quiet"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=out.parent)
+
+
+def test_the_cli_keeps_compiled_programs_and_reuses_them_with_the_same_result(tmp_path):
+    cache = tmp_path / "cache"
+    first = _train_process(cache, tmp_path / "a")
+    assert first.returncode == 0, first.stderr
+    entries = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert entries, "no compiled program was cached"
+    second = _train_process(cache, tmp_path / "b")
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == entries  # all hits: nothing new compiled
+    assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+
+
+def test_the_compilation_cache_can_be_turned_off(tmp_path):
+    cache = tmp_path / "cache"
+    result = _train_process(cache, tmp_path / "a", "--no-compile-cache")
+    assert result.returncode == 0, result.stderr
+    assert not cache.exists()
+    result = _train_process("off", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "off").exists()
+
+
+def test_importing_pmaxent_gives_the_python_api_one_device_per_core():
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    code = "import pmaxent, jax, os; print(len(jax.devices()), os.cpu_count())"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    devices, cores = result.stdout.split()
+    assert devices == cores

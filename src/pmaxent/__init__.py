@@ -11,13 +11,22 @@ The Python API does everything the ``pmaxent`` CLI does::
     pmaxent.reproduce("runs/paper")                                  # pmaxent reproduce
 
 Heavy modules (Minari, cvxpy) load on first use of their names.
+
+Importing pmaxent sets up XLA as the CLI does (one JAX device per CPU core, fast compiles; see
+:func:`pmaxent.devices.use_all_cpu_cores`) unless XLA_FLAGS already chooses those settings. XLA
+reads its flags when JAX first computes, so import pmaxent before that. The CLI also keeps a
+persistent compilation cache; in Python call :func:`pmaxent.devices.use_compilation_cache`.
 """
 
 import importlib
 
-from pmaxent import tabular
-from pmaxent.continuous.gym_env import register_continuous_envs
-from pmaxent.tabular import TabularMDP, from_gymnasium, from_map, make
+from pmaxent.devices import use_all_cpu_cores
+
+use_all_cpu_cores()
+
+from pmaxent import tabular  # noqa: E402
+from pmaxent.continuous.gym_env import register_continuous_envs  # noqa: E402
+from pmaxent.tabular import TabularMDP, from_gymnasium, from_map, make  # noqa: E402
 
 tabular.register_envs()
 register_continuous_envs()

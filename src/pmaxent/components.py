@@ -20,6 +20,8 @@ from typing import Any, Callable, NamedTuple, Protocol
 
 import gymnasium
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 Params = Any
 """A pytree whose every leaf has a leading agent axis [m, ...]."""
@@ -141,3 +143,37 @@ class Components(NamedTuple):
     policy: TeamPolicy
     estimator: EntropyEstimator
     world: Any = None
+
+
+def check_components(components: Components, agents: int) -> None:
+    """Shape checks of the components against one another, before anything is compiled, so a
+    mismatch is named instead of surfacing as an XLA shape error inside the trainer.
+
+    Checks that ``observe`` returns what ``observation_space`` declares, that the policy's input
+    size (``obs_dim``, where it declares one) is the observation's, that its actions have the
+    action space's shape, and that the estimator's feature dimension (``dimension``, where it
+    declares one) is that of ``features``. Raises ValueError naming the mismatch.
+    """
+    env, policy, estimator = components.env, components.policy, components.estimator
+    state = jax.eval_shape(env.reset, jnp.zeros((env.reset_noise,), jnp.float32))
+    observation = jax.eval_shape(env.observe, state)
+    features = jax.eval_shape(env.features, state)
+    declared = env.observation_space.shape
+    if declared is not None and tuple(observation.shape) != tuple(declared):
+        raise ValueError(f"environment {env.name!r}: observe returns shape {tuple(observation.shape)} but its observation_space is {env.observation_space}")
+    obs_dim = getattr(policy, "obs_dim", None)
+    if obs_dim is not None and int(np.prod(observation.shape)) != obs_dim:
+        raise ValueError(f"the policy takes observations of size {obs_dim}; environment {env.name!r} gives shape {tuple(observation.shape)}")
+    dimension = getattr(estimator, "dimension", None)
+    feature_dim = features.shape[-1] if features.shape else 1
+    if dimension is not None and feature_dim != dimension:
+        raise ValueError(
+            f"the entropy estimator expects {dimension}-dimensional features; environment {env.name!r} gives features of shape {tuple(features.shape)}"
+        )
+    if env.action_space.shape is not None:
+        observations = jax.ShapeDtypeStruct((agents, *observation.shape), observation.dtype)
+        uniforms = jax.ShapeDtypeStruct((agents, policy.noise), jnp.float32)
+        act = lambda key, o, u: policy.act(policy.prepare(policy.init(key, agents)), o, jnp.int32(0), u)  # noqa: E731
+        actions = jax.eval_shape(act, jax.random.key(0), observations, uniforms)
+        if tuple(actions.shape[1:]) != tuple(env.action_space.shape):
+            raise ValueError(f"the policy's actions have shape {tuple(actions.shape[1:])}; environment {env.name!r} takes {env.action_space}")

@@ -1,4 +1,5 @@
-"""Spreading work over devices: all CPU cores as JAX devices, and lanes sharded over them.
+"""Spreading work over devices: all CPU cores as JAX devices, and lanes sharded over them; and
+JAX's persistent compilation cache, so a second run of the same command skips compilation.
 
 XLA runs the small operations of a tabular update on one thread, so on a CPU the second core
 idles unless it is a JAX device of its own. ``use_all_cpu_cores`` asks XLA for one host device
@@ -10,6 +11,7 @@ jit runs each device's share in parallel. On GPUs the same code shards over the 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +32,32 @@ def use_all_cpu_cores() -> None:
     if _OPTIMISATION_FLAG not in flags:
         flags = f"{flags} {_OPTIMISATION_FLAG}=1"
     os.environ["XLA_FLAGS"] = flags.strip()
+
+
+CACHE_ENV = "PMAXENT_COMPILATION_CACHE"
+"""Environment variable: the compilation cache's directory, or "off" to disable it."""
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/pmaxent/jax (~/.cache/pmaxent/jax by default)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pmaxent" / "jax"
+
+
+def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
+    """Keep compiled XLA programs in ``directory`` (default: $PMAXENT_COMPILATION_CACHE, else
+    :func:`default_cache_dir`) and reuse them in later processes. Every program is cached, however
+    short its compile: most of pmaxent's take well under JAX's default threshold of one second,
+    and together they are most of a short run's start-up. Returns the directory, or None when
+    $PMAXENT_COMPILATION_CACHE is "off" (then nothing is changed). The cache is keyed by the
+    program, the JAX version and the XLA flags, so it never returns a stale program."""
+    setting = os.environ.get(CACHE_ENV, "")
+    if directory is None and setting.lower() in ("off", "0", "false", "no"):
+        return None
+    path = Path(directory or setting or default_cache_dir()).expanduser()
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
 
 
 class Lanes:

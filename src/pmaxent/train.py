@@ -32,7 +32,7 @@ import numpy as np
 import optax
 
 from pmaxent import registry
-from pmaxent.components import Components, Params
+from pmaxent.components import Components, Params, check_components
 from pmaxent.devices import Lanes
 from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
 from pmaxent.progress import progress_bar
@@ -237,6 +237,7 @@ def make_train(config: TrainConfig, components: Components | None = None):
     default to those the config names.
     """
     components = components or config.make_components()
+    check_components(components, config.agents)
     update = make_update(config, components)
 
     def train(key, shared=False):
@@ -363,6 +364,7 @@ def run_training(
     (a run directory of such a run is resumed by passing the same components).
     """
     components = components or config.make_components()
+    check_components(components, config.agents)
     run_dir = Path(out_dir) if out_dir is not None else None
     if run_dir is not None:
         _prepare_run_dir(run_dir, config, resume)

@@ -199,3 +199,17 @@ def test_leave_one_agent_out_baseline_is_unbiased():
     grid = h_without.reshape(n_sets, n_sets, 2)  # [c1, c2, i]
     np.testing.assert_allclose(grid[:, :, 0], np.broadcast_to(grid[:1, :, 0], (n_sets, n_sets)), atol=1e-6)
     np.testing.assert_allclose(grid[:, :, 1], np.broadcast_to(grid[:, :1, 1], (n_sets, n_sets)), atol=1e-6)
+
+
+def test_stride_keeps_every_stride_th_point_and_dimension_is_checked():
+    features = np.random.default_rng(5).uniform(-1, 1, (2, 3, 41, 2)).astype(np.float32)
+    strided = KNNEntropy(3, stride=4)(features)
+    team, agents, without = _direct(features[:, :, ::4], 3)  # points 0, 4, ..., 40: 11 per agent
+    np.testing.assert_allclose(strided.team, team, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(strided.agents, agents, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(strided.without_agent, without, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(strided.team, KNNEntropy(3)(features).team, atol=1e-3)
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        KNNEntropy(3, stride=0)
+    with pytest.raises(ValueError, match="features must be 3-dimensional"):
+        KNNEntropy(3, dimension=3)(features)

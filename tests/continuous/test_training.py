@@ -133,6 +133,8 @@ def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_pa
         (["--env", "gridworld-continuous", "--time-indexed"], "--time-indexed does not apply"),
         (["--env", "room-det", "--k", "3"], "--k does not apply to tabular"),
         (["--env", "gridworld-continuous", "--hidden", "0"], "hidden must be positive"),
+        (["--env", "gridworld-continuous", "--point-stride", "0"], "point_stride must be a positive integer"),
+        (["--env", "gridworld-continuous", "--horizon", "20", "--point-stride", "5", "--k", "5"], "ceil(K x (T + 1) / point_stride) = 5"),
     ],
 )
 def test_bad_continuous_input_names_the_problem(args, message, tmp_path):
@@ -158,3 +160,36 @@ def test_reproduce_continuous_quick_writes_a_report_with_the_claims(tmp_path):
     for line in report.splitlines():
         if line.startswith("![") and "](" in line:
             assert (tmp_path / "suite" / line.split("](")[1].rstrip(")")).exists(), line
+
+
+def _mismatched(config, *, features=None, obs_dim=None, dimension=None):
+    """The config's components with one piece replaced so that it no longer fits the others."""
+    import dataclasses
+
+    from pmaxent.continuous.knn import KNNEntropy
+    from pmaxent.continuous.policy import GaussianMLPTeam
+
+    components = config.make_components()
+    env, policy, estimator = components.env, components.policy, components.estimator
+    if features is not None:
+        env = dataclasses.replace(env, features=features)
+    if obs_dim is not None:
+        policy = GaussianMLPTeam(obs_dim, policy.action_low, policy.action_high, policy.hidden)
+    if dimension is not None:
+        estimator = KNNEntropy(config.k, dimension=dimension)
+    return components._replace(env=env, policy=policy, estimator=estimator)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"features": lambda state: jax.numpy.concatenate([state, state[:1]])}, "expects 2-dimensional features"),
+        ({"dimension": 3}, "expects 3-dimensional features"),
+        ({"obs_dim": 3}, "observations of size 3"),
+    ],
+)
+def test_components_that_do_not_fit_are_named_before_training(change, message, tmp_path):
+    config = ContinuousTrainConfig(updates=2, seeds=(0,), horizon=10, batch_size=2)
+    with pytest.raises(ValueError, match=message):
+        run_training(config, tmp_path / "run", progress=False, components=_mismatched(config, **change))
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()

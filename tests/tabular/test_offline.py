@@ -256,4 +256,4 @@ def test_offline_command(collected_run):
     assert result.exit_code == 0, result.output
     assert "converged" in result.output and "random" in result.output
     missing = CliRunner().invoke(app, [str(collected_run.run_dir), "--trajectories", "3", "--quiet"])
-    assert missing.exit_code == 1 and "pmaxent collect" in missing.output
+    assert missing.exit_code == 2 and "pmaxent collect" in missing.output

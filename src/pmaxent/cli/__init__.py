@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import option_fields, with_config_options
 from pmaxent.tabular import ENV_NAMES
 
@@ -20,9 +21,21 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _global_options(
+    compile_cache: bool = typer.Option(
+        True, "--compile-cache/--no-compile-cache", help="Reuse compiled programs across runs (in $PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax; 'off' there disables it too)."
+    ),
+):
+    """Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL."""
+    if compile_cache:
+        from pmaxent.devices import use_compilation_cache
+
+        use_compilation_cache()
+
+
 def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+    raise bad_input(message)
 
 
 def _load_layout(map_file: Path) -> tuple[str, ...]:

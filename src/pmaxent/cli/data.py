@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pmaxent.cli.errors import bad_input
 from pmaxent.datasets import METHODS, collect_run, dataset_metrics, datasets_root
 from pmaxent.tabular.offline import evaluate_run
 
@@ -27,12 +28,6 @@ class OfflineVariant(str, enum.Enum):
 
 
 _RUN_DIR = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`.")
-
-
-def _fail(error: Exception) -> typer.Exit:
-    """Print a user error without a traceback; return the exit to raise."""
-    Console(stderr=True).print(f"[bold red]error:[/] {error}")
-    return typer.Exit(code=1)
 
 
 def _family(run_dir: Path) -> str:
@@ -74,7 +69,7 @@ def collect_command(
             return _collect_continuous(run_dir, method, trajectories, overwrite, quiet)
         mdp, collected = collect_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, show_progress=not quiet)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
-        raise _fail(error) from error
+        raise bad_input(error) from error
     table = Table(title=f"datasets of {run_dir} ({mdp.name})")
     for column in ("method", "datasets", "episodes each", "normalized entropy", "support"):
         table.add_column(column)
@@ -103,7 +98,7 @@ def offline_command(
     try:
         results = evaluate_run(run_dir, variant.value, seed=seed, methods=method, trajectories=trajectories, show_progress=not quiet)
     except (ValueError, FileNotFoundError) as error:
-        raise _fail(error) from error
+        raise bad_input(error) from error
     table = Table(title=f"offline success of {run_dir}, mean over goals (± std over seeds)")
     table.add_column("method")
     for name in results:

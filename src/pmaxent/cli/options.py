@@ -15,6 +15,8 @@ from typing import Any, Callable, Optional
 import rich.markup
 import typer
 
+from pmaxent.cli.errors import bad_input
+
 #: Config fields whose option has another name than --field-name (kept from earlier releases).
 OPTION_NAMES = {"agents": ("--agents", "-m"), "batch_size": ("--batch",), "methods": ("--method",)}
 #: Fields the CLI sets otherwise (layout: read from --map FILE).
@@ -125,8 +127,7 @@ def with_config_options(classes: dict[str, type], extra: Callable):
                     try:
                         values[name] = convert(value)
                     except ValueError as error:
-                        typer.secho(f"error: --{name.replace('_', '-')} {error}", fg=typer.colors.RED, err=True)
-                        raise typer.Exit(code=2) from None
+                        raise bad_input(f"--{name.replace('_', '-')} {error}") from None
             return command(values, **kwargs)
 
         wrapper.__signature__ = inspect.Signature(parameters + extra_parameters)

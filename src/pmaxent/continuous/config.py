@@ -39,6 +39,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
     k: int = 4
     """k of the k-nearest-neighbour entropy estimator."""
+    point_stride: int = 1
+    """Every point_stride-th state of a trajectory is a point of the k-NN entropy (1: all T + 1)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of each agent's policy network (MEPOL's GridWorld: 300, 300)."""
     log_std_init: float = -1.5
@@ -52,6 +54,8 @@ class ContinuousTrainConfig(TrainConfig):
             raise ValueError("time_indexed applies to tabular policies only")
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
+        if isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1:
+            raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
         if self.max_step is not None and not self.max_step > 0:

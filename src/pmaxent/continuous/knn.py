@@ -238,11 +238,17 @@ class KNNEntropy:
         k: neighbour rank (MEPOL uses 50); needs k < N, the points per agent.
         chunk_size: query points per block of the search.
         min_distance: floor on rho (see the module docstring).
+        dimension: d, the features' dimension, if known: features of another dimension are
+            refused (the trainer checks it against the environment before compiling).
+        stride: keep every stride-th of an agent's N points (the first, then every stride-th):
+            consecutive states of a trajectory lie within one step of each other, so a long
+            trajectory's visitation is estimated from ceil(N / stride) points at about
+            1 / stride^2 of the neighbour search's cost.
     """
 
     extra_metrics = ()
 
-    def __init__(self, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE, min_distance: float = MIN_DISTANCE):
+    def __init__(self, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE, min_distance: float = MIN_DISTANCE, dimension: int | None = None, stride: int = 1):
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"KNNEntropy: k must be an integer >= 1; got {k!r}")
         _check_chunk(chunk_size)
@@ -251,16 +257,25 @@ class KNNEntropy:
         self.k = int(k)
         self.chunk_size = int(chunk_size)
         self.min_distance = float(min_distance)
+        if dimension is not None and (isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1):
+            raise ValueError(f"KNNEntropy: dimension must be a positive integer; got {dimension!r}")
+        self.dimension = None if dimension is None else int(dimension)
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+            raise ValueError(f"KNNEntropy: stride must be a positive integer; got {stride!r}")
+        self.stride = int(stride)
 
     def __repr__(self):
-        return f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance})"
+        return f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance}, dimension={self.dimension}, stride={self.stride})"
 
     def __call__(self, features: jax.Array) -> TeamEntropies:
         """features: [B, m, N, d] -> TeamEntropies(team [B], agents [B, m], without_agent [B, m], extras={})."""
         features = jnp.asarray(features)
         if features.ndim != 4:
             raise ValueError(f"KNNEntropy: features must be [B, m, N, d] (rank 4); got shape {features.shape}")
+        features = features[:, :, :: self.stride]
         batch, m, n, d = features.shape
+        if self.dimension is not None and d != self.dimension:
+            raise ValueError(f"KNNEntropy: features must be {self.dimension}-dimensional; got shape {features.shape}")
         team_sq, own_sq, without_sq = team_knn_distances(features, self.k, self.chunk_size)
         eps = self.min_distance
         team = kl_constant(m * n, self.k, d) + d * _mean_log_rho(team_sq, eps, axis=(1, 2))
