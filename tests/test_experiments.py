@@ -53,6 +53,10 @@ def test_claims_table_matches_the_metrics_files(quick_run):
     for claim in claims:
         assert ("| yes |" if claim["holds"] else "| **no**") in report.split(claim["claim"])[1].splitlines()[0]
     assert np.isfinite(parallel)
+    by_configuration = report.split("95% bootstrap intervals over seeds")[1].split("\n## ")[0]
+    rows = [line for line in by_configuration.splitlines() if line.startswith("| (")]
+    assert len(rows) == 4 * len(QUICK.envs) * len(QUICK.agents)
+    assert all(line.rstrip(" |").rsplit("| ", 1)[1] in ("higher", "tie", "lower") for line in rows)
 
 
 def test_second_run_skips_finished_parts(quick_run):

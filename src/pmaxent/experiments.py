@@ -13,7 +13,6 @@ import dataclasses
 import json
 import platform
 import time
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +20,7 @@ import jax
 import numpy as np
 
 from pmaxent import tabular
+from pmaxent.statistics import COMPARISON_HEADER, SIGNIFICANCE, comparison_rows, failure_note, mean_std
 from pmaxent.tabular.entropy import entropy_np
 from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
 
@@ -172,35 +172,6 @@ def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
     return GridResults(curves, dataset_entropy, dataset_support, offline, offline_per_seed)
 
 
-SIGNIFICANCE = 0.05
-"""Level of the one-sided Welch t-test applied where a claim fails in a configuration."""
-
-
-def _failure_note(failures: list[tuple[str, np.ndarray, np.ndarray]]) -> tuple[str, int]:
-    """For configurations where parallel is not the highest: is it *significantly* lower?
-
-    failures: (label, parallel values over seeds, best other method's values over seeds).
-    Returns the text to report and the number of significant failures.
-    """
-    from scipy.stats import ttest_ind
-
-    if not failures:
-        return "", 0
-    notes, significant = [], 0
-    for label, parallel, other in failures:
-        with warnings.catch_warnings():  # seeds with identical values leave the test undefined
-            warnings.simplefilter("ignore", RuntimeWarning)
-            p_value = float(ttest_ind(parallel, other, equal_var=False, alternative="less").pvalue)
-        significant += p_value < SIGNIFICANCE
-        notes.append(f"{label} p = {p_value:.2f}" if np.isfinite(p_value) else f"{label} undefined (no spread over seeds)")
-    return f" Where parallel is not the highest, one-sided Welch t-test that it is lower: {', '.join(notes)}.", significant
-
-
-def _mean_std(values) -> str:
-    values = np.asarray(values, float)
-    return f"{values.mean():.3f} ± {values.std():.3f}"
-
-
 def _parallel_highest_claim(claim: str, per_config: dict[tuple[str, int], dict[str, np.ndarray]], decimals: int, extra: str = "") -> dict:
     """A claim that the parallel family scores highest in every configuration.
 
@@ -215,7 +186,7 @@ def _parallel_highest_claim(claim: str, per_config: dict[tuple[str, int], dict[s
         details.append(f"{env} m={m}: {values['parallel'].mean():.{decimals}f} vs {means}")
         if not highest:
             failures.append((f"{env} m={m}", values["parallel"], best_other))
-    note, significant = _failure_note(failures)
+    note, significant = failure_note(failures)
     return {
         "claim": claim,
         "measured": f"highest in {wins}/{len(per_config)}; {extra}" + "; ".join(details) + "." + note,
@@ -272,6 +243,18 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
     return rows
 
 
+def comparison_section(results: GridResults, config: ReproduceConfig) -> list[str]:
+    """The claims' comparisons configuration by configuration, with 95% bootstrap intervals over seeds."""
+    keys = [(env, m) for env in config.envs for m in config.agents]
+    final = lambda metric: {key: {method: final_metric(results.curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
+    lines = ["### By configuration, with 95% bootstrap intervals over seeds", "", "A difference whose interval contains 0 reads as a tie.", "", *COMPARISON_HEADER]
+    lines += comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
+    lines += comparison_rows("(a) support", final("support"), others=("single",), decimals=1)
+    lines += comparison_rows("(b) dataset entropy", {key: results.dataset_entropy[key] for key in keys})
+    lines += comparison_rows("(c) offline success", {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2)
+    return lines + [""]
+
+
 def policy_entropy_per_state(probs: np.ndarray, mdp, state_weights: np.ndarray | None = None) -> np.ndarray:
     """Action entropy per state, normalized by log |A|, averaged over states: probs [k, S, A] -> [k].
 
@@ -315,6 +298,7 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
     lines += [f"| {row['claim']} | {row['measured']} | {_verdict(row)} |" for row in claim_rows]
     failed = [row["claim"][:3] for row in claim_rows if not row["holds"]]
     lines += ["", f"Claims that do not hold in this run: {', '.join(failed)}." if failed else "Every claim holds in this run.", ""]
+    lines += comparison_section(results, config)
 
     # Figures 1 and 7
     envs_order = list(config.envs)
@@ -329,8 +313,8 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
         for m in config.agents:
             c = results.curves[(env, m)]
             lines.append(
-                f"| {env} | {m} | {_mean_std(final_metric(c['parallel']['normalized_entropy']))} | {_mean_std(final_metric(c['single']['normalized_entropy']))} "
-                f"| {_mean_std(results.dataset_entropy[(env, m)]['random'])} | {_mean_std(final_metric(c['parallel']['support']))} | {_mean_std(final_metric(c['single']['support']))} |"
+                f"| {env} | {m} | {mean_std(final_metric(c['parallel']['normalized_entropy']))} | {mean_std(final_metric(c['single']['normalized_entropy']))} "
+                f"| {mean_std(results.dataset_entropy[(env, m)]['random'])} | {mean_std(final_metric(c['parallel']['support']))} | {mean_std(final_metric(c['single']['support']))} |"
             )
     lines.append("")
 
@@ -341,7 +325,7 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
     for env in envs_order:
         for m in config.agents:
             h = results.dataset_entropy[(env, m)]
-            lines.append(f"| {env} | {m} | {_mean_std(h['parallel'])} | {_mean_std(h['single'])} | {_mean_std(h['random'])} |")
+            lines.append(f"| {env} | {m} | {mean_std(h['parallel'])} | {mean_std(h['single'])} | {mean_std(h['random'])} |")
     lines.append("")
     for env in envs_order:
         lines += [f"Occupancy of the datasets, {env}, m = {largest} (Figure 8):", "", f"![Figure 8 {env}](runs/{run_name(env, largest)}/figures/fig8_dataset_occupancy.png)", ""]
@@ -421,8 +405,8 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
         "",
         "| states | parallel agents | single agent |",
         "|---|---|---|",
-        f"| where the policy goes (weighted by its own state distribution) | {_mean_std(hv_parallel.mean(-1))} | {_mean_std(hv_single)} |",
-        f"| every valid state alike | {_mean_std(h_parallel.mean(-1))} | {_mean_std(h_single)} |",
+        f"| where the policy goes (weighted by its own state distribution) | {mean_std(hv_parallel.mean(-1))} | {mean_std(hv_single)} |",
+        f"| every valid state alike | {mean_std(h_parallel.mean(-1))} | {mean_std(h_single)} |",
         "",
         "States a policy never visits keep their random initial tables, so the unweighted mean mostly measures how few states an agent visits.",
         "",

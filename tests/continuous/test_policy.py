@@ -1,6 +1,7 @@
 """Gaussian MLP team policies: per-agent parameters, near-zero initial mean, log-density,
 sampling statistics, the uniform baseline, the autodiff score and shared parameters."""
 
+import dataclasses
 import functools
 
 import equinox as eqx
@@ -38,8 +39,9 @@ def spread_params(policy, n_agents):
     return {"mean": mean, "log_std": jax.random.uniform(k3, params["log_std"].shape, minval=-2.0, maxval=0.5)}
 
 
-def hand_mean(params, observations, activation):
-    """The mean network written out layer by layer, agent by agent: [m, T, d] -> [m, T, A]."""
+def hand_mean(params, observations, activation, bounded=True):
+    """The mean network written out layer by layer, agent by agent: [m, T, d] -> [m, T, A],
+    squashed into the box [LOW, HIGH] where ``bounded``."""
     linears = [layer for layer in params["mean"].layers if isinstance(layer, eqx.nn.Linear)]
     out = []
     for i in range(observations.shape[0]):
@@ -49,7 +51,11 @@ def hand_mean(params, observations, activation):
             if j < len(linears) - 1:
                 x = activation(x)
         out.append(x)
-    return jnp.stack(out)
+    out = jnp.stack(out)
+    if not bounded:
+        return out
+    low, high = np.array(LOW, np.float32), np.array(HIGH, np.float32)
+    return (high + low) / 2 + (high - low) / 2 * jnp.tanh(out)
 
 
 def test_params_have_agent_axis_agents_differ_and_mean_starts_near_zero():
@@ -107,7 +113,7 @@ def test_act_samples_each_agents_gaussian():
     assert actions.shape == (n, m, 2) and bool(jnp.all(jnp.isfinite(actions)))
     mu = np.asarray(policy.mean(params, observations))
     sigma = np.exp(np.asarray(params["log_std"]))
-    assert np.ptp(mu[:, 0]) > 0.5 and np.ptp(sigma[:, 0]) > 0.2  # the agents really differ
+    assert np.ptp(mu[:, 0]) > 0.15 and np.ptp(sigma[:, 0]) > 0.2  # the agents really differ (the box is 0.4 wide)
     actions = np.asarray(actions, np.float64)
     assert np.all(np.abs(actions.mean(axis=0) - mu) < 5 * sigma / np.sqrt(n))
     assert np.all(np.abs(actions.std(axis=0) - sigma) < 5 * sigma / np.sqrt(2 * n))
@@ -193,3 +199,14 @@ def test_rollout_samples_team_trajectories():
         samples = sample(jnp.asarray(flag))
         assert samples.states.shape == (5, 3, 5, 2) and samples.actions.shape == (5, 3, 4, 2)
         assert bool(jnp.all(jnp.isfinite(samples.actions)))
+
+
+def test_the_mean_stays_in_the_action_box_unless_unbounded():
+    bounded, raw = small_policy(), dataclasses.replace(small_policy(), bounded_mean=False)
+    params = spread_params(bounded, 3)  # output weights x 50: raw means far outside the box
+    observations = 10.0 * jax.random.normal(jax.random.key(4), (3, 50, 3))
+    means = np.asarray(bounded.mean(params, observations))
+    assert np.all(means >= np.array(LOW) - 1e-6) and np.all(means <= np.array(HIGH) + 1e-6)
+    raw_means = np.asarray(raw.mean(params, observations))
+    np.testing.assert_allclose(raw_means, hand_mean(params, observations, jnp.tanh, bounded=False), rtol=1e-4, atol=1e-4)
+    assert np.mean((raw_means < np.array(LOW)) | (raw_means > np.array(HIGH))) > 0.5

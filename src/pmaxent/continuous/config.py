@@ -45,6 +45,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Hidden layer sizes of each agent's policy network (MEPOL's GridWorld: 300, 300)."""
     log_std_init: float = -1.5
     """Initial log standard deviation of the Gaussian policies (MEPOL: -1.5)."""
+    bounded_mean: bool = True
+    """Squash each policy's mean into the action box with tanh (off: MEPOL's raw MLP mean)."""
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
 

@@ -15,7 +15,8 @@ import jax
 import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.experiments import _mean_std, _parallel_highest_claim, _read_csv, _Stages, _verdict, final_metric, run_name
+from pmaxent.experiments import _parallel_highest_claim, _read_csv, _Stages, _verdict, final_metric, run_name
+from pmaxent.statistics import COMPARISON_HEADER, comparison_rows, mean_std
 from pmaxent.train import load_run, run_training
 
 
@@ -88,7 +89,7 @@ def continuous_claims(curves: dict, datasets: dict, config: ContinuousSuiteConfi
         c = {method: final_metric(curves[key][method]["coverage"]) for method in ("parallel", "single")}
         entropy_wins += h["parallel"].mean() > h["single"].mean()
         coverage_wins += c["parallel"].mean() > c["single"].mean()
-        details.append(f"{key[0]} m={key[1]}: entropy {_mean_std(h['parallel'])} vs {_mean_std(h['single'])}, coverage {c['parallel'].mean():.3f} vs {c['single'].mean():.3f}")
+        details.append(f"{key[0]} m={key[1]}: entropy {mean_std(h['parallel'])} vs {mean_std(h['single'])}, coverage {c['parallel'].mean():.3f} vs {c['single'].mean():.3f}")
     rows = [{
         "claim": "(a) parallel agents reach higher normalized entropy and coverage than the single agent with K' = m",
         "measured": f"entropy higher in {entropy_wins}/{len(keys)}, coverage higher in {coverage_wins}/{len(keys)} (world, m); " + "; ".join(details),
@@ -135,6 +136,12 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     ]
     for claim in continuous_claims(curves, datasets, config):
         lines.append(f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else _verdict(claim)} |")
+    keys = [(env, m) for env in config.envs for m in config.agents]
+    final = lambda metric: {key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
+    lines += ["", "### By configuration, with 95% bootstrap intervals over seeds", "", "A difference whose interval contains 0 reads as a tie.", "", *COMPARISON_HEADER]
+    lines += comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
+    lines += comparison_rows("(a) coverage", final("coverage"), others=("single",))
+    lines += comparison_rows("(b) dataset entropy", {key: datasets[key]["normalized_entropy"] for key in keys})
     lines += ["", "## Learning curves", "", "![learning curves](figures/learning_curves.png)", "", "## Where the agents go (training seed 0)", ""]
     for env in config.envs:
         m = max(config.agents)
@@ -144,7 +151,7 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     lines += ["## Datasets", "", "| world | m | method | normalized k-NN entropy | coverage |", "|---|---|---|---|---|"]
     for (env, m), values in datasets.items():
         for method in ("parallel", "single", "random"):
-            lines.append(f"| {env} | {m} | {method} | {_mean_std(values['normalized_entropy'][method])} | {_mean_std(values['coverage'][method])} |")
+            lines.append(f"| {env} | {m} | {method} | {mean_std(values['normalized_entropy'][method])} | {mean_std(values['coverage'][method])} |")
     timings = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() else {}
     total = sum(t["seconds"] or 0 for t in timings.values())
     lines += ["", "## Settings", "", f"Machine: {platform.processor() or platform.machine()}, {len(jax.devices())} JAX devices ({jax.default_backend()}), JAX {jax.__version__}. Stage times add up to {total:.0f} s."]

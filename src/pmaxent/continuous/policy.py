@@ -2,9 +2,16 @@
 :class:`~pmaxent.components.TeamPolicy`.
 
 Agent i acts a ~ N(mu_i(o), diag(sigma_i^2)): the mean is an MLP of the observation and the
-log standard deviation a learnable vector, independent of the state. One network per agent, so
-every leaf of the parameters carries a leading agent axis [m, ...]; the single-agent baseline
-is the same pytree with the m copies equal (the trainer keeps them equal).
+log standard deviation a learnable vector, independent of the state. By default the MLP's output
+is squashed into the action box, mu = c + h tanh(MLP(o)) (c the box's centre, h its half-width):
+an unbounded mean can leave the box, where every sampled action is clipped to the same corner,
+the agent's trajectory no longer varies with its noise and its score term carries no signal (a
+team member pressed into a wall then stays there for good; observed in gridworld-continuous).
+``bounded_mean=False`` gives MEPOL's raw MLP mean.
+
+One network per agent, so every leaf of the parameters carries a leading agent axis [m, ...];
+the single-agent baseline is the same pytree with the m copies equal (the trainer keeps them
+equal).
 
 Why Equinox for the networks: an Equinox module *is* a pytree, so the m agents' networks are
 built with ``filter_vmap`` over m keys and evaluated with ``jax.vmap`` over the agent axis,
@@ -59,6 +66,7 @@ class GaussianMLPTeam:
         hidden: widths of the hidden layers (MEPOL GridWorld: (300, 300)).
         log_std_init: initial log standard deviation of every action dimension.
         activation: hidden activation, a name in ``ACTIVATIONS``.
+        bounded_mean: squash the mean into the action box (see the module docstring).
     """
 
     obs_dim: int
@@ -67,6 +75,7 @@ class GaussianMLPTeam:
     hidden: tuple[int, ...] = (300, 300)
     log_std_init: float = -1.5
     activation: str = "relu"
+    bounded_mean: bool = True
 
     def __post_init__(self):
         low, high = _float_tuple(self.action_low), _float_tuple(self.action_high)
@@ -88,12 +97,13 @@ class GaussianMLPTeam:
         hidden: tuple[int, ...] = (300, 300),
         log_std_init: float = -1.5,
         activation: str = "relu",
+        bounded_mean: bool = True,
     ) -> GaussianMLPTeam:
         """The policy for 1-D gymnasium Box observation and action spaces."""
         for name, space in (("observation", observation_space), ("action", action_space)):
             if not isinstance(space, gymnasium.spaces.Box) or len(space.shape) != 1:
                 raise ValueError(f"GaussianMLPTeam needs a 1-D Box {name} space; got {space}")
-        return cls(observation_space.shape[0], action_space.low, action_space.high, hidden, log_std_init, activation)
+        return cls(observation_space.shape[0], action_space.low, action_space.high, hidden, log_std_init, activation, bounded_mean)
 
     @property
     def action_dim(self) -> int:
@@ -134,7 +144,11 @@ class GaussianMLPTeam:
         batch_shape = observations.shape[1:-1]
         flat = observations.reshape(observations.shape[0], -1, self.obs_dim)
         per_agent = lambda p, obs: jax.vmap(eqx.combine(p, self._static))(obs)  # noqa: E731
-        return jax.vmap(per_agent)(params["mean"], flat).reshape(observations.shape[:1] + batch_shape + (self.action_dim,))
+        output = jax.vmap(per_agent)(params["mean"], flat).reshape(observations.shape[:1] + batch_shape + (self.action_dim,))
+        if not self.bounded_mean:
+            return output
+        low, high = np.asarray(self.action_low, np.float32), np.asarray(self.action_high, np.float32)
+        return (high + low) / 2 + (high - low) / 2 * jnp.tanh(output)
 
     def prepare(self, params: dict[str, Any], uniform: bool | jax.Array = False) -> tuple[dict[str, Any], jax.Array]:
         """(params, uniform): ``act`` selects with ``jnp.where``, so ``uniform`` may be traced."""
