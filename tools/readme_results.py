@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def results_block(report: str) -> list[str]:
     readings: dict[str, dict[str, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
     for label, world, m, *_, verdict in comparisons:
         readings[label][verdict].append(f"{world} m={m}")
-    intro = report.split("\n## ", 1)[0].splitlines()[2].strip()
+    intro = re.sub(r"Run directory `[^`]*`; ", "", report.split("\n## ", 1)[0].splitlines()[2].strip())  # where it ran is no result
     command = "pmaxent reproduce --suite continuous" if suite_of(report) == "continuous" else "pmaxent reproduce"
     lines = [
         f"Written by `python tools/readme_results.py RUN/report.md` from the report of `{command} --out RUN`. {intro}",

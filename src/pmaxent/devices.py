@@ -91,5 +91,13 @@ class Lanes:
         return jax.device_put(packed, self._sharding) if len(self.devices) > 1 else packed
 
     def unpack(self, tree):
-        """Leaves [n_padded, ...] -> [*lane_shape, ...] (padding dropped)."""
-        return jax.tree.map(lambda x: x[: self.n_lanes].reshape(self.lane_shape + x.shape[1:]), tree)
+        """Leaves [n_padded, ...] -> [*lane_shape, ...] (padding dropped), on the host as NumPy
+        arrays, except PRNG keys, which stay JAX arrays (slicing on the host runs no device
+        program per leaf)."""
+
+        def one(x):
+            if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+                return x[: self.n_lanes].reshape(self.lane_shape + x.shape[1:])
+            return np.asarray(x)[: self.n_lanes].reshape(self.lane_shape + x.shape[1:])
+
+        return jax.tree.map(one, tree)
