@@ -27,7 +27,6 @@ Metrics count every observation of every episode (T + 1 per trajectory, SPEC sec
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -50,6 +49,7 @@ from pmaxent.tabular.mdp import PAPER_ENVS, TabularMDP, make
 from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.progress import progress_bar
 from pmaxent.rollout import sample_team
+from pmaxent.tables import write_csv
 from pmaxent.tabular.environment import dynamics_environment
 
 #: Dataset families in the order of the paper's figures.
@@ -733,10 +733,7 @@ def summarize_run_datasets(
 
     run_dir = Path(run_dir)
     rows = dataset_rows(datasets_by_method, mdp)
-    with open(run_dir / "datasets.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=DATASET_CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(run_dir / "datasets.csv", DATASET_CSV_FIELDS, rows)
     metrics = {method: dataset_metrics(group, mdp) for method, group in datasets_by_method.items()}
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)

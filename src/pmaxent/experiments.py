@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from pmaxent import tabular
+from pmaxent.tables import read_csv
 from pmaxent.statistics import COMPARISON_HEADER, SIGNIFICANCE, comparison_rows, failure_note, mean_std
 from pmaxent.tabular.entropy import entropy_np
 from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
@@ -121,13 +122,6 @@ def final_metric(values: np.ndarray) -> np.ndarray:
     return values[..., -tail:].mean(axis=-1)
 
 
-def _read_csv(path: Path) -> list[dict]:
-    import csv
-
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
 @dataclasses.dataclass
 class GridResults:
     """Everything measured, per (env, m)."""
@@ -152,7 +146,7 @@ def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
         for m in config.agents:
             run_dir = out / "runs" / run_name(env, m)
             curves[(env, m)] = read_metrics_csv(run_dir / "metrics.csv")
-            rows = _read_csv(run_dir / "datasets.csv")
+            rows = read_csv(run_dir / "datasets.csv")
             dataset_entropy[(env, m)] = {
                 method: np.array([float(r["normalized_entropy"]) for r in rows if r["method"] == method]) for method in ("parallel", "single", "random")
             }
@@ -161,7 +155,7 @@ def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
             }
             by_goal: dict[str, dict[str, dict[int, list[float]]]] = {}
             by_seed: dict[str, dict[str, dict[int, list[float]]]] = {}
-            for r in _read_csv(run_dir / "offline.csv"):
+            for r in read_csv(run_dir / "offline.csv"):
                 by_goal.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["goal"]), []).append(float(r["success"]))
                 by_seed.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["seed"]), []).append(float(r["success"]))
 

@@ -38,6 +38,7 @@ from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories
 from pmaxent.progress import progress_bar
 from pmaxent.pytrees import tree_from_arrays, tree_to_arrays
 from pmaxent.rollout import map_copies, sample_team
+from pmaxent.tables import read_csv, write_csv
 
 METHODS = ("parallel", "single", "random")
 OPTIMIZERS = ("sgd", "adam")
@@ -443,28 +444,24 @@ def write_metrics_csv(path: Path, config: TrainConfig, metrics: dict[str, np.nda
     """One row per method, seed and update (updates counted from 1), a column per metric."""
     names = list(metrics)
     n_methods, n_seeds, n_updates = metrics[names[0]].shape
-    with open(path, "w") as f:
-        f.write("method,seed,update," + ",".join(names) + "\n")
-        update_column = np.arange(1, n_updates + 1)
-        for i, method in enumerate(config.methods):
-            for j, seed in enumerate(config.seeds):
-                block = np.column_stack([update_column] + [metrics[k][i, j] for k in names])
-                lines = [f"{method},{seed},{int(row[0])}," + ",".join(f"{v:.6g}" for v in row[1:]) for row in block]
-                f.write("\n".join(lines) + "\n")
+    rows = (
+        (method, seed, update, *values)
+        for i, method in enumerate(config.methods)
+        for j, seed in enumerate(config.seeds)
+        for update, values in enumerate(np.column_stack([metrics[k][i, j].astype(np.float64) for k in names]).tolist(), start=1)
+    )
+    write_csv(path, ("method", "seed", "update", *names), rows, float_format=".6g")
 
 
 def read_metrics_csv(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """metrics.csv -> {method: {metric: [n_seeds, updates]}} (seeds in file order)."""
-    import csv
-
+    table = read_csv(path)
+    names = [name for name in (table[0] if table else {}) if name not in ("method", "seed", "update")]
     rows: dict[str, dict[int, dict[str, list[float]]]] = {}
-    with open(path) as f:
-        reader = csv.DictReader(f)
-        names = [name for name in reader.fieldnames if name not in ("method", "seed", "update")]
-        for row in reader:
-            per_seed = rows.setdefault(row["method"], {}).setdefault(int(row["seed"]), {k: [] for k in names})
-            for k in names:
-                per_seed[k].append(float(row[k]))
+    for row in table:
+        per_seed = rows.setdefault(row["method"], {}).setdefault(int(row["seed"]), {k: [] for k in names})
+        for k in names:
+            per_seed[k].append(float(row[k]))
     return {method: {k: np.array([s[k] for s in seeds.values()]) for k in names} for method, seeds in rows.items()}
 
 

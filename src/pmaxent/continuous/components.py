@@ -25,11 +25,12 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
     number of points each estimate uses."""
     world = make_world(config)
     env = worlds.world_environment(world)
-    points_per_agent = -(-config.trajectories * (env.horizon + 1) // config.point_stride)
+    stride = config.stride_for(env.horizon)
+    points_per_agent = -(-config.trajectories * (env.horizon + 1) // stride)
     if config.k >= points_per_agent:
         raise ValueError(
             f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / point_stride) = {points_per_agent} "
             f"(its per-agent entropy is estimated from them)"
         )
     policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init, bounded_mean=config.bounded_mean)
-    return Components(env, policy, KNNEntropy(config.k, dimension=2, stride=config.point_stride), world)
+    return Components(env, policy, KNNEntropy(config.k, dimension=2, stride=stride), world)

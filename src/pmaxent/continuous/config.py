@@ -7,6 +7,11 @@ from typing import ClassVar
 
 from pmaxent.train import TrainConfig
 
+POINTS_PER_TRAJECTORY = 101
+"""Default cap on the k-NN points one trajectory contributes (``point_stride``): the neighbour
+search costs O((m K N)^2) per team sample, and consecutive states of a long trajectory lie
+within one step of each other, so more points add cost faster than information."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ContinuousTrainConfig(TrainConfig):
@@ -31,7 +36,7 @@ class ContinuousTrainConfig(TrainConfig):
     """Number of gradient updates."""
     seeds: tuple[int, ...] = (0, 1, 2)
     """Training seeds, all run at once (vmapped)."""
-    lr: float = 1e-3
+    lr: float = 1e-2
     """Adam's step size."""
     optimizer: str = "adam"
     """'adam' or 'sgd'."""
@@ -39,8 +44,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
     k: int = 4
     """k of the k-nearest-neighbour entropy estimator."""
-    point_stride: int = 1
-    """Every point_stride-th state of a trajectory is a point of the k-NN entropy (1: all T + 1)."""
+    point_stride: int | None = None
+    """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most 101 points per trajectory)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of each agent's policy network (MEPOL's GridWorld: 300, 300)."""
     log_std_init: float = -1.5
@@ -50,13 +55,17 @@ class ContinuousTrainConfig(TrainConfig):
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
 
+    def stride_for(self, horizon: int) -> int:
+        """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""
+        return self.point_stride or -(-(horizon + 1) // POINTS_PER_TRAJECTORY)
+
     def __post_init__(self):
         super().__post_init__()
         if self.time_indexed:
             raise ValueError("time_indexed applies to tabular policies only")
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
-        if isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1:
+        if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):
             raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")

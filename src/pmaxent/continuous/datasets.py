@@ -9,7 +9,6 @@ entropy (k of the run, all points pooled), normalized by ln(free area), and its 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -22,6 +21,7 @@ from pmaxent.continuous.worlds import CONTINUOUS_ENVS, coverage
 from pmaxent.datasets import METADATA_KEY, NAMESPACE, METHODS, _id_slug, collection_keys, datasets_root, run_methods, write_minari_dataset
 from pmaxent.progress import progress_bar
 from pmaxent.rollout import sample_team
+from pmaxent.tables import write_csv
 
 CSV_FIELDS = ("env", "method", "agents", "seed", "trajectories_per_agent", "episodes", "transitions", "entropy", "normalized_entropy", "coverage", "dataset_id")
 
@@ -124,17 +124,16 @@ def _write(target, identifier, env, run_dir, config, method, seed, trajectories,
 
 
 def _write_summary(run_dir: Path, config, collected: dict[str, list[ContinuousDataset]], trajectories: int, plot_dataset_entropy) -> None:
-    with open(run_dir / "datasets.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for method in METHODS:
-            for dataset in collected.get(method, []):
-                writer.writerow({
-                    "env": config.env, "method": method, "agents": config.agents, "seed": dataset.seed, "trajectories_per_agent": trajectories,
-                    "episodes": dataset.observations.shape[0], "transitions": dataset.actions.shape[0] * dataset.actions.shape[1],
-                    "entropy": f"{dataset.entropy:.6g}", "normalized_entropy": f"{dataset.normalized_entropy:.6g}", "coverage": f"{dataset.coverage:.6g}",
-                    "dataset_id": dataset.dataset_id,
-                })
+    rows = []
+    for method in METHODS:
+        for dataset in collected.get(method, []):
+            rows.append({
+                "env": config.env, "method": method, "agents": config.agents, "seed": dataset.seed, "trajectories_per_agent": trajectories,
+                "episodes": dataset.observations.shape[0], "transitions": dataset.actions.shape[0] * dataset.actions.shape[1],
+                "entropy": dataset.entropy, "normalized_entropy": dataset.normalized_entropy, "coverage": dataset.coverage,
+                "dataset_id": dataset.dataset_id,
+            })  # fmt: skip
+    write_csv(run_dir / "datasets.csv", CSV_FIELDS, rows, float_format=".6g")
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
     plot_dataset_entropy({config.env: {method: [d.normalized_entropy for d in group] for method, group in collected.items()}}, figures / "fig2_dataset_entropy.png")

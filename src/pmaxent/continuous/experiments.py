@@ -15,7 +15,8 @@ import jax
 import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.experiments import _parallel_highest_claim, _read_csv, _Stages, _verdict, final_metric, run_name
+from pmaxent.experiments import _parallel_highest_claim, _Stages, _verdict, final_metric, run_name
+from pmaxent.tables import read_csv
 from pmaxent.statistics import COMPARISON_HEADER, comparison_rows, mean_std
 from pmaxent.train import load_run, run_training
 
@@ -70,7 +71,7 @@ def _results(out: Path, config: ContinuousSuiteConfig):
         for m in config.agents:
             run = load_run(out / "runs" / run_name(env, m))
             curves[(env, m)] = {method: {k: v[i] for k, v in run.metrics.items()} for i, method in enumerate(run.config.methods)}
-            rows = _read_csv(out / "runs" / run_name(env, m) / "datasets.csv")
+            rows = read_csv(out / "runs" / run_name(env, m) / "datasets.csv")
             datasets[(env, m)] = {
                 metric: {method: np.array([float(r[metric]) for r in rows if r["method"] == method]) for method in ("parallel", "single", "random")}
                 for metric in ("normalized_entropy", "coverage")

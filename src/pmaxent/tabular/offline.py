@@ -27,7 +27,6 @@ Everything is one jitted computation vmapped over datasets, goals and evaluation
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import warnings
 from functools import partial
@@ -44,6 +43,7 @@ from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_unifor
 from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.progress import progress_bar
 from pmaxent.random import hashed_uniform
+from pmaxent.tables import write_csv
 
 VARIANTS = ("paper", "converged")
 VARIANT_TITLES = {"paper": "offline Q-learning (paper protocol)", "converged": "value iteration on the data (converged)"}
@@ -336,20 +336,14 @@ OFFLINE_CSV_FIELDS = ("env", "variant", "method", "seed", "goal", "goal_row", "g
 
 def write_offline_csv(path: Path | str, results: Sequence[OfflineResult], mdp: TabularMDP) -> Path:
     """One row per variant, family, dataset (training seed) and goal."""
-    path = Path(path)
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=OFFLINE_CSV_FIELDS)
-        writer.writeheader()
-        for result in results:
-            for family, success in result.success.items():
-                for seed, row in zip(result.seeds[family], success):
-                    for goal, rate in zip(result.goals.tolist(), row.tolist()):
-                        cell = mdp.coords(goal) if mdp.grid_shape is not None else ("", "")
-                        writer.writerow({
-                            "env": result.env, "variant": result.variant, "method": family, "seed": seed,
-                            "goal": goal, "goal_row": cell[0], "goal_col": cell[1], "success": rate,
-                        })
-    return path
+    rows = (
+        (result.env, result.variant, family, seed, goal, *(mdp.coords(goal) if mdp.grid_shape is not None else (None, None)), rate)
+        for result in results
+        for family, success in result.success.items()
+        for seed, row in zip(result.seeds[family], success)
+        for goal, rate in zip(result.goals.tolist(), row.tolist())
+    )
+    return write_csv(path, OFFLINE_CSV_FIELDS, rows)
 
 
 def evaluate_run(

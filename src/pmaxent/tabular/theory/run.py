@@ -9,7 +9,6 @@ imported inside the functions that use them.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,6 +17,7 @@ import jax
 import numpy as np
 
 from pmaxent.progress import progress_bar
+from pmaxent.tables import write_csv
 from pmaxent.tabular.mdp import TabularMDP, make
 from pmaxent.tabular.theory._checks import check_eps
 from pmaxent.tabular.theory.concentration import (
@@ -177,31 +177,12 @@ def iterations_to_eps(
 
 def write_table_csv(rows: Sequence[dict], path: str | Path) -> Path:
     """Write an iterations-to-eps table; an unreached run's iterations read "not reached"."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=TABLE_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            cells = {column: row.get(column) for column in TABLE_COLUMNS}
-            if cells["iterations"] is None:
-                cells["iterations"] = "not reached"
-            writer.writerow({column: "" if value is None else value for column, value in cells.items()})
-    return path
+    return write_csv(path, TABLE_COLUMNS, ({**row, "iterations": "not reached" if row.get("iterations") is None else row["iterations"]} for row in rows))
 
 
 # --------------------------------------------------------------------------------------------
 # Theorem 4.1 and why parallel helps, and every theory figure
 # --------------------------------------------------------------------------------------------
-
-
-def _write_csv(path: Path, header: Sequence[str], rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 #: Distributions of the bound-against-truth figure: uniform and skewed over 5 categories.
@@ -244,7 +225,7 @@ def run_concentration(
     for i, (label, d) in enumerate((("uniform", UNIFORM_5), ("skewed", SKEWED_5))):
         probability = deviation_probability(jax.random.fold_in(key, i), d, sample_sizes, eps, n_trials)
         curves[label] = (d, probability, concentration_bound(d, sample_sizes, eps))
-    paths["bound_vs_truth_csv"] = _write_csv(
+    paths["bound_vs_truth_csv"] = write_csv(
         out_dir / "bound_vs_truth.csv",
         ("distribution", "n", "monte_carlo_probability", "bound", "eps", "n_trials"),
         [
@@ -257,7 +238,7 @@ def run_concentration(
 
     p = np.linspace(0.005, 0.995, 199)
     h, var, ratio = bernoulli_concentration_terms(p)
-    paths["bernoulli_terms_csv"] = _write_csv(
+    paths["bernoulli_terms_csv"] = write_csv(
         out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio)
     )
     paths["bernoulli_terms"] = plots.plot_bernoulli_terms(p, h, var, ratio, out_dir / "bernoulli_terms.png")
@@ -265,7 +246,7 @@ def run_concentration(
     samples_per_agent = np.unique(np.round(np.logspace(0.5, 3, 6 if quick else 16)).astype(int))
     dists = specialised_distributions(n_states, n_agents, leak)
     sampling = parallel_sampling_curves(jax.random.fold_in(key, 2), dists, samples_per_agent, eps, n_trials)
-    paths["parallel_sampling_csv"] = _write_csv(
+    paths["parallel_sampling_csv"] = write_csv(
         out_dir / "parallel_sampling.csv",
         ("samples_per_agent", "specialised", "identical", "single", "n_agents", "n_states", "leak", "eps", "n_trials"),
         [
