@@ -115,7 +115,7 @@ def _direct(features, k):
     return team, agents, without
 
 
-@pytest.mark.parametrize("m", [1, 2, 3])
+@pytest.mark.parametrize("m", [1, 2, 3, 6])
 def test_team_agents_without_equal_direct_computations(m):
     rng = np.random.default_rng(m)
     features = rng.uniform(-1, 1, (2, m, 40, 2)).astype(np.float32)

@@ -99,6 +99,13 @@ def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
     episode = next(dataset.iterate_episodes())
     assert episode.observations.shape == (16, 2) and episode.actions.shape == (15, 2)
     assert np.all(np.abs(episode.actions) <= 0.2 + 1e-6)
+    # the listed entropy is the run's estimator on the stored points (stride 1 for T = 15)
+    from pmaxent.continuous.knn import knn_entropy
+    from pmaxent.tables import read_csv
+
+    points = np.concatenate([e.observations for e in dataset.iterate_episodes()])
+    listed = next(r for r in read_csv(out / "datasets.csv") if r["method"] == "random" and r["seed"] == "1")
+    assert float(listed["entropy"]) == pytest.approx(float(knn_entropy(points, 4)), rel=1e-5)
     again = _invoke("collect", str(out), "--quiet")
     assert again.exit_code != 0 and "already exist" in again.output
 

@@ -4,7 +4,8 @@ Laid out like the tabular datasets (:mod:`pmaxent.datasets`): one dataset per me
 seed under ``RUN/datasets/pmaxent/<env>-<method>-m<m>-seed<k>[-n<N>]-v0``, episode e = j * m + i
 the j-th trajectory of agent i, T + 1 observations (x, y) and T actions per episode, reward 0,
 never terminated, truncated at the horizon. ``RUN/datasets.csv`` lists each dataset's k-NN
-entropy (k of the run, all points pooled), normalized by ln(free area), and its coverage.
+entropy, estimated as in training (the run's k and point stride, the points of all episodes
+pooled), normalized by ln(free area), and its coverage (of all points).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def collect_continuous_run(
         raise FileExistsError(f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to replace them")
     sample = jax.jit(lambda params, key, uniform: sample_team(env, policy, params, key, trajectories, "jax", uniform))
     log_volume = float(np.log(env.feature_volume))
+    stride = config.stride_for(env.horizon)
     collected: dict[str, list[ContinuousDataset]] = {}
     with progress_bar(len(targets), "collecting datasets", enabled=show_progress, unit="datasets") as bar:
         for method in families:
@@ -88,7 +90,7 @@ def collect_continuous_run(
                 actions = np.clip(np.asarray(samples.actions), env.action_space.low, env.action_space.high)
                 actions = actions.reshape((-1,) + samples.actions.shape[2:])
                 points = observations.reshape(-1, observations.shape[-1])
-                entropy = float(knn_entropy(points, config.k))
+                entropy = float(knn_entropy(observations[:, ::stride].reshape(-1, points.shape[-1]), config.k))
                 covered = float(coverage(world, points[None])[0])
                 identifier = dataset_id(config.env, method, config.agents, seed, trajectories)
                 _write(targets[(method, seed)], identifier, env, run_dir, config, method, seed, trajectories, observations, actions, overwrite)

@@ -34,6 +34,8 @@ class ContinuousSuiteConfig:
     """Training seeds (one dataset per seed and method)."""
     updates: int = ContinuousTrainConfig.updates
     """Updates per run."""
+    dataset_trajectories: int = 10
+    """Trajectories per agent in each dataset (as many as team samples per update in training)."""
     quick: bool = False
     """A smoke-test-sized run (the preset below)."""
 
@@ -61,7 +63,7 @@ def reproduce_continuous(out_dir: str | Path = "runs/continuous", config: Contin
             run_dir = out / "runs" / run_name(env, m)
             train_config = config.train_config(env, m)
             stages.run(f"train {env} m={m}", (run_dir / "params.npz").exists(), lambda: run_training(train_config, run_dir, resume=True, progress=progress))
-            stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_continuous_run(run_dir, overwrite=True, show_progress=False))
+            stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_continuous_run(run_dir, trajectories=config.dataset_trajectories, overwrite=True, show_progress=False))
     return write_continuous_report(out, config)
 
 
@@ -149,7 +151,7 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
         picture = figures / f"team_{run_name(env, m)}.png"
         shutil.copyfile(out / "runs" / run_name(env, m) / "team.png", picture)
         lines += [f"![{env}, m = {m}](figures/{picture.name})", ""]
-    lines += ["## Datasets", "", "| world | m | method | normalized k-NN entropy | coverage |", "|---|---|---|---|---|"]
+    lines += ["## Datasets", "", f"One dataset per method and training seed, {config.dataset_trajectories} trajectories per agent (the single agent and the random policy: m times as many); its k-NN entropy is estimated as in training.", "", "| world | m | method | normalized k-NN entropy | coverage |", "|---|---|---|---|---|"]
     for (env, m), values in datasets.items():
         for method in ("parallel", "single", "random"):
             lines.append(f"| {env} | {m} | {method} | {mean_std(values['normalized_entropy'][method])} | {mean_std(values['coverage'][method])} |")

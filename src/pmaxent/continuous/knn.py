@@ -176,19 +176,20 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
         block, label, b = x
         smallest = _block_smallest(block, features[b], k1)  # [C, m, k1]
         own = jnp.take_along_axis(smallest[:, :, k], label[:, None], axis=1)[:, 0]
-        neg = -smallest.reshape(c, m * k1)
-        team = -jax.lax.top_k(neg, k1)[0][:, k]
         if m == 1:
-            return team, own, jnp.zeros((c, 1), features.dtype)
-        # Without agent j, for the m - 1 agents j != label (the point is not in the sample
-        # without its own agent): merge the k1 candidates of the m - 1 groups other than j.
-        shift = jnp.arange(1, m)
-        dropped = (label[:, None] + shift[None]) % m  # [C, m - 1]: the agents j
-        groups = (dropped[:, :, None] + shift[None, None]) % m  # [C, m - 1, m - 1]: groups != j
-        rest = jnp.take_along_axis(neg[:, None, :].reshape(c, 1, m, k1), groups[..., None], axis=2)  # [C, m-1, m-1, k1]
-        merged = -jax.lax.top_k(rest.reshape(c, m - 1, (m - 1) * k1), k1)[0][..., k]  # [C, m - 1]
-        without = jnp.zeros((c, m), merged.dtype).at[jnp.arange(c)[:, None], dropped].set(merged)
-        return team, own, without
+            return smallest[:, 0, k], own, jnp.zeros((c, 1), features.dtype)
+        # The 2 k1 smallest of the union of the per-agent lists, with their agents: the pooled
+        # sample's k-th neighbour is the (k + 1)-th of them (the query itself is the first), and
+        # the sample without agent j's is the (k + 1)-th of those not of agent j: agent j has at
+        # most k1 of them, so at least k1 of the 2 k1 are not its.
+        neg, index = jax.lax.top_k(-smallest.reshape(c, m * k1), 2 * k1)  # [C, 2 k1]
+        candidates, owner = -neg, index // k1
+        kept = owner[:, None, :] != jnp.arange(m)[None, :, None]  # [C, m (j), 2 k1]
+        rank = jnp.cumsum(kept, axis=-1)
+        without = jnp.sum(jnp.where(kept & (rank == k1), candidates[:, None, :], 0.0), axis=-1)  # [C, m]
+        # the point is not in the sample without its own agent
+        without = jnp.where(jnp.arange(m)[None, :] == label[:, None], 0.0, without)
+        return candidates[:, k], own, without
 
     team, own, without = jax.lax.map(body, xs)
 
