@@ -22,7 +22,7 @@ class ContinuousTrainConfig(TrainConfig):
     not_applicable: ClassVar[tuple[str, ...]] = ("time_indexed", "init")
 
     env: str = "gridworld-continuous"
-    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, or a label for `layout`."""
+    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id with Box spaces), or a label for `layout`."""
     agents: int = 4
     """m, the number of parallel agents (and of trajectories of the single-agent baseline)."""
     batch_size: int = 10
@@ -45,6 +45,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Initial log standard deviation of the Gaussian policies (MEPOL: -1.5)."""
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
+    features: tuple[int, ...] | None = None
+    """Entropy features of a gym:ID environment: observation indices (default: all)."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -57,3 +59,7 @@ class ContinuousTrainConfig(TrainConfig):
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        if self.features is not None:
+            if not self.env.strip().startswith("gym:"):
+                raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")
+            object.__setattr__(self, "features", tuple(self.features))
