@@ -29,8 +29,8 @@ class Stopper(gymnasium.Env):
     observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (2,), np.float32)
     action_space = gymnasium.spaces.Box(-1.0, 1.0, (1,), np.float32)
 
-    def __init__(self, stop=3):
-        self.stop = stop
+    def __init__(self, stop=3, nan_at=None):
+        self.stop, self.nan_at = stop, nan_at
 
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
@@ -40,11 +40,14 @@ class Stopper(gymnasium.Env):
     def step(self, action):
         self.x += float(action[0])
         self.t += 1
-        return np.array([self.x, self.t], np.float32), 0.0, self.t >= self.stop, False, {}
+        x = np.nan if self.t == self.nan_at else self.x
+        return np.array([x, self.t], np.float32), 0.0, self.t >= self.stop, False, {}
 
 
+NAN_WORLD = "pmaxent-test/NaNWorld-v0"
 if STOPPER not in gymnasium.envs.registry:
     gymnasium.register(STOPPER, entry_point=Stopper)
+    gymnasium.register(NAN_WORLD, entry_point=Stopper, kwargs={"stop": 100, "nan_at": 2})
 
 
 def _invoke(*args):
@@ -139,6 +142,13 @@ def test_host_learn_step_is_the_jax_worlds_one_on_the_same_samples():
     _, metrics = jax.jit(learn)(state, False, True, features[0], observations[0], actions[0])
     direct = np.mean([knn_entropy(features[0, b].reshape(-1, 2), config.k) for b in range(3)])
     np.testing.assert_allclose(metrics["entropy"], direct, rtol=1e-5)
+
+
+def test_a_world_producing_nan_states_stops_the_run(tmp_path):
+    config = ContinuousTrainConfig(env=f"gym:{NAN_WORLD}", agents=2, batch_size=2, updates=2, seeds=(0,), chunk=1, horizon=5, hidden=(4,), methods=("parallel",))
+    with pytest.raises(train_module.TrainingDiverged, match=r"diverged at update 1: .*method parallel, seed 0"):
+        run_training(config, tmp_path / "nan", progress=False, plot=False)
+    assert not (tmp_path / "nan" / "params.npz").exists()
 
 
 def test_mountain_car_preset_is_mepols_setting():
