@@ -94,6 +94,8 @@ class HostEnvironment:
         feature_indices: the observation coordinates whose entropy the team maximises.
         feature_volume: the volume of the features' box where it is finite and above 1, else
             None (normalized entropy is then reported as NaN).
+        team_metrics: None: a Gymnasium world declares no extra metrics (the trainer reads the
+            field as it reads an :class:`Environment`'s).
     """
 
     name: str
