@@ -79,6 +79,45 @@ class Environment:
                 raise ValueError(f"environment {self.name!r}: {field} must be >= 0")
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class HostEnvironment:
+    """A world stepped from the host (a Gymnasium vector environment), not inside ``jax.jit``.
+
+    The trainer samples it with :func:`pmaxent.host_rollout.sample_host` (the policy's actions
+    still computed by a jitted JAX function per step) and learns from the samples with the same
+    jitted estimator, gradient and optimizer update as a JAX :class:`Environment`.
+
+    Args:
+        name: a label for run directories and figures.
+        horizon: T, actions per trajectory (a trajectory has T + 1 states).
+        make_vector: ``make_vector(n) -> gymnasium.vector.VectorEnv`` of n copies.
+        observation_space: a 1-D Box, what the policy sees (the observation itself).
+        action_space: a 1-D Box, what the policy returns (clipped to it before each step).
+        feature_indices: the observation coordinates whose entropy the team maximises.
+        feature_volume: the volume of the features' box where it is finite and above 1, else
+            None (normalized entropy is then reported as NaN).
+        team_metrics: None: a Gymnasium world declares no extra metrics (the trainer reads the
+            field as it reads an :class:`Environment`'s).
+    """
+
+    name: str
+    horizon: int
+    make_vector: Callable[[int], Any]
+    observation_space: gymnasium.spaces.Box
+    action_space: gymnasium.spaces.Box
+    feature_indices: tuple[int, ...]
+    feature_volume: float | None = None
+    team_metrics: None = None
+
+    def observe(self, observation: jax.Array) -> jax.Array:
+        """The policy's input: the observation itself, [..., obs_dim]."""
+        return observation
+
+    def features(self, observation: jax.Array) -> jax.Array:
+        """Entropy features [..., len(feature_indices)] of observations [..., obs_dim]."""
+        return observation[..., list(self.feature_indices)]
+
+
 class TeamPolicy(Protocol):
     """A team of m policies with parameters ``params`` (leaves [m, ...]).
 
@@ -139,7 +178,7 @@ class Components(NamedTuple):
     the tools downstream of training (datasets, offline RL, figures).
     """
 
-    env: Environment
+    env: Environment | HostEnvironment
     policy: TeamPolicy
     estimator: EntropyEstimator
     world: Any = None
@@ -155,7 +194,10 @@ def check_components(components: Components, agents: int) -> None:
     declares one) is that of ``features``. Raises ValueError naming the mismatch.
     """
     env, policy, estimator = components.env, components.policy, components.estimator
-    state = jax.eval_shape(env.reset, jnp.zeros((env.reset_noise,), jnp.float32))
+    if isinstance(env, HostEnvironment):  # no JAX reset: its observations are what its space says
+        state = jax.ShapeDtypeStruct(env.observation_space.shape, jnp.float32)
+    else:
+        state = jax.eval_shape(env.reset, jnp.zeros((env.reset_noise,), jnp.float32))
     observation = jax.eval_shape(env.observe, state)
     features = jax.eval_shape(env.features, state)
     declared = env.observation_space.shape

@@ -129,10 +129,11 @@ def pgpse_gradient(
     return gradient_from_entropies(policy, params, observations, actions, entropies, baseline, shared, trajectories)
 
 
-def team_metrics(entropies: TeamEntropies, feature_volume: float) -> dict[str, jax.Array]:
+def team_metrics(entropies: TeamEntropies, feature_volume: float | None) -> dict[str, jax.Array]:
     """Batch means of the team metrics of SPEC section 5.
 
-    entropy (nats) and normalized_entropy (H / ln feature_volume) of the pooled samples, the
+    entropy (nats) and normalized_entropy (H / ln feature_volume; NaN where the volume is None,
+    unknown) of the pooled samples, the
     estimator's extras (e.g. support), agent_entropy (mean per-agent entropy) and diversity, the
     mean KL of each agent's distribution to the team's. Every agent has the same number of
     points, so the team distribution is the uniform mixture and, by the decomposition of SPEC
@@ -142,7 +143,7 @@ def team_metrics(entropies: TeamEntropies, feature_volume: float) -> dict[str, j
     agent = entropies.agents.mean()
     return {
         "entropy": team,
-        "normalized_entropy": team / jnp.log(feature_volume),
+        "normalized_entropy": team / jnp.log(feature_volume) if feature_volume is not None else jnp.full_like(team, jnp.nan),
         **{name: value.mean() for name, value in entropies.extras.items()},
         "agent_entropy": agent,
         "diversity": team - agent,

@@ -36,11 +36,14 @@ def known_envs() -> tuple[str, ...]:
 
 
 def family_of(env: str) -> str:
-    """The family an environment name belongs to; unknown names raise ValueError listing the known ones."""
+    """The family an environment name belongs to (gym:ID names are continuous); unknown names raise
+    ValueError listing the known ones."""
+    if env.strip().startswith("gym:"):
+        return "continuous"
     for family in FAMILIES:
         if env.strip().lower() in family_names(family):
             return family
-    raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(known_envs())}")
+    raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered Gymnasium id")
 
 
 def config_class(family: str) -> type["TrainConfig"]:

@@ -32,7 +32,7 @@ import numpy as np
 import optax
 
 from pmaxent import registry
-from pmaxent.components import Components, Params, check_components
+from pmaxent.components import Components, HostEnvironment, Params, check_components
 from pmaxent.devices import Lanes
 from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
 from pmaxent.progress import progress_bar
@@ -177,26 +177,21 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     return {"sgd": optax.sgd, "adam": optax.adam}[config.optimizer](schedule)
 
 
-def make_update(config: TrainConfig, components: Components) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, dict]]:
-    """A pure ``update(state, shared, learning) -> (state, metrics)`` doing one PGPSE step.
+def make_learn(config: TrainConfig, components: Components) -> Callable:
+    """A pure ``learn(state, shared, learning, features, observations, actions) -> (state, metrics)``:
+    the PGPSE step from a batch of sampled trajectories, whoever sampled them (the jitted rollout
+    of a JAX world, or a host-stepped Gymnasium vector environment: :mod:`pmaxent.host_rollout`).
 
-    ``shared`` (bool) ties the m agents' parameters into one set (single-agent baseline);
-    ``learning`` (bool) is False for the random baseline, which acts uniformly and is not
-    updated. Both may be traced, so the three methods vmap together.
+    features [B*K, m, T+1, ...], observations [B*K, m, T, ...] (those the actions were taken in),
+    actions [B*K, m, T, ...]; ``state.key`` is used as it is (the caller advances it).
     """
     env, policy, estimator = components.env, components.policy, components.estimator
     optimizer = make_optimizer(config)
-    batch, k = config.batch_size, config.trajectories
-    generator = "hash" if config.rng == "hash" else "jax"
-    over_samples = lambda f: map_copies(f, 3)  # noqa: E731  over [B*K, m, T(+1)]
+    k = config.trajectories
 
-    def update(state: TrainState, shared, learning):
-        key, sample_key = jax.random.split(state.key)
-        samples = sample_team(env, policy, state.params, sample_key, batch * k, generator, ~learning)
-        features = over_samples(env.features)(samples.states)
-        observations = over_samples(env.observe)(jax.tree.map(lambda x: x[:, :, :-1], samples.states))
+    def learn(state: TrainState, shared, learning, features, observations, actions):
         entropies = estimator(group_trajectories(features, k))
-        grad = gradient_from_entropies(policy, state.params, observations, samples.actions, entropies, config.baseline, shared, k)
+        grad = gradient_from_entropies(policy, state.params, observations, actions, entropies, config.baseline, shared, k)
         # descent on -J_p; zero for the random baseline, whose optimizer then never moves it
         descent = jax.tree.map(lambda g: -(g * learning), grad)
         updates, opt_state = optimizer.update(descent, state.opt_state, state.params)
@@ -206,7 +201,29 @@ def make_update(config: TrainConfig, components: Components) -> Callable[[TrainS
             metrics.update({name: value.mean() for name, value in env.team_metrics(group_trajectories(features, k)).items()})
         finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]
         metrics["finite"] = jnp.all(jnp.stack(finite)) & jnp.isfinite(metrics["entropy"])
-        return TrainState(params, opt_state, key, state.step + 1), metrics
+        return TrainState(params, opt_state, state.key, state.step + 1), metrics
+
+    return learn
+
+
+def make_update(config: TrainConfig, components: Components) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, dict]]:
+    """A pure ``update(state, shared, learning) -> (state, metrics)`` doing one PGPSE step.
+
+    ``shared`` (bool) ties the m agents' parameters into one set (single-agent baseline);
+    ``learning`` (bool) is False for the random baseline, which acts uniformly and is not
+    updated. Both may be traced, so the three methods vmap together.
+    """
+    env, policy = components.env, components.policy
+    learn = make_learn(config, components)
+    generator = "hash" if config.rng == "hash" else "jax"
+    over_samples = lambda f: map_copies(f, 3)  # noqa: E731  over [B*K, m, T(+1)]
+
+    def update(state: TrainState, shared, learning):
+        key, sample_key = jax.random.split(state.key)
+        samples = sample_team(env, policy, state.params, sample_key, config.batch_size * config.trajectories, generator, ~learning)
+        features = over_samples(env.features)(samples.states)
+        observations = over_samples(env.observe)(jax.tree.map(lambda x: x[:, :, :-1], samples.states))
+        return learn(state._replace(key=key), shared, learning, features, observations, samples.actions)
 
     return update
 
@@ -215,7 +232,12 @@ def metric_names(config: TrainConfig, components: Components) -> tuple[str, ...]
     """Names of the metrics an update logs, in column order: those of :func:`team_metrics`, then
     the environment's own (without the internal "finite")."""
     state = jax.eval_shape(lambda key: init_state(config, components, key), jax.random.key(0, impl=key_impl(config)))
-    _, metrics = jax.eval_shape(make_update(config, components), state, True, True)
+    if isinstance(components.env, HostEnvironment):
+        from pmaxent.host_rollout import sample_shapes
+
+        _, metrics = jax.eval_shape(make_learn(config, components), state, True, True, *sample_shapes(config, components))
+    else:
+        _, metrics = jax.eval_shape(make_update(config, components), state, True, True)
     first = ("entropy", "normalized_entropy", *components.estimator.extra_metrics, "agent_entropy", "diversity")
     return first + tuple(sorted(set(metrics) - set(first) - {"finite"}))
 
@@ -302,7 +324,13 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes)
     """jitted ``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])``.
 
     States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
+    A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.host_rollout`.
     """
+    if isinstance(components.env, HostEnvironment):
+        from pmaxent.host_rollout import make_host_chunk_runner
+
+        shared, learning = lanes.pack(_method_flags(config))
+        return make_host_chunk_runner(components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories)
     update = make_update(config, components)
     shared, learning = lanes.pack(_method_flags(config))
 

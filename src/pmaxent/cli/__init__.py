@@ -105,6 +105,8 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
     Options left out take the defaults of the environment's family (tabular: the paper's;
     continuous: k-NN entropy, Gaussian MLP teams, Adam).
     """
+    import numpy as np
+
     from pmaxent.train import TrainingDiverged, run_training
 
     try:
@@ -117,12 +119,16 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
         _fail(f"interrupted; the last checkpoint in {out} is kept: continue with the same options and --resume")
     typer.echo(f"run directory: {out}")
     window = max(1, config.updates // 100)
-    second = "support" if "support" in run.metrics else "coverage"
+    second = next((name for name in ("support", "coverage") if name in run.metrics), None)
+    first = "normalized_entropy" if np.isfinite(run.metrics["normalized_entropy"]).all() else "entropy"
     for i, name in enumerate(config.methods):
-        final = run.metrics["normalized_entropy"][i, :, -window:].mean(axis=-1)
-        other = run.metrics[second][i, :, -window:].mean(axis=-1)
-        precision = 1 if second == "support" else 3
-        typer.echo(f"  {name:8s} normalized entropy {final.mean():.3f} ± {final.std():.3f}   {second} {other.mean():.{precision}f} ± {other.std():.{precision}f}")
+        final = run.metrics[first][i, :, -window:].mean(axis=-1)
+        line = f"  {name:8s} {first.replace('_', ' ')} {final.mean():.3f} ± {final.std():.3f}"
+        if second is not None:
+            other = run.metrics[second][i, :, -window:].mean(axis=-1)
+            precision = 1 if second == "support" else 3
+            line += f"   {second} {other.mean():.{precision}f} ± {other.std():.{precision}f}"
+        typer.echo(line)
 
 
 class Suite(str, enum.Enum):

@@ -8,6 +8,7 @@ import dataclasses
 from pmaxent.components import Components
 from pmaxent.continuous import worlds
 from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.gymnasium_envs import gym_environment, gym_id
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
 
@@ -21,10 +22,17 @@ def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
 
 
 def continuous_components(config: ContinuousTrainConfig) -> Components:
-    """Environment, Gaussian MLP team and k-NN estimator of ``config``; k is checked against the
+    """Environment, Gaussian MLP team and k-NN estimator of ``config`` (a gym:ID environment is
+    stepped from the host, :mod:`pmaxent.continuous.gymnasium_envs`); k is checked against the
     number of points each estimate uses."""
-    world = make_world(config)
-    env = worlds.world_environment(world)
+    env_id = gym_id(config.env)
+    if env_id is not None:
+        if config.layout is not None or config.slip is not None or config.max_step is not None:
+            raise ValueError(f"{config.env}: layout, slip and max_step apply to pmaxent's own continuous worlds only")
+        world, env = None, gym_environment(env_id, config.features, config.horizon)
+    else:
+        world = make_world(config)
+        env = worlds.world_environment(world)
     stride = config.stride_for(env.horizon)
     points_per_agent = -(-config.trajectories * (env.horizon + 1) // stride)
     if config.k >= points_per_agent:
@@ -33,4 +41,4 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
             f"(its per-agent entropy is estimated from them)"
         )
     policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init, bounded_mean=config.bounded_mean)
-    return Components(env, policy, KNNEntropy(config.k, dimension=2, stride=stride), world)
+    return Components(env, policy, KNNEntropy(config.k, dimension=2 if world is not None else len(env.feature_indices), stride=stride), world)

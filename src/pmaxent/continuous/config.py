@@ -27,7 +27,7 @@ class ContinuousTrainConfig(TrainConfig):
     not_applicable: ClassVar[tuple[str, ...]] = ("time_indexed", "init")
 
     env: str = "gridworld-continuous"
-    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, or a label for `layout`."""
+    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id with Box spaces), or a label for `layout`."""
     agents: int = 4
     """m, the number of parallel agents (and of trajectories of the single-agent baseline)."""
     batch_size: int = 10
@@ -54,6 +54,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Squash each policy's mean into the action box with tanh (off: MEPOL's raw MLP mean)."""
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
+    features: tuple[int, ...] | None = None
+    """Entropy features of a gym:ID environment: observation indices (default: all)."""
 
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""
@@ -72,3 +74,7 @@ class ContinuousTrainConfig(TrainConfig):
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        if self.features is not None:
+            if not self.env.strip().startswith("gym:"):
+                raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")
+            object.__setattr__(self, "features", tuple(self.features))

@@ -69,6 +69,8 @@ def collect_continuous_run(
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     config, env, policy, world = run.config, run.components.env, run.policy, run.world
+    if world is None:
+        raise ValueError(f"{run_dir} trained in {config.env}, a Gymnasium environment stepped from the host: pmaxent collect supports pmaxent's own continuous worlds only")
     families = run_methods(config.methods, methods)
     root = datasets_root(run_dir).resolve()
     targets = {(method, seed): root / dataset_id(config.env, method, config.agents, seed, trajectories) for method in families for seed in config.seeds}

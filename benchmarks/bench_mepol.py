@@ -1,0 +1,125 @@
+"""MEPOL against a pmaxent team on MEPOL's GridWorld (gridworld-continuous), side by side:
+entropy against wall time and against environment steps.
+
+    python benchmarks/bench_mepol.py [--quick] [--budget SECONDS] [--json out.json] [--plot out.png]
+
+Both methods are measured with one yardstick: after each MEPOL epoch and each chunk of PGPSE
+updates, 20 fresh trajectories of T steps of the current policy (MEPOL: 20 of its one agent;
+the team: 20 / m of each of its m agents, pooled) and their Kozachenko-Leonenko entropy with
+k = 50 (:func:`pmaxent.continuous.knn.knn_entropy`). Environment steps count every step either
+trainer sampled to learn (MEPOL: 20 x T per epoch; PGPSE: B x m x T per update); wall time is
+cumulative and includes compilation; evaluation time is excluded.
+
+MEPOL runs its GridWorld setting (k = 50, 20 x T, Adam 1e-5, KL threshold 15, at most 30
+off-policy steps, backtracking, 300-300 network, log std -1.5) with MEPOL's T = 1200, or
+T = 400 and a smaller network (64-64) with ``--quick``. The team runs pmaxent's continuous
+defaults (m = 4, B = 10, k = 4, 64-64, Adam 1e-3, baseline "both") at the same T.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import numpy as np
+
+from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.knn import knn_entropy
+from pmaxent.continuous.mepol import Mepol, MepolConfig
+from pmaxent.devices import Lanes
+from pmaxent.rollout import map_copies, sample_team
+from pmaxent.train import _initial_states, make_chunk_runner
+
+EVAL_TRAJECTORIES, EVAL_K = 20, 50
+
+
+def evaluate(env, policy, params, key) -> float:
+    """k = 50 entropy of 20 fresh trajectories pooled over the m agents of params (leaves [m, ...])."""
+    m = jax.tree.leaves(params)[0].shape[0]
+    samples = sample_team(env, policy, params, key, EVAL_TRAJECTORIES // m, "jax")
+    features = map_copies(env.features, 3)(samples.states)
+    return float(knn_entropy(features.reshape(-1, features.shape[-1]), EVAL_K))
+
+
+def run_mepol(horizon: int, hidden: tuple[int, ...], budget: float) -> list[dict]:
+    mepol = Mepol(MepolConfig(horizon=horizon, hidden=hidden))
+    params, opt_state, key = mepol.init()
+    rows, wall, steps, epoch = [], 0.0, 0, 0
+    rows.append({"epoch": 0, "env_steps": 0, "wall_time": 0.0, "entropy": evaluate(mepol.env, mepol.policy, params, jax.random.key(10_000))})
+    while wall < budget:
+        key, sample_key = jax.random.split(key)
+        start = time.perf_counter()
+        params, opt_state, stats = mepol.epoch(params, opt_state, sample_key)
+        jax.block_until_ready(params)
+        wall += time.perf_counter() - start
+        steps += mepol.config.trajectories * horizon
+        epoch += 1
+        rows.append({"epoch": epoch, "env_steps": steps, "wall_time": wall, "entropy": evaluate(mepol.env, mepol.policy, params, jax.random.key(10_000 + epoch)),
+                     "off_iters": stats["off_iters"], "kl": stats["kl"]})
+    return rows
+
+
+def run_team(horizon: int, budget: float, chunk: int) -> list[dict]:
+    config = ContinuousTrainConfig(horizon=horizon, methods=("parallel",), seeds=(0,), updates=10**6, chunk=chunk)
+    components = config.make_components()
+    lanes = Lanes((1, 1))
+    packed = lanes.pack(_initial_states(config, components))
+    run = make_chunk_runner(config, components, lanes)
+    env, policy = components.env, components.policy
+    first = lambda tree: jax.tree.map(lambda x: x[0, 0], lanes.unpack(tree))  # noqa: E731
+    rows, wall, steps, updates = [], 0.0, 0, 0
+    rows.append({"update": 0, "env_steps": 0, "wall_time": 0.0, "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000))})
+    while wall < budget:
+        start = time.perf_counter()
+        packed, _ = run(packed, chunk)
+        jax.block_until_ready(packed)
+        wall += time.perf_counter() - start
+        updates += chunk
+        steps += chunk * config.batch_size * config.agents * horizon
+        rows.append({"update": updates, "env_steps": steps, "wall_time": wall, "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000 + updates))})
+    return rows
+
+
+def plot(results: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for name, rows in results.items():
+        for ax, x in zip(axes, ("wall_time", "env_steps")):
+            ax.plot([r[x] for r in rows], [r["entropy"] for r in rows], marker=".", label=name)
+            ax.set_xlabel(x.replace("_", " ") + (" (s)" if x == "wall_time" else ""))
+    axes[0].set_ylabel(f"entropy (k = {EVAL_K}, 20 trajectories, nats)")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="T = 400, 64-64 MEPOL network, 60 s per method")
+    parser.add_argument("--budget", type=float, default=None, help="training seconds per method (default 600, quick 60)")
+    parser.add_argument("--json", default=None, help="write the rows here")
+    parser.add_argument("--plot", default=None, help="write the two-panel figure here")
+    args = parser.parse_args()
+    horizon, hidden = (400, (64, 64)) if args.quick else (1200, (300, 300))
+    budget = args.budget or (60.0 if args.quick else 600.0)
+    results = {"mepol": run_mepol(horizon, hidden, budget), "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20)}
+    print(f"gridworld-continuous, T = {horizon}, {budget:.0f} s of training per method; entropy: k = {EVAL_K}, 20 fresh trajectories (ln 100.25 = 4.608 is the most)")
+    for name, rows in results.items():
+        print(f"{name}:")
+        for row in rows:
+            print(f"  steps {row['env_steps']:>9d}  wall {row['wall_time']:7.1f} s  entropy {row['entropy']:.3f}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"horizon": horizon, "budget": budget, "results": results}, handle, indent=2)
+    if args.plot:
+        plot(results, args.plot)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""MEPOL (Mutti, Pratissoli, Restelli, AAAI 2021) as a baseline: one agent, off-policy steps on an
+importance-weighted k-NN entropy estimate of the behaviour batch, within a k-NN KL trust region.
+
+One epoch:
+
+1. The behaviour policy pi runs ``trajectories`` trajectories of T steps; the particles are the
+   entropy features of the states s_1 .. s_T each action led to: N = trajectories x T points.
+2. Each particle's neighbourhood is fixed for the epoch: N_i, the particle itself and its k - 1
+   nearest others (k points), and R_i, the distance to its k-th nearest other particle
+   (floored at ``min_distance`` as in :mod:`pmaxent.continuous.knn`).
+3. Importance weights of a target pi' (:func:`importance_weights`): particle t of a trajectory
+   weighs prod_{s <= t} pi'(a_s | o_s) / pi(a_s | o_s), normalised to sum 1 over the batch.
+   With W_i = sum_{j in N_i} w_j and V_i = V_d R_i^d,
+
+       H(pi' | pi) = - sum_i (W_i / k) ln(W_i / V_i) + ln k - psi(k)       (:func:`weighted_entropy`)
+       KL(pi || pi') = max(0, (1 / N) sum_i ln(k / (N W_i)))                (:func:`knn_kl`)
+
+   With pi' = pi every w_j = 1 / N and H is the plain Kozachenko-Leonenko estimate with ln N in
+   place of psi(N) (the on-policy form of SPEC section 11); the KL is 0.
+4. Adam steps on -H move pi' while the KL stays <= ``kl_threshold``, at most ``max_off_iters``
+   accepted steps; a step that breaks the threshold (or is not finite) is undone. Backtracking:
+   if the first step of an epoch is undone, it is retried with the step size divided by
+   ``backtrack_coeff`` (then its square, ...; at most ``max_backtrack_try`` tries), and the epoch
+   ends after one accepted backtracked step. The last accepted target becomes the next behaviour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.scipy.special import digamma, logsumexp
+
+from pmaxent.continuous import worlds
+from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
+from pmaxent.continuous.policy import GaussianMLPTeam
+from pmaxent.rollout import map_copies, sample_team
+
+
+@dataclasses.dataclass(frozen=True)
+class MepolConfig:
+    """MEPOL's settings; the defaults are its GridWorld setting."""
+
+    env: str = "gridworld-continuous"
+    """A continuous world of pmaxent (gridworld-continuous is MEPOL's GridWorld)."""
+    k: int = 50
+    """k of the k-NN entropy and KL estimates."""
+    trajectories: int = 20
+    """Trajectories of the behaviour batch per epoch."""
+    horizon: int = 1200
+    """T, steps per trajectory."""
+    epochs: int = 200
+    """Number of epochs (behaviour batches)."""
+    lr: float = 1e-5
+    """Adam's step size."""
+    kl_threshold: float = 15.0
+    """Largest accepted k-NN KL between behaviour and target."""
+    max_off_iters: int = 30
+    """Most accepted off-policy steps per epoch."""
+    backtrack_coeff: float = 2.0
+    """The step size of the n-th backtracking try is lr / backtrack_coeff ** n."""
+    max_backtrack_try: int = 10
+    """Most backtracking tries per epoch."""
+    hidden: tuple[int, ...] = (300, 300)
+    """Hidden layer sizes of the policy network."""
+    log_std_init: float = -1.5
+    """Initial log standard deviation of the Gaussian policy."""
+    seed: int = 0
+    """Seed of the initial parameters and of the behaviour batches."""
+
+    def __post_init__(self):
+        for field in ("k", "trajectories", "horizon", "epochs", "max_off_iters", "max_backtrack_try"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{field} must be a positive integer; got {value!r}")
+        if self.k >= self.trajectories * self.horizon:
+            raise ValueError(f"k = {self.k} must be below the number of particles, trajectories x T = {self.trajectories * self.horizon}")
+        for field in ("lr", "kl_threshold"):
+            value = getattr(self, field)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{field} must be finite and positive; got {value!r}")
+        if not self.backtrack_coeff > 1:
+            raise ValueError(f"backtrack_coeff must exceed 1; got {self.backtrack_coeff!r}")
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+
+
+@functools.partial(jax.jit, static_argnames=("k", "chunk_size"))
+def neighbourhoods(points: jax.Array, k: int, chunk_size: int = 256) -> tuple[jax.Array, jax.Array]:
+    """Each particle's neighbourhood: points [N, d] -> (indices [N, k] of the particle and its k - 1
+    nearest others, rho [N] the distance to its k-th nearest other particle)."""
+    n = points.shape[0]
+    pad = -n % chunk_size
+    queries = jnp.concatenate([points, jnp.zeros((pad, points.shape[1]), points.dtype)]).reshape(-1, chunk_size, points.shape[1])
+
+    def block(q):
+        sq = sum((q[:, None, i] - points[None, :, i]) ** 2 for i in range(points.shape[1]))  # [C, N]
+        neg, idx = jax.lax.top_k(-sq, k + 1)
+        return idx, neg
+
+    # sliced outside the map: slicing top_k's outputs inside it made XLA's CPU sort 30x slower
+    indices, neg = jax.lax.map(block, queries)
+    indices, neg = indices.reshape(-1, k + 1)[:n], neg.reshape(-1, k + 1)[:n]
+    return indices[:, :k], jnp.sqrt(jnp.maximum(-neg[:, k], 0.0))
+
+
+def importance_weights(log_ratios: jax.Array) -> jax.Array:
+    """Normalised per-particle weights: log_ratios [n_traj, T] of ln pi'(a_t|o_t) - ln pi(a_t|o_t)
+    -> [n_traj * T], w ~ exp(cumsum over t), summing to 1 (computed in log space)."""
+    log_w = jnp.cumsum(log_ratios, axis=1).reshape(-1)
+    return jnp.exp(log_w - logsumexp(log_w))
+
+
+def weighted_entropy(weights: jax.Array, indices: jax.Array, rho: jax.Array, d: int, min_distance: float = MIN_DISTANCE) -> jax.Array:
+    """MEPOL's importance-weighted k-NN entropy (nats): weights [N], indices [N, k], rho [N]."""
+    k = indices.shape[1]
+    w_sum = weights[indices].sum(axis=1)
+    log_volume = log_unit_ball_volume(d) + d * jnp.log(jnp.maximum(rho, min_distance))
+    return -jnp.sum((w_sum / k) * (jnp.log(w_sum) - log_volume)) + jnp.log(k) - digamma(jnp.float32(k))
+
+
+def knn_kl(weights: jax.Array, indices: jax.Array) -> jax.Array:
+    """MEPOL's k-NN estimate of KL(behaviour || target), clipped at 0: weights [N], indices [N, k]."""
+    n, k = indices.shape
+    return jnp.maximum(0.0, jnp.mean(jnp.log(k / (n * weights[indices].sum(axis=1)))))
+
+
+class Mepol:
+    """MEPOL on one of pmaxent's continuous worlds: ``run()`` trains and returns its history.
+
+    Attributes: ``env`` (the trainer's Environment of the world, horizon T), ``policy`` (a
+    GaussianMLPTeam of one agent; parameters carry a leading agent axis of 1), ``dims`` (d).
+    """
+
+    def __init__(self, config: MepolConfig):
+        self.config = config
+        world = dataclasses.replace(worlds.make(config.env), horizon=config.horizon)
+        self.env = worlds.world_environment(world)
+        self.policy = GaussianMLPTeam.from_spaces(self.env.observation_space, self.env.action_space, hidden=config.hidden, log_std_init=config.log_std_init)
+        self.dims = int(jax.eval_shape(self.env.features, jax.eval_shape(self.env.reset, jax.ShapeDtypeStruct((self.env.reset_noise,), jnp.float32))).shape[-1])
+        self.optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.lr)
+        self.sample = jax.jit(self._sample)
+        self.off_step = jax.jit(self._off_step)
+        self.measure = jax.jit(self._measure)
+
+    def _sample(self, params, key):
+        """Behaviour batch: (particles [n_traj * T, d], observations [n_traj, T, obs_dim], actions [n_traj, T, a])."""
+        env = self.env
+        samples = sample_team(env, self.policy, params, key, self.config.trajectories, "jax")
+        features = map_copies(env.features, 3)(samples.states)[:, 0, 1:]
+        observations = map_copies(env.observe, 3)(samples.states)[:, 0, :-1]
+        return features.reshape(-1, features.shape[-1]), observations, samples.actions[:, 0]
+
+    def log_probs(self, params, observations, actions):
+        """ln pi(a_t | o_t) of the one agent: observations [n_traj, T, ...], actions [n_traj, T, ...] -> [n_traj, T]."""
+        return jax.vmap(lambda o, a: self.policy.log_prob(params, o[None], a[None])[0])(observations, actions)
+
+    def _measure(self, target, behaviour_log_p, observations, actions, indices, rho):
+        """(weighted entropy, KL) of target params on the behaviour batch."""
+        weights = importance_weights(self.log_probs(target, observations, actions) - behaviour_log_p)
+        return weighted_entropy(weights, indices, rho, self.dims), knn_kl(weights, indices)
+
+    def _off_step(self, target, opt_state, lr, behaviour_log_p, observations, actions, indices, rho):
+        """One Adam step on -H(target | behaviour) at step size lr -> (target, opt_state, H before, H after, KL after)."""
+        loss = lambda p: -self._measure(p, behaviour_log_p, observations, actions, indices, rho)[0]  # noqa: E731
+        value, grad = jax.value_and_grad(loss)(target)
+        opt_state.hyperparams["learning_rate"] = lr
+        updates, opt_state = self.optimizer.update(grad, opt_state, target)
+        target = optax.apply_updates(target, updates)
+        entropy, kl = self._measure(target, behaviour_log_p, observations, actions, indices, rho)
+        return target, opt_state, -value, entropy, kl
+
+    def epoch(self, params, opt_state, key):
+        """One MEPOL epoch from behaviour params -> (next params, opt_state, statistics dict)."""
+        config = self.config
+        particles, observations, actions = self.sample(params, key)
+        indices, rho = neighbourhoods(particles, config.k)
+        behaviour_log_p = self.log_probs(params, observations, actions)
+        batch = (behaviour_log_p, observations, actions, indices, rho)
+        behaviour_entropy, _ = self.measure(params, *batch)
+        accepted, target, valid, valid_state, lr, tries, last_kl = 0, params, params, opt_state, config.lr, 0, 0.0
+        while accepted < config.max_off_iters:
+            target, opt_state, _, entropy, kl = self.off_step(target, opt_state, jnp.float32(lr), *batch)
+            if bool(jnp.isfinite(entropy) & jnp.isfinite(kl)) and float(kl) <= config.kl_threshold:
+                accepted, valid, valid_state, last_kl = accepted + 1, target, opt_state, float(kl)
+                if tries:
+                    break  # at most one accepted backtracked step
+                continue
+            target, opt_state = valid, valid_state  # undo the step
+            if accepted == 0 and tries < config.max_backtrack_try - 1:
+                tries += 1
+                lr = config.lr / config.backtrack_coeff**tries
+                continue
+            break
+        stats = {"entropy": float(behaviour_entropy), "off_iters": accepted, "kl": last_kl, "backtracks": tries}
+        return valid, valid_state, stats
+
+    def init(self):
+        """Initial (params, opt_state, key) from config.seed."""
+        init_key, key = jax.random.split(jax.random.key(self.config.seed))
+        params = self.policy.init(init_key, 1)
+        return params, self.optimizer.init(params), key
+
+    def run(self, epochs: int | None = None, time_limit: float | None = None) -> dict[str, np.ndarray]:
+        """Train for ``epochs`` (default config.epochs) or until ``time_limit`` seconds; returns per
+        epoch: entropy (on-policy k-NN estimate of the behaviour batch, nats), off_iters, kl,
+        backtracks, env_steps (cumulative) and wall_time (seconds, cumulative, compilation included)."""
+        params, opt_state, key = self.init()
+        history: dict[str, list] = {}
+        start = time.perf_counter()
+        for epoch in range(epochs or self.config.epochs):
+            key, sample_key = jax.random.split(key)
+            params, opt_state, stats = self.epoch(params, opt_state, sample_key)
+            stats.update(env_steps=(epoch + 1) * self.config.trajectories * self.config.horizon, wall_time=time.perf_counter() - start)
+            for name, value in stats.items():
+                history.setdefault(name, []).append(value)
+            if time_limit is not None and stats["wall_time"] > time_limit:
+                break
+        self.params = params
+        return {name: np.asarray(values) for name, values in history.items()}
