@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pmaxent.cli import app
 from pmaxent.experiments import QUICK, final_metric, run_name
-from pmaxent.train import read_metrics_csv
+from pmaxent.tables import read_metrics_csv
 
 runner = CliRunner()
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from pmaxent import train as train_module
+from pmaxent.tables import read_metrics_csv
 from pmaxent.train import (
     TrainConfig,
     TrainingDiverged,
     load_run,
     make_train,
-    read_metrics_csv,
     run_training,
     team_params,
 )

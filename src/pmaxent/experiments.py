@@ -139,7 +139,7 @@ class GridResults:
 
 def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
     """Read every number back from the run directories' files (what the report shows)."""
-    from pmaxent.train import read_metrics_csv
+    from pmaxent.tables import read_metrics_csv
 
     curves, dataset_entropy, dataset_support, offline, offline_per_seed = {}, {}, {}, {}, {}
     for env in config.envs:

@@ -38,7 +38,7 @@ from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories
 from pmaxent.progress import progress_bar
 from pmaxent.pytrees import tree_from_arrays, tree_to_arrays
 from pmaxent.rollout import map_copies, sample_team
-from pmaxent.tables import read_csv, write_csv
+from pmaxent.tables import read_metrics_csv, write_metrics_csv
 
 METHODS = ("parallel", "single", "random")
 OPTIMIZERS = ("sgd", "adam")
@@ -458,7 +458,7 @@ def _write_results(run: TrainedRun, plot: bool) -> None:
     run_dir, config = run.run_dir, run.config
     arrays = {name: value for method, tree in run.params.items() for name, value in tree_to_arrays(tree, method).items()}
     np.savez(run_dir / PARAMS_FILE, seeds=np.array(config.seeds), **arrays)
-    write_metrics_csv(run_dir / METRICS_FILE, config, run.metrics)
+    write_metrics_csv(run_dir / METRICS_FILE, config.methods, config.seeds, run.metrics)
     if plot:
         from pmaxent.plots.training import plot_learning_curves
 
@@ -466,31 +466,6 @@ def _write_results(run: TrainedRun, plot: bool) -> None:
         shown = [name for name in run.metrics if name not in ("entropy", "agent_entropy", "diversity")]
         plot_learning_curves(curves, run_dir / CURVE_FILE, title=f"{config.env}, m = {config.agents}", metrics=shown)
         registry.write_figures(run)
-
-
-def write_metrics_csv(path: Path, config: TrainConfig, metrics: dict[str, np.ndarray]) -> None:
-    """One row per method, seed and update (updates counted from 1), a column per metric."""
-    names = list(metrics)
-    n_methods, n_seeds, n_updates = metrics[names[0]].shape
-    rows = (
-        (method, seed, update, *values)
-        for i, method in enumerate(config.methods)
-        for j, seed in enumerate(config.seeds)
-        for update, values in enumerate(np.column_stack([metrics[k][i, j].astype(np.float64) for k in names]).tolist(), start=1)
-    )
-    write_csv(path, ("method", "seed", "update", *names), rows, float_format=".6g")
-
-
-def read_metrics_csv(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """metrics.csv -> {method: {metric: [n_seeds, updates]}} (seeds in file order)."""
-    table = read_csv(path)
-    names = [name for name in (table[0] if table else {}) if name not in ("method", "seed", "update")]
-    rows: dict[str, dict[int, dict[str, list[float]]]] = {}
-    for row in table:
-        per_seed = rows.setdefault(row["method"], {}).setdefault(int(row["seed"]), {k: [] for k in names})
-        for k in names:
-            per_seed[k].append(float(row[k]))
-    return {method: {k: np.array([s[k] for s in seeds.values()]) for k in names} for method, seeds in rows.items()}
 
 
 def load_run(run_dir: str | Path, components: Components | None = None) -> TrainedRun:
