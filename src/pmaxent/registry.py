@@ -24,9 +24,10 @@ def family_names(family: str) -> tuple[str, ...]:
 
         return tuple(PAPER_ENVS)
     if family == "continuous":
+        from pmaxent.continuous.mjx_worlds import MJX_ENVS
         from pmaxent.continuous.worlds import CONTINUOUS_ENVS
 
-        return tuple(CONTINUOUS_ENVS)
+        return (*CONTINUOUS_ENVS, *MJX_ENVS)
     raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from pmaxent.components import Components
-from pmaxent.continuous import worlds
+from pmaxent.continuous import mjx_worlds, worlds
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.gymnasium_envs import gym_environment, gym_id
 from pmaxent.continuous.knn import KNNEntropy
@@ -30,9 +30,17 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
         if config.layout is not None or config.slip is not None or config.max_step is not None:
             raise ValueError(f"{config.env}: layout, slip and max_step apply to pmaxent's own continuous worlds only")
         world, env = None, gym_environment(env_id, config.features, config.horizon)
+        feature_dim = len(env.feature_indices)
+    elif config.env in mjx_worlds.MJX_ENVS:
+        if config.layout is not None or config.slip is not None or config.max_step is not None:
+            raise ValueError(f"{config.env}: layout, slip and max_step apply to the kinematic continuous worlds only")
+        world = mjx_worlds.make(config.env, config.horizon)
+        env = mjx_worlds.mjx_environment(world)
+        feature_dim = len(world.feature_indices)
     else:
         world = make_world(config)
         env = worlds.world_environment(world)
+        feature_dim = 2
     stride = config.stride_for(env.horizon)
     points_per_agent = -(-config.trajectories * (env.horizon + 1) // stride)
     if config.k >= points_per_agent:
@@ -41,4 +49,4 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
             f"(its per-agent entropy is estimated from them)"
         )
     policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init, bounded_mean=config.bounded_mean)
-    return Components(env, policy, KNNEntropy(config.k, dimension=2 if world is not None else len(env.feature_indices), stride=stride), world)
+    return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)
