@@ -20,6 +20,8 @@ import re
 import sys
 from pathlib import Path
 
+from pmaxent.statistics import COMPARISON_HEADING
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -45,7 +47,7 @@ def _table_rows(report: str, heading: str) -> list[list[str]]:
 def results_block(report: str) -> list[str]:
     """The README's lines for ``report`` (without the markers)."""
     claims = _table_rows(report, "## Claims")
-    comparisons = _table_rows(report, "### By configuration, with 95% bootstrap intervals over seeds")
+    comparisons = _table_rows(report, COMPARISON_HEADING)
     readings: dict[str, dict[str, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
     for label, world, m, *_, verdict in comparisons:
         readings[label][verdict].append(f"{world} m={m}")

@@ -21,7 +21,7 @@ import numpy as np
 
 from pmaxent import tabular
 from pmaxent.tables import read_csv
-from pmaxent.statistics import COMPARISON_HEADER, SIGNIFICANCE, comparison_rows, failure_note, mean_std
+from pmaxent.statistics import SIGNIFICANCE, comparison_rows, comparison_table, failure_note, mean_std
 from pmaxent.tabular.entropy import entropy_np
 from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
 
@@ -67,6 +67,18 @@ def run_name(env: str, agents: int) -> str:
     return f"{env}-m{agents}"
 
 
+def prepare_reproduction(out_dir: str | Path, settings: dict) -> Path:
+    """Create ``out_dir`` and record ``settings`` in it (reproduce_config.json); a directory that
+    holds a reproduction with other settings is refused, so a re-run only resumes its own."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    settings_file, text = out / "reproduce_config.json", json.dumps(settings, indent=2)
+    if settings_file.exists() and settings_file.read_text() != text:
+        raise ValueError(f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory")
+    settings_file.write_text(text)
+    return out
+
+
 class _Stages:
     """Wall time per stage, kept in timings.json so that resumed runs report the original times."""
 
@@ -89,12 +101,7 @@ def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = Repr
     from pmaxent.datasets import collect_run
     from pmaxent.tabular.offline import evaluate_run
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    settings_file, settings = out / "reproduce_config.json", json.dumps(dataclasses.asdict(config), indent=2)
-    if settings_file.exists() and settings_file.read_text() != settings:
-        raise ValueError(f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory")
-    settings_file.write_text(settings)
+    out = prepare_reproduction(out_dir, dataclasses.asdict(config))
     stages = _Stages(out / "timings.json")
     for env in config.envs:
         for m in config.agents:
@@ -241,12 +248,11 @@ def comparison_section(results: GridResults, config: ReproduceConfig) -> list[st
     """The claims' comparisons configuration by configuration, with 95% bootstrap intervals over seeds."""
     keys = [(env, m) for env in config.envs for m in config.agents]
     final = lambda metric: {key: {method: final_metric(results.curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
-    lines = ["### By configuration, with 95% bootstrap intervals over seeds", "", "A difference whose interval contains 0 reads as a tie.", "", *COMPARISON_HEADER]
-    lines += comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
-    lines += comparison_rows("(a) support", final("support"), others=("single",), decimals=1)
-    lines += comparison_rows("(b) dataset entropy", {key: results.dataset_entropy[key] for key in keys})
-    lines += comparison_rows("(c) offline success", {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2)
-    return lines + [""]
+    rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
+    rows += comparison_rows("(a) support", final("support"), others=("single",), decimals=1)
+    rows += comparison_rows("(b) dataset entropy", {key: results.dataset_entropy[key] for key in keys})
+    rows += comparison_rows("(c) offline success", {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2)
+    return comparison_table(rows) + [""]
 
 
 def policy_entropy_per_state(probs: np.ndarray, mdp, state_weights: np.ndarray | None = None) -> np.ndarray:

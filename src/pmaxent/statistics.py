@@ -102,8 +102,17 @@ def comparison_rows(claim: str, per_config: dict[tuple[str, int], dict[str, np.n
     return rows
 
 
+COMPARISON_HEADING = "### By configuration, with 95% bootstrap intervals over seeds"
+"""The reports' heading of the comparison table (tools/readme_results.py finds the table by it)."""
+
 COMPARISON_HEADER = [
     "| claim | world | m | parallel: mean ± std [95% CI] | best other | difference [95% CI] | parallel is |",
     "|---|---|---|---|---|---|---|",
 ]
 """Header of the table :func:`comparison_rows` fills."""
+
+
+def comparison_table(rows: list[str]) -> list[str]:
+    """The reports' comparison section: heading, how to read it, header and ``rows``
+    (from :func:`comparison_rows`)."""
+    return [COMPARISON_HEADING, "", "A difference whose interval contains 0 reads as a tie.", "", *COMPARISON_HEADER, *rows]

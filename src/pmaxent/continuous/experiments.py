@@ -15,9 +15,9 @@ import jax
 import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.experiments import _parallel_highest_claim, _Stages, _verdict, final_metric, run_name
+from pmaxent.experiments import _parallel_highest_claim, _Stages, _verdict, final_metric, prepare_reproduction, run_name
 from pmaxent.tables import read_csv
-from pmaxent.statistics import COMPARISON_HEADER, comparison_rows, mean_std
+from pmaxent.statistics import comparison_rows, comparison_table, mean_std
 from pmaxent.train import load_run, run_training
 
 
@@ -51,12 +51,7 @@ def reproduce_continuous(out_dir: str | Path = "runs/continuous", config: Contin
     """Train, collect datasets and write OUT/report.md; finished stages are skipped on a re-run."""
     from pmaxent.continuous.datasets import collect_continuous_run
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    settings_file, settings = out / "reproduce_config.json", json.dumps({"suite": "continuous", **dataclasses.asdict(config)}, indent=2)
-    if settings_file.exists() and settings_file.read_text() != settings:
-        raise ValueError(f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory")
-    settings_file.write_text(settings)
+    out = prepare_reproduction(out_dir, {"suite": "continuous", **dataclasses.asdict(config)})
     stages = _Stages(out / "timings.json")
     for env in config.envs:
         for m in config.agents:
@@ -141,10 +136,10 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
         lines.append(f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else _verdict(claim)} |")
     keys = [(env, m) for env in config.envs for m in config.agents]
     final = lambda metric: {key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
-    lines += ["", "### By configuration, with 95% bootstrap intervals over seeds", "", "A difference whose interval contains 0 reads as a tie.", "", *COMPARISON_HEADER]
-    lines += comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
-    lines += comparison_rows("(a) coverage", final("coverage"), others=("single",))
-    lines += comparison_rows("(b) dataset entropy", {key: datasets[key]["normalized_entropy"] for key in keys})
+    rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
+    rows += comparison_rows("(a) coverage", final("coverage"), others=("single",))
+    rows += comparison_rows("(b) dataset entropy", {key: datasets[key]["normalized_entropy"] for key in keys})
+    lines += ["", *comparison_table(rows)]
     lines += ["", "## Learning curves", "", "![learning curves](figures/learning_curves.png)", "", "## Where the agents go (training seed 0)", ""]
     for env in config.envs:
         m = max(config.agents)

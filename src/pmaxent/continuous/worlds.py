@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.components import Environment
-from pmaxent.tabular.mdp import MAP_CHARACTERS, MAZE_MAP, PAPER_SLIP, ROOM_MAP, START, WALL
+from pmaxent.tabular.mdp import MAZE_MAP, PAPER_SLIP, ROOM_MAP, START, WALL, map_rows
 
 #: Side of the square cells of the coverage grid (SPEC section 11).
 COVERAGE_CELL = 0.5
@@ -234,21 +234,8 @@ def gridworld_continuous(horizon: int = GRIDWORLD_HORIZON, name: str = "gridworl
 
 
 def _parse_rows(rows: Sequence[str] | str) -> tuple[str, ...]:
-    """The checks of :func:`pmaxent.tabular.mdp.parse_map`, but any number (>= 1) of start cells."""
-    if isinstance(rows, str):
-        rows = [line.strip() for line in rows.strip().splitlines()]
-    rows = tuple(rows)
-    if not rows or not rows[0]:
-        raise ValueError("the map is empty")
-    width = len(rows[0])
-    for r, line in enumerate(rows):
-        if len(line) != width:
-            raise ValueError(f"ragged map: row {r} has {len(line)} cells, row 0 has {width}")
-        for c, ch in enumerate(line):
-            if ch not in MAP_CHARACTERS:
-                raise ValueError(
-                    f"unknown map character {ch!r} at row {r}, column {c}; use 'F' (floor), 'S' (start) or '-' (wall)"
-                )
+    """The checks of :func:`pmaxent.tabular.mdp.map_rows`, and at least one start cell."""
+    rows = map_rows(rows)
     if not any(START in line for line in rows):
         raise ValueError("the map has no start cell 'S'; a continuous world starts uniformly over its 'S' cells")
     return rows

@@ -165,12 +165,13 @@ class TabularMDP:
         return successors, cumulative
 
 
-def parse_map(rows: Sequence[str]) -> tuple[tuple[str, ...], int]:
-    """Check a text map and return its rows and the start state (row * cols + col)."""
+def map_rows(rows: Sequence[str] | str) -> tuple[str, ...]:
+    """The rows of a text map (one string per row, or one multi-line string), checked to be
+    non-empty, rectangular and made of 'F', 'S' and '-' only; start cells are not checked."""
     if isinstance(rows, str):
         rows = [line.strip() for line in rows.strip().splitlines()]
     rows = tuple(rows)
-    if not rows:
+    if not rows or not rows[0]:
         raise ValueError("the map is empty")
     width = len(rows[0])
     for r, line in enumerate(rows):
@@ -182,6 +183,14 @@ def parse_map(rows: Sequence[str]) -> tuple[tuple[str, ...], int]:
                     f"unknown map character {ch!r} at row {r}, column {c}; "
                     f"use 'F' (floor), 'S' (start) or '-' (wall)"
                 )
+    return rows
+
+
+def parse_map(rows: Sequence[str]) -> tuple[tuple[str, ...], int]:
+    """Check a text map (:func:`map_rows`, and exactly one start cell) and return its rows and
+    the start state (row * cols + col)."""
+    rows = map_rows(rows)
+    width = len(rows[0])
     starts = [(r, c) for r, line in enumerate(rows) for c, ch in enumerate(line) if ch == START]
     if not starts:
         raise ValueError("the map has no start cell 'S'")
