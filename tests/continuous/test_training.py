@@ -162,7 +162,7 @@ def test_reproduce_continuous_quick_writes_a_report_with_the_claims(tmp_path):
     result = _invoke("reproduce", "--suite", "continuous", "--quick", "--out", str(tmp_path / "suite"), "--quiet")
     assert result.exit_code == 0, result.output
     report = (tmp_path / "suite" / "report.md").read_text()
-    for claim in ("(a) parallel agents reach", "(b) parallel datasets", "(d) the benefit"):
+    for claim in ("(a) parallel agents reach", "(b) parallel datasets", "(c) offline goal reaching", "(d) the benefit"):
         assert claim in report
     for line in report.splitlines():
         if line.startswith("![") and "](" in line:

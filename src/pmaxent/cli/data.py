@@ -7,6 +7,7 @@ prints a short summary. ``--quiet`` hides the progress bar; the summary is alway
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pmaxent.cli.errors import bad_input
+from pmaxent.cli.options import with_config_options
 from pmaxent.datasets import METHODS, collect_run, dataset_metrics, datasets_root
 from pmaxent.tabular.offline import evaluate_run
 
@@ -85,20 +87,19 @@ def collect_command(
     console.print(f"Minari root: {datasets_root(run_dir)} (set MINARI_DATASETS_PATH to it for minari.load_dataset)")
 
 
-def offline_command(
-    run_dir: Annotated[Path, _RUN_DIR],
-    variant: Annotated[OfflineVariant, typer.Option(help="paper: Q-learning as in the paper; converged: value iteration on the data; both.")] = OfflineVariant.both,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of minibatch draws and evaluation episodes.")] = 0,
-    method: Annotated[Optional[list[str]], typer.Option("--method", help="Dataset family, repeatable. Default: the run's methods and random.")] = None,
-    trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N) of the datasets to use.")] = 1,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+def _offline_options(
+    run_dir: Path = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`."),
+    variant: OfflineVariant = typer.Option(OfflineVariant.both, help="Tabular runs: paper: Q-learning as in the paper; converged: value iteration on the data; both."),
+    seed: int = typer.Option(0, min=0, help="Seed of minibatch draws (tabular), of the learners (continuous) and of the evaluation episodes."),
+    method: Optional[list[str]] = typer.Option(None, "--method", help="Dataset family, repeatable. Default: the run's methods and random."),
+    trajectories: int = typer.Option(1, min=1, help="Trajectories per agent (N) of the datasets to use."),
+    quick: bool = typer.Option(False, "--quick", help="Continuous runs: a few hundred gradient steps and short evaluations (for tests)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Offline goal-reaching RL on the run's datasets for every goal cell; writes RUN/offline.csv
-    and Figures 3 and 9 in RUN/figures."""
-    try:
-        results = evaluate_run(run_dir, variant.value, seed=seed, methods=method, trajectories=trajectories, show_progress=not quiet)
-    except (ValueError, FileNotFoundError) as error:
-        raise bad_input(error) from error
+    """The options of `pmaxent offline` besides the continuous settings dataclass's fields."""
+
+
+def _offline_table(run_dir: Path, results) -> None:
     table = Table(title=f"offline success of {run_dir}, mean over goals (± std over seeds)")
     table.add_column("method")
     for name in results:
@@ -111,3 +112,34 @@ def offline_command(
             cells.append(f"{np.mean(per_seed):.3f} ± {np.std(per_seed):.3f}")
         table.add_row(family, *cells)
     Console().print(table)
+
+
+def _offline_classes() -> dict[str, type]:
+    from pmaxent.continuous.offline import ContinuousOfflineConfig
+
+    return {"continuous": ContinuousOfflineConfig}
+
+
+@with_config_options(_offline_classes(), _offline_options)
+def offline_command(values: dict, run_dir: Path, variant: OfflineVariant, seed: int, method: Optional[list[str]], trajectories: int, quick: bool, quiet: bool) -> None:
+    """Offline goal-reaching RL on the run's datasets for every goal; writes RUN/offline.csv and
+    Figures 3 and 9 in RUN/figures.
+
+    Tabular runs: Q-learning per goal cell (the paper) and value iteration on the data. Continuous
+    runs: one goal-conditioned d3rlpy agent per dataset (needs the offline extra).
+    """
+    try:
+        if _family(run_dir) == "continuous":
+            from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, evaluate_continuous_run
+
+            config = dataclasses.replace(QUICK_OFFLINE if quick else ContinuousOfflineConfig(), **values)
+            result = evaluate_continuous_run(run_dir, config, seed=seed, methods=method, trajectories=trajectories, show_progress=not quiet)
+            results = {f"{config.algorithm} ({len(result.goals)} goals)": result}
+        else:
+            if values or quick:
+                names = ", ".join("--" + name.replace("_", "-") for name in [*values, *(["quick"] if quick else [])])
+                raise ValueError(f"{names} apply to continuous runs only; {run_dir} is a tabular run")
+            results = evaluate_run(run_dir, variant.value, seed=seed, methods=method, trajectories=trajectories, show_progress=not quiet)
+    except (ValueError, FileNotFoundError) as error:
+        raise bad_input(error) from error
+    _offline_table(run_dir, results)

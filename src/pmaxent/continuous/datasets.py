@@ -10,6 +10,7 @@ pooled), normalized by ln(free area), and its coverage (of all points).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -95,16 +96,18 @@ def collect_continuous_run(
                 entropy = float(knn_entropy(observations[:, ::stride].reshape(-1, points.shape[-1]), config.k))
                 covered = float(coverage(world, points[None])[0])
                 identifier = dataset_id(config.env, method, config.agents, seed, trajectories)
-                _write(targets[(method, seed)], identifier, env, run_dir, config, method, seed, trajectories, observations, actions, overwrite)
-                collected.setdefault(method, []).append(ContinuousDataset(identifier, method, seed, observations, actions, entropy, entropy / log_volume, covered))
+                dataset = ContinuousDataset(identifier, method, seed, observations, actions, entropy, entropy / log_volume, covered)
+                _write(targets[(method, seed)], dataset, env, run_dir, config, trajectories, overwrite)
+                collected.setdefault(method, []).append(dataset)
                 bar.advance()
     _write_summary(run_dir, config, collected, trajectories, plot_dataset_entropy)
     return collected
 
 
-def _write(target, identifier, env, run_dir, config, method, seed, trajectories, observations, actions, overwrite) -> None:
+def _write(target, dataset: ContinuousDataset, env, run_dir, config, trajectories, overwrite) -> None:
     import gymnasium
 
+    identifier, method, seed, observations, actions = dataset.dataset_id, dataset.method, dataset.seed, dataset.observations, dataset.actions
     horizon = actions.shape[1]
     env_spec = gymnasium.spec(gym_id(config.env)) if config.env in CONTINUOUS_ENVS and config.layout is None else None
     write_minari_dataset(
@@ -116,7 +119,8 @@ def _write(target, identifier, env, run_dir, config, method, seed, trajectories,
             "dataset_id": identifier,
             "algorithm_name": f"pmaxent-{method}",
             "description": f"Reward-free exploration data of the {method} method in {config.env}: {config.agents} agents x {trajectories} trajectories of {horizon} steps (training seed {seed}).",
-            METADATA_KEY: {"env": config.env, "method": method, "agents": config.agents, "seed": seed, "trajectories_per_agent": trajectories, "horizon": horizon, "source": str(Path(run_dir).resolve()), "family": "continuous"},
+            METADATA_KEY: {"env": config.env, "method": method, "agents": config.agents, "seed": seed, "trajectories_per_agent": trajectories, "horizon": horizon, "source": str(Path(run_dir).resolve()), "family": "continuous",
+                           "entropy": dataset.entropy, "normalized_entropy": dataset.normalized_entropy, "coverage": dataset.coverage},
         },
         episodes=(
             {"observations": observations[e].astype(np.float32), "actions": actions[e].astype(np.float32), "rewards": np.zeros(horizon),
@@ -125,6 +129,63 @@ def _write(target, identifier, env, run_dir, config, method, seed, trajectories,
         ),
         overwrite=overwrite,
     )
+
+
+def load_continuous_dataset(path: Path | str) -> ContinuousDataset:
+    """Read a dataset written by :func:`collect_continuous_run`.
+
+    Raises:
+        FileNotFoundError: no dataset at ``path``.
+        ValueError: a corrupt dataset, or one that is not a continuous pmaxent dataset.
+    """
+    from minari import MinariDataset
+
+    path = Path(path).resolve()
+    metadata_file = path / "data" / "metadata.json"
+    if not metadata_file.is_file():
+        raise FileNotFoundError(f"no dataset at {path} (no {metadata_file.name})")
+    try:
+        metadata = json.loads(metadata_file.read_text())
+        identifier, record = metadata["dataset_id"], metadata[METADATA_KEY]
+        fields = {name: record[name] for name in ("method", "seed", "entropy", "normalized_entropy", "coverage")}
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"corrupt dataset at {path}: its metadata is not that of a continuous pmaxent dataset ({error!r}); collect it again with --overwrite") from error
+    if record.get("family") != "continuous":
+        raise ValueError(f"dataset at {path} is not a continuous pmaxent dataset")
+    try:
+        episodes = list(MinariDataset(path / "data").iterate_episodes())
+        observations = np.stack([episode.observations for episode in episodes]).astype(np.float32)
+        actions = np.stack([episode.actions for episode in episodes]).astype(np.float32)
+    except (OSError, KeyError, ValueError, AssertionError) as error:
+        raise ValueError(f"corrupt dataset at {path}: Minari cannot read it ({error})") from error
+    if observations.ndim != 3 or observations.shape[1] != actions.shape[1] + 1 or not np.isfinite(observations).all():
+        raise ValueError(f"corrupt dataset at {path}: observations {observations.shape} do not fit actions {actions.shape}, or are not finite")
+    return ContinuousDataset(identifier, fields["method"], int(fields["seed"]), observations, actions, float(fields["entropy"]), float(fields["normalized_entropy"]), float(fields["coverage"]))
+
+
+def load_continuous_run_datasets(run_dir: Path | str, methods: Sequence[str] | None = None, *, trajectories: int = 1):
+    """(the run's world, {method: datasets in the order of the run's seeds}) of a continuous run.
+
+    Raises:
+        FileNotFoundError: a dataset of a requested method and seed is missing.
+        ValueError: the run trained in a Gymnasium environment (no datasets), or a dataset is corrupt.
+    """
+    from pmaxent.train import load_run
+
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    config = run.config
+    if run.world is None:
+        raise ValueError(f"{run_dir} trained in {config.env}, a Gymnasium environment: offline goal reaching needs one of pmaxent's continuous worlds")
+    root = datasets_root(run_dir)
+    loaded: dict[str, list[ContinuousDataset]] = {}
+    for method in run_methods(config.methods, methods):
+        for seed in config.seeds:
+            path = root / dataset_id(config.env, method, config.agents, seed, trajectories)
+            if not path.exists():
+                raise FileNotFoundError(f"dataset {dataset_id(config.env, method, config.agents, seed, trajectories)} not found at {path}; run `pmaxent collect {run_dir}` first")
+            loaded.setdefault(method, []).append(load_continuous_dataset(path))
+    return run.world, loaded
 
 
 def _write_summary(run_dir: Path, config, collected: dict[str, list[ContinuousDataset]], trajectories: int, plot_dataset_entropy) -> None:

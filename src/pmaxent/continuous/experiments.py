@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, offline_available
 from pmaxent.experiments import _parallel_highest_claim, _Stages, _verdict, final_metric, prepare_reproduction, run_name
 from pmaxent.tables import read_csv
 from pmaxent.statistics import comparison_rows, comparison_table, mean_std
@@ -36,6 +37,8 @@ class ContinuousSuiteConfig:
     """Updates per run."""
     dataset_trajectories: int = 10
     """Trajectories per agent in each dataset (as many as team samples per update in training)."""
+    offline: ContinuousOfflineConfig = ContinuousOfflineConfig()
+    """Offline goal reaching on the datasets of the largest teams (needs the offline extra; skipped without it)."""
     quick: bool = False
     """A smoke-test-sized run (the preset below)."""
 
@@ -43,13 +46,14 @@ class ContinuousSuiteConfig:
         return ContinuousTrainConfig(env=env, agents=agents, seeds=self.seeds, updates=self.updates, chunk=min(ContinuousTrainConfig.chunk, self.updates))
 
 
-QUICK_CONTINUOUS = ContinuousSuiteConfig(envs=("gridworld-continuous", "room-det-continuous"), agents=(2,), seeds=(0, 1), updates=10, quick=True)
+QUICK_CONTINUOUS = ContinuousSuiteConfig(envs=("gridworld-continuous", "room-det-continuous"), agents=(2,), seeds=(0, 1), updates=10, offline=QUICK_OFFLINE, quick=True)
 """What the tests and ``--quick`` run."""
 
 
 def reproduce_continuous(out_dir: str | Path = "runs/continuous", config: ContinuousSuiteConfig = ContinuousSuiteConfig(), progress: bool = True) -> Path:
     """Train, collect datasets and write OUT/report.md; finished stages are skipped on a re-run."""
     from pmaxent.continuous.datasets import collect_continuous_run
+    from pmaxent.continuous.offline import evaluate_continuous_run
 
     out = prepare_reproduction(out_dir, {"suite": "continuous", **dataclasses.asdict(config)})
     stages = _Stages(out / "timings.json")
@@ -59,7 +63,29 @@ def reproduce_continuous(out_dir: str | Path = "runs/continuous", config: Contin
             train_config = config.train_config(env, m)
             stages.run(f"train {env} m={m}", (run_dir / "params.npz").exists(), lambda: run_training(train_config, run_dir, resume=True, progress=progress))
             stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_continuous_run(run_dir, trajectories=config.dataset_trajectories, overwrite=True, show_progress=False))
+        if offline_available():
+            run_dir = out / "runs" / run_name(env, max(config.agents))
+            stages.run(
+                f"offline {env} m={max(config.agents)}", (run_dir / "offline.csv").exists(),
+                lambda: evaluate_continuous_run(run_dir, config.offline, trajectories=config.dataset_trajectories, show_progress=progress),
+            )  # fmt: skip
     return write_continuous_report(out, config)
+
+
+def _offline_results(out: Path, config: ContinuousSuiteConfig) -> dict[tuple[str, int], dict[str, np.ndarray]]:
+    """(env, m) -> method -> mean success over goals per training seed, from each offline.csv."""
+    results = {}
+    m = max(config.agents)
+    for env in config.envs:
+        path = out / "runs" / run_name(env, m) / "offline.csv"
+        if not path.exists():
+            continue
+        rows = read_csv(path)
+        results[(env, m)] = {
+            method: np.array([np.mean([float(r["success"]) for r in rows if r["method"] == method and int(r["seed"]) == seed]) for seed in config.seeds])
+            for method in ("parallel", "single", "random")
+        }
+    return results
 
 
 def _results(out: Path, config: ContinuousSuiteConfig):
@@ -76,9 +102,10 @@ def _results(out: Path, config: ContinuousSuiteConfig):
     return curves, datasets
 
 
-def continuous_claims(curves: dict, datasets: dict, config: ContinuousSuiteConfig) -> list[dict]:
-    """Claims (a), (b) and (d) of the tabular report, measured in the continuous worlds (claim (c),
-    offline RL, needs the continuous offline stage)."""
+def continuous_claims(curves: dict, datasets: dict, config: ContinuousSuiteConfig, offline: dict | None = None) -> list[dict]:
+    """Claims (a) to (d) of the tabular report, measured in the continuous worlds; claim (c),
+    offline RL, from ``offline`` ((env, m) -> method -> success per seed; None or empty: not
+    measured)."""
     keys = [(env, m) for env in config.envs for m in config.agents]
     entropy_wins = coverage_wins = 0
     details = []
@@ -97,6 +124,11 @@ def continuous_claims(curves: dict, datasets: dict, config: ContinuousSuiteConfi
         "(b) parallel datasets have higher k-NN entropy than single and random ones",
         {key: datasets[key]["normalized_entropy"] for key in keys}, decimals=3,
     ))  # fmt: skip
+    claim_c = "(c) offline goal reaching on parallel datasets succeeds more often than on single and random ones"
+    if offline:
+        rows.append(_parallel_highest_claim(f"{claim_c} (mean success over goals, d3rlpy {config.offline.algorithm})", offline, decimals=3))
+    else:
+        rows.append({"claim": claim_c, "measured": "not measured: offline RL in continuous worlds needs the offline extra (pip install 'pmaxent[offline]')", "holds": None})
     agents = sorted(config.agents)
     if len(agents) >= 3:
         shrinks, notes = 0, []
@@ -116,6 +148,7 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     from pmaxent.plots.training import plot_learning_grid
 
     curves, datasets = _results(out, config)
+    offline = _offline_results(out, config)
     figures = out / "figures"
     figures.mkdir(exist_ok=True)
     plot_learning_grid(curves, figures / "learning_curves.png", list(config.envs), list(config.agents), metrics=("normalized_entropy", "coverage"))
@@ -132,13 +165,14 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
         "| claim | measured | holds here |",
         "|---|---|---|",
     ]
-    for claim in continuous_claims(curves, datasets, config):
+    for claim in continuous_claims(curves, datasets, config, offline):
         lines.append(f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else _verdict(claim)} |")
     keys = [(env, m) for env in config.envs for m in config.agents]
     final = lambda metric: {key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
     rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
     rows += comparison_rows("(a) coverage", final("coverage"), others=("single",))
     rows += comparison_rows("(b) dataset entropy", {key: datasets[key]["normalized_entropy"] for key in keys})
+    rows += comparison_rows("(c) offline success", offline)
     lines += ["", *comparison_table(rows)]
     lines += ["", "## Learning curves", "", "![learning curves](figures/learning_curves.png)", "", "## Where the agents go (training seed 0)", ""]
     for env in config.envs:
@@ -150,6 +184,24 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     for (env, m), values in datasets.items():
         for method in ("parallel", "single", "random"):
             lines.append(f"| {env} | {m} | {method} | {mean_std(values['normalized_entropy'][method])} | {mean_std(values['coverage'][method])} |")
+    if offline:
+        offline_config = config.offline
+        lines += [
+            "", "## Offline goal reaching", "",
+            f"The datasets of the teams of {max(config.agents)} relabelled for every goal (the centre of every floor cell but the start on the maps; "
+            f"a grid of spacing {offline_config.goal_spacing} in GridWorldContinuous), reward 1 and termination within {offline_config.goal_radius} of the goal. "
+            f"One goal-conditioned d3rlpy {offline_config.algorithm} agent per dataset, {offline_config.steps} gradient steps of {offline_config.offline_batch_size} transitions, "
+            f"networks {offline_config.offline_hidden}; success over {offline_config.eval_episodes} episodes per goal from the start, cut at {offline_config.max_episode_steps} steps.",
+            "", "| world | m | method | mean success over goals |", "|---|---|---|---|",
+        ]  # fmt: skip
+        for (env, m), values in offline.items():
+            for method in ("parallel", "single", "random"):
+                lines.append(f"| {env} | {m} | {method} | {mean_std(values[method])} |")
+        lines.append("")
+        for env, m in offline:
+            picture = figures / f"offline_{run_name(env, m)}.png"
+            shutil.copyfile(out / "runs" / run_name(env, m) / "figures" / "fig9_offline_heatmaps.png", picture)
+            lines += [f"![offline success per goal, {env}, m = {m}](figures/{picture.name})", ""]
     timings = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() else {}
     total = sum(t["seconds"] or 0 for t in timings.values())
     lines += ["", "## Settings", "", f"Machine: {platform.processor() or platform.machine()}, {len(jax.devices())} JAX devices ({jax.default_backend()}), JAX {jax.__version__}. Stage times add up to {total:.0f} s."]

@@ -116,4 +116,36 @@ def plot_teams(world: ContinuousWorld, teams: dict[str, np.ndarray], path: str |
     return save_figure(fig, path)
 
 
-__all__ = ["draw_world", "plot_teams", "plot_world"]
+def plot_goal_success(world: ContinuousWorld, goals: np.ndarray, success: dict[str, np.ndarray], path: str | Path, radius: float, title: str | None = None) -> Path:
+    """The paper's Figure 9 in continuous space: a panel per family, each goal's disc of
+    ``radius`` coloured by its success rate.
+
+    Args:
+        goals: float [G, 2] goal points.
+        success: {family: float [G]} success per goal (averaged over seeds), in the order of ``goals``.
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Circle
+
+    goals = np.asarray(goals, float).reshape(-1, 2)
+    width, height = _panel_inches(world)
+    fig = Figure(figsize=(width * len(success) + 1.2, height), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(success)))
+    colours = matplotlib.colormaps["viridis"]
+    for ax, (family, rates) in zip(axes, success.items()):
+        rates = np.asarray(rates, float)
+        if rates.shape != (len(goals),):
+            raise ValueError(f"{family}: {rates.size} success rates for {len(goals)} goals")
+        draw_world(ax, world, title=f"{family}: mean {rates.mean():.2f}", legend=False)
+        for (x, y), rate in zip(goals, rates):
+            ax.add_patch(Circle((x, y), radius, facecolor=colours(rate), edgecolor="black", linewidth=0.4, zorder=4))
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), colours), ax=list(axes), label="success rate", fraction=0.03, pad=0.02)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+__all__ = ["draw_world", "plot_goal_success", "plot_teams", "plot_world"]
