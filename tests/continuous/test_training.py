@@ -108,6 +108,22 @@ def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
     assert float(listed["entropy"]) == pytest.approx(float(knn_entropy(points, 4)), rel=1e-5)
     again = _invoke("collect", str(out), "--quiet")
     assert again.exit_code != 0 and "already exist" in again.output
+    # the loader of pmaxent offline reads back what collect wrote, and names a corrupt file
+    from pmaxent.continuous.datasets import load_continuous_dataset, load_continuous_run_datasets
+
+    world, loaded = load_continuous_run_datasets(out)
+    assert world.name == "gridworld-continuous" and [d.seed for d in loaded["random"]] == [0, 1]
+    np.testing.assert_array_equal(loaded["random"][1].observations, np.stack([e.observations for e in dataset.iterate_episodes()]))
+    assert loaded["random"][1].entropy == pytest.approx(float(listed["entropy"]), rel=1e-5)
+    path = out / "datasets" / "pmaxent" / "gridworld-continuous-random-m2-seed1-v0"
+    metadata = path / "data" / "metadata.json"
+    text = metadata.read_text()
+    metadata.write_text(text[: len(text) // 2])
+    try:
+        with pytest.raises(ValueError, match="corrupt dataset"):
+            load_continuous_dataset(path)
+    finally:
+        metadata.write_text(text)
 
 
 def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_path, monkeypatch):
