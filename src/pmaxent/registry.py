@@ -47,8 +47,15 @@ def family_of(env: str) -> str:
     raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered Gymnasium id")
 
 
-def config_class(family: str) -> type["TrainConfig"]:
-    """The settings dataclass of a family (each holds its own defaults)."""
+def config_class(family: str, methods=None) -> type["TrainConfig"]:
+    """The settings dataclass of a family (each holds its own defaults); with ``methods`` naming
+    mepol, MEPOL's (:class:`pmaxent.continuous.mepol.MepolConfig`, continuous worlds only)."""
+    if methods is not None and "mepol" in methods:
+        if family != "continuous":
+            raise ValueError(f"MEPOL trains in continuous worlds; a {family} environment was given")
+        from pmaxent.continuous.mepol import MepolConfig
+
+        return MepolConfig
     if family == "tabular":
         from pmaxent.train import TrainConfig
 
