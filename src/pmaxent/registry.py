@@ -24,10 +24,10 @@ def family_names(family: str) -> tuple[str, ...]:
 
         return tuple(PAPER_ENVS)
     if family == "continuous":
-        from pmaxent.continuous.mjx_worlds import MJX_ENVS
+        from pmaxent.continuous.mjx_worlds import MJX_NAMES
         from pmaxent.continuous.worlds import CONTINUOUS_ENVS
 
-        return (*CONTINUOUS_ENVS, *MJX_ENVS)
+        return (*CONTINUOUS_ENVS, *MJX_NAMES)
     raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 
@@ -86,10 +86,11 @@ def make_components(config: "TrainConfig") -> Components:
 
 
 def write_figures(run) -> None:
-    """The figures of a finished run that belong to its world (a continuous world: the team picture)."""
+    """The figures of a finished run that belong to its world (a continuous navigation world, or
+    the MJX point mass among its walls: the team picture)."""
     if run.config.family == "continuous":
         from pmaxent.continuous.team import write_team_picture
         from pmaxent.continuous.worlds import ContinuousWorld
 
-        if isinstance(run.world, ContinuousWorld):
+        if isinstance(run.world, ContinuousWorld) or getattr(run.world, "drawing", None) is not None:
             write_team_picture(run)

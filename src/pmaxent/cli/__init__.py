@@ -65,7 +65,7 @@ def show(
 
 def _train_options(
     map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it."),
-    continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP."),
+    continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP (implied by --physics)."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
     resume: bool = typer.Option(False, help="Continue an interrupted run in OUT."),
     quiet: bool = typer.Option(False, help="No progress bar."),
@@ -78,7 +78,7 @@ def _train_config(values: dict, map_file: Optional[Path], continuous: bool):
     from pmaxent import registry
 
     if map_file is not None:
-        family = "continuous" if continuous else "tabular"
+        family = "continuous" if continuous or "physics" in values else "tabular"  # --physics: a continuous world's motion
         values = {"env": map_file.stem, **values, "layout": _load_layout(map_file)}
     else:
         default = "continuous" if "mepol" in values.get("methods", ()) else "tabular"  # MEPOL's default world: gridworld-continuous

@@ -40,7 +40,7 @@ import optax
 from jax.scipy.special import digamma, logsumexp
 
 from pmaxent.components import Components, HostEnvironment
-from pmaxent.continuous.config import POINTS_PER_TRAJECTORY
+from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
 from pmaxent.host_rollout import make_act, sample_host
 from pmaxent.rollout import map_copies, sample_team
@@ -84,6 +84,8 @@ class MepolConfig:
     """Largest move per axis of a kinematic continuous world (the world's default)."""
     features: tuple[int, ...] | None = None
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
+    physics: str = "kinematic"
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
     k: int | None = None
     """k of the k-NN entropy and KL estimates (default: MEPOL's, 50 on GridWorld, 4 on MountainCar and Ant)."""
     trajectories: int = 20
@@ -140,6 +142,7 @@ class MepolConfig:
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
         if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):
             raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
+        check_physics(self)
         if self.features is not None and not self.env.strip().startswith("gym:"):
             raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")
         for field in ("methods", "seeds", "hidden", "layout", "features"):
