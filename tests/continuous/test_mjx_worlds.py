@@ -161,7 +161,7 @@ def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
             "--updates", "1", "--seeds", "0", "--horizon", "12", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "normalized entropy" in result.output and (out / "team.png").exists()
+    assert "normalized entropy" in result.output and "coverage" in result.output and (out / "team.png").exists()
     run = load_run(out)
     kinematic = worlds.from_map(rows, name="hall")
     assert run.config.physics == "mjx" and isinstance(run.world, mjx_worlds.MJXWorld) and run.world.name == "hall-mjx"

@@ -22,6 +22,10 @@ One epoch:
    if the first step of an epoch is undone, it is retried with the step size divided by
    ``backtrack_coeff`` (then its square, ...; at most ``max_backtrack_try`` tries), and the epoch
    ends after one accepted backtracked step. The last accepted target becomes the next behaviour.
+
+The worlds are the continuous family's (pmaxent's navigation worlds and text maps, MJX worlds,
+gym:ID environments sampled from the host); :class:`MepolConfig` holds the settings and
+:mod:`pmaxent.continuous.mepol_run` writes the run directory of ``pmaxent train --method mepol``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
 from pmaxent.host_rollout import make_act, sample_host
 from pmaxent.rollout import map_copies, sample_team
-
 
 MEPOL_PRESETS = {
     "gridworld-continuous": {"k": 50, "horizon": 1200, "hidden": (300, 300), "log_std_init": -1.5},

@@ -100,7 +100,8 @@ def load_model(world: MJXWorld):
 
 def mjx_environment(world: MJXWorld) -> Environment:
     """``world`` as the trainer's Environment: state (qpos [nq], qvel [nv]); observation their
-    concatenation; features qpos[feature_indices]."""
+    concatenation; features qpos[feature_indices]; a point mass (``world.drawing`` set) also logs
+    the coverage of its kinematic world's grid, as the kinematic version does."""
     model = load_model(world)
     from mujoco import mjx
 
@@ -137,6 +138,7 @@ def mjx_environment(world: MJXWorld) -> Environment:
         feature_volume=world.feature_volume,
         observe=lambda state: jnp.concatenate(state),
         features=lambda state: state[0][features],
+        team_metrics=None if world.drawing is None else (lambda points: {"coverage": worlds.coverage(world.drawing, points)}),
     )
 
 
