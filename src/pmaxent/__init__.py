@@ -37,6 +37,8 @@ _LAZY = {
     "TrainConfig": "pmaxent.train",
     "run_training": "pmaxent.train",
     "make_train": "pmaxent.train",
+    "MepolConfig": "pmaxent.continuous.mepol",
+    "run_mepol": "pmaxent.continuous.mepol_run",
     "load_run": "pmaxent.train",
     "collect_run": "pmaxent.datasets",
     "load_dataset": "pmaxent.datasets",

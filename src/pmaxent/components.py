@@ -47,7 +47,8 @@ class Environment:
         observation_space: what ``observe`` returns, for the policy.
         action_space: what the policy must return (``Discrete`` or ``Box``).
         feature_volume: the size of the feature space (number of reachable states, or free area
-            or volume); normalized entropy = H / ln(feature_volume).
+            or volume); normalized entropy = H / ln(feature_volume). None where it is unbounded
+            (an Ant's position): normalized entropy is then reported as NaN.
         observe: ``observe(state) -> observation`` (default: the state).
         features: ``features(state) -> entropy features`` (default: the state).
         reset_noise: uniforms ``reset`` consumes.
@@ -62,7 +63,7 @@ class Environment:
     step: Callable[[Any, jax.Array, jax.Array], Any]
     observation_space: gymnasium.spaces.Space
     action_space: gymnasium.spaces.Space
-    feature_volume: float
+    feature_volume: float | None
     observe: Callable[[Any], jax.Array] = _identity
     features: Callable[[Any], jax.Array] = _identity
     reset_noise: int = 1
@@ -72,7 +73,7 @@ class Environment:
     def __post_init__(self):
         if not isinstance(self.horizon, int) or self.horizon < 1:
             raise ValueError(f"environment {self.name!r}: horizon must be a positive integer; got {self.horizon!r}")
-        if not self.feature_volume > 1:
+        if self.feature_volume is not None and not self.feature_volume > 1:
             raise ValueError(f"environment {self.name!r}: feature_volume must exceed 1 (it normalises entropy by its log); got {self.feature_volume!r}")
         for field in ("reset_noise", "step_noise"):
             if getattr(self, field) < 0:

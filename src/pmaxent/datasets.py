@@ -52,8 +52,8 @@ from pmaxent.rollout import sample_team
 from pmaxent.tables import write_csv
 from pmaxent.tabular.environment import dynamics_environment
 
-#: Dataset families in the order of the paper's figures.
-METHODS = ("parallel", "single", "random")
+#: Dataset families in the order of the paper's figures, then MEPOL's (continuous runs only).
+METHODS = ("parallel", "single", "random", "mepol")
 #: Minari namespace of every pmaxent dataset id.
 NAMESPACE = "pmaxent"
 #: Sub-directory of a run directory that is the Minari datasets root.

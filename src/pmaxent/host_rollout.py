@@ -75,9 +75,10 @@ def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uni
         keys: [L] sample keys.
         batch: B * K, trajectories of each agent per lane.
     Returns:
-        (features [L, batch, m, T+1, F], observations [L, batch, m, T, obs_dim],
-        actions [L, batch, m, T, action_dim], alive [L, batch, m, T+1] bool: False after an
-        episode ended, where the last observation is repeated).
+        (features [L, batch, m, T+1, F], observations [L, batch, m, T+1, obs_dim] (the last is
+        the state the T-th action led to), actions [L, batch, m, T, action_dim],
+        alive [L, batch, m, T+1] bool: False after an episode ended, where the last observation
+        is repeated).
     """
     n_lanes, n_agents = keys.shape[0], jax.tree.leaves(params)[0].shape[1]
     lead = (n_lanes, batch, n_agents)
@@ -97,7 +98,7 @@ def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uni
         alives.append(alive)
     stack = lambda xs: np.stack(xs, axis=1).reshape(lead + (len(xs),) + xs[0].shape[1:])  # noqa: E731
     states, actions = stack(observations), stack(actions)
-    return np.asarray(env.features(states)), states[..., :-1, :], actions, stack(alives)
+    return np.asarray(env.features(states)), states, actions, stack(alives)
 
 
 def make_host_chunk_runner(components: Components, lanes, learn: Callable, shared: jax.Array, learning: jax.Array, batch: int):
@@ -121,7 +122,7 @@ def make_host_chunk_runner(components: Components, lanes, learn: Callable, share
         for _ in range(length):
             keys = split(states.key)
             features, observations, actions, _ = sample_host(env, act, cache["vector"], states.params, ~learning, keys[:, 1], batch)
-            states, metrics = learn_lanes(states._replace(key=keys[:, 0]), shared, learning, features, observations, actions)
+            states, metrics = learn_lanes(states._replace(key=keys[:, 0]), shared, learning, features, observations[..., :-1, :], actions)
             per_update.append(metrics)
         return states, jax.tree.map(lambda *xs: jnp.stack(xs, axis=1), *per_update)
 

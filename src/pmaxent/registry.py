@@ -24,10 +24,10 @@ def family_names(family: str) -> tuple[str, ...]:
 
         return tuple(PAPER_ENVS)
     if family == "continuous":
-        from pmaxent.continuous.mjx_worlds import MJX_ENVS
+        from pmaxent.continuous.mjx_worlds import MJX_NAMES
         from pmaxent.continuous.worlds import CONTINUOUS_ENVS
 
-        return (*CONTINUOUS_ENVS, *MJX_ENVS)
+        return (*CONTINUOUS_ENVS, *MJX_NAMES)
     raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 
@@ -47,8 +47,15 @@ def family_of(env: str) -> str:
     raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered Gymnasium id")
 
 
-def config_class(family: str) -> type["TrainConfig"]:
-    """The settings dataclass of a family (each holds its own defaults)."""
+def config_class(family: str, methods=None) -> type["TrainConfig"]:
+    """The settings dataclass of a family (each holds its own defaults); with ``methods`` naming
+    mepol, MEPOL's (:class:`pmaxent.continuous.mepol.MepolConfig`, continuous worlds only)."""
+    if methods is not None and "mepol" in methods:
+        if family != "continuous":
+            raise ValueError(f"MEPOL trains in continuous worlds; a {family} environment was given")
+        from pmaxent.continuous.mepol import MepolConfig
+
+        return MepolConfig
     if family == "tabular":
         from pmaxent.train import TrainConfig
 
@@ -79,10 +86,11 @@ def make_components(config: "TrainConfig") -> Components:
 
 
 def write_figures(run) -> None:
-    """The figures of a finished run that belong to its world (a continuous world: the team picture)."""
+    """The figures of a finished run that belong to its world (a continuous navigation world, or
+    the MJX point mass among its walls: the team picture)."""
     if run.config.family == "continuous":
         from pmaxent.continuous.team import write_team_picture
         from pmaxent.continuous.worlds import ContinuousWorld
 
-        if isinstance(run.world, ContinuousWorld):
+        if isinstance(run.world, ContinuousWorld) or getattr(run.world, "drawing", None) is not None:
             write_team_picture(run)

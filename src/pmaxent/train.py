@@ -143,7 +143,7 @@ class TrainConfig:
     def from_json(text: str) -> "TrainConfig":
         """The config of the family named in the JSON (tabular when it names none)."""
         data = json.loads(text)
-        cls = registry.config_class(data.pop("family", "tabular"))
+        cls = registry.config_class(data.pop("family", "tabular"), data.get("methods"))
         for field in dataclasses.fields(cls):
             if isinstance(data.get(field.name), list):
                 data[field.name] = tuple(data[field.name])
@@ -326,13 +326,12 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes)
     States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
     A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.host_rollout`.
     """
+    shared, learning = lanes.pack(_method_flags(config))
     if isinstance(components.env, HostEnvironment):
         from pmaxent.host_rollout import make_host_chunk_runner
 
-        shared, learning = lanes.pack(_method_flags(config))
         return make_host_chunk_runner(components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories)
     update = make_update(config, components)
-    shared, learning = lanes.pack(_method_flags(config))
 
     @functools.partial(jax.jit, static_argnums=1)
     def run(states, length):
@@ -344,18 +343,18 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes)
     return run
 
 
-def _checkpoint_tmp(path: Path) -> Path:
-    """Written first, then renamed over the checkpoint, so an interrupted write never corrupts it."""
+def checkpoint_tmp(path: Path) -> Path:  # written first, then renamed over the checkpoint: an interrupted write never corrupts it
     return path.with_suffix(".tmp.npz")
 
 
-def _save_checkpoint(path: Path, states: TrainState, metrics: dict[str, np.ndarray]) -> None:
-    tmp = _checkpoint_tmp(path)
+def save_checkpoint(path: Path, states: TrainState, metrics: dict[str, np.ndarray]) -> None:
+    """Write states (any pytree) and metrics (name -> array) to ``path`` atomically."""
+    tmp = checkpoint_tmp(path)
     np.savez(tmp, **tree_to_arrays(states, "state"), **{f"metric_{k}": v for k, v in metrics.items()})
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[str, np.ndarray]]:
+def load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[str, np.ndarray]]:
     """The checkpoint's states, in the structure of ``template`` (the run's initial states)."""
     try:
         with np.load(path) as data:
@@ -396,14 +395,14 @@ def run_training(
     check_components(components, config.agents)
     run_dir = Path(out_dir) if out_dir is not None else None
     if run_dir is not None:
-        _prepare_run_dir(run_dir, config, resume)
+        prepare_run_dir(run_dir, config, resume)
         if (run_dir / PARAMS_FILE).exists():
             return load_run(run_dir, components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
     states = _initial_states(config, components)
     names = metric_names(config, components)
     if checkpoint is not None and checkpoint.exists():
-        states, metrics = _load_checkpoint(checkpoint, states)
+        states, metrics = load_checkpoint(checkpoint, states)
     else:
         metrics = {name: np.zeros((len(config.methods), len(config.seeds), 0), np.float32) for name in names}
     lanes = Lanes((len(config.methods), len(config.seeds)))
@@ -421,7 +420,7 @@ def run_training(
             metrics = {k: np.concatenate([metrics[k], np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in names}
             done += length
             if checkpoint is not None:
-                _save_checkpoint(checkpoint, lanes.unpack(packed), metrics)
+                save_checkpoint(checkpoint, lanes.unpack(packed), metrics)
             bar.advance(length)
     states = lanes.unpack(packed)
     params = {method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)}
@@ -429,7 +428,7 @@ def run_training(
     if run_dir is not None:
         _write_results(run, plot)
         checkpoint.unlink()
-        _checkpoint_tmp(checkpoint).unlink(missing_ok=True)
+        checkpoint_tmp(checkpoint).unlink(missing_ok=True)
     return run
 
 
@@ -440,7 +439,8 @@ def _read_config(config_path: Path) -> TrainConfig:
         raise ValueError(f"{config_path} is corrupt: {error}") from error
 
 
-def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
+def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
+    """Create ``run_dir`` with config.json, or (``resume``) check that its config is ``config``."""
     config_path = run_dir / CONFIG_FILE
     if config_path.exists():
         if not resume:
@@ -463,7 +463,7 @@ def _write_results(run: TrainedRun, plot: bool) -> None:
         from pmaxent.plots.training import plot_learning_curves
 
         curves = {m: {k: v[i] for k, v in run.metrics.items()} for i, m in enumerate(config.methods)}
-        shown = [name for name in run.metrics if name not in ("entropy", "agent_entropy", "diversity")]
+        shown = [name for name in run.metrics if name not in ("agent_entropy", "diversity", "normalized_entropy" if np.isnan(run.metrics["normalized_entropy"]).all() else "entropy")]
         plot_learning_curves(curves, run_dir / CURVE_FILE, title=f"{config.env}, m = {config.agents}", metrics=shown)
         registry.write_figures(run)
 

@@ -2,6 +2,7 @@
 feature selection and bad input."""
 
 import json
+import os
 
 import gymnasium
 import jax
@@ -64,7 +65,7 @@ def _sample(env, n_agents=2, batch=3, seed=0):
 def test_early_ends_repeat_the_last_reached_state():
     env = gym_environment(STOPPER, horizon=6)
     features, observations, actions, alive = _sample(env)
-    assert features.shape == (1, 3, 2, 7, 2) and observations.shape == (1, 3, 2, 6, 2) and actions.shape == (1, 3, 2, 6, 1)
+    assert features.shape == (1, 3, 2, 7, 2) and observations.shape == (1, 3, 2, 7, 2) and actions.shape == (1, 3, 2, 6, 1)
     # steps counted 0, 1, 2, 3 then the terminal state repeated (the vector env's autoreset is ignored)
     np.testing.assert_array_equal(features[..., 1], np.broadcast_to([0, 1, 2, 3, 3, 3, 3], (1, 3, 2, 7)))
     np.testing.assert_array_equal(alive[0, 0, 0], [True, True, True, False, False, False, False])
@@ -72,14 +73,14 @@ def test_early_ends_repeat_the_last_reached_state():
     x = np.concatenate([np.zeros((1, 3, 2, 1)), np.cumsum(np.clip(actions[..., :3, 0], -1, 1), axis=-1)], axis=-1)
     np.testing.assert_allclose(features[..., :4, 0], x, atol=1e-5)
     np.testing.assert_array_equal(features[..., 4:, 0], np.repeat(features[..., 3:4, 0], 3, axis=-1))
-    np.testing.assert_array_equal(observations, features[..., :-1, :])
+    np.testing.assert_array_equal(observations, features)
 
 
 def test_features_select_observation_coordinates_and_sampling_is_seeded():
     env = gym_environment("MountainCarContinuous-v0", features=(1,), horizon=5)
     features, observations, _, _ = _sample(env)
     assert features.shape[-1] == 1
-    np.testing.assert_array_equal(features[..., :-1, 0], observations[..., 1])
+    np.testing.assert_array_equal(features[..., 0], observations[..., 1])
     again, _, _, _ = _sample(env)
     np.testing.assert_array_equal(features, again)
     other, _, _, _ = _sample(env, seed=1)
@@ -98,8 +99,6 @@ def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatc
     saved = json.loads((out / "config.json").read_text())
     assert saved["env"] == "gym:MountainCarContinuous-v0" and saved["features"] == [0, 1]
     assert (out / "learning_curve.png").exists()
-    refused = _invoke("collect", str(out), "--quiet")
-    assert refused.exit_code != 0 and "supports pmaxent's own continuous worlds only" in " ".join(refused.output.split())
     reference = load_run(out)
     entropy = reference.metrics["entropy"]
     assert entropy.shape == (3, 1, 4) and np.all(np.isfinite(entropy))
@@ -139,7 +138,7 @@ def test_host_learn_step_is_the_jax_worlds_one_on_the_same_samples():
     learn = train_module.make_learn(config, components)
     state = train_module.init_state(config, components, jax.random.key(0))
     features, observations, actions, _ = _sample(components.env, batch=3)
-    _, metrics = jax.jit(learn)(state, False, True, features[0], observations[0], actions[0])
+    _, metrics = jax.jit(learn)(state, False, True, features[0], observations[0, :, :, :-1], actions[0])
     direct = np.mean([knn_entropy(features[0, b].reshape(-1, 2), config.k) for b in range(3)])
     np.testing.assert_allclose(metrics["entropy"], direct, rtol=1e-5)
 
@@ -179,3 +178,31 @@ def test_ant_v5_trains_on_torso_features(tmp_path):
     config = ContinuousTrainConfig(env="gym:Ant-v5", features=(0, 1, 2, 3, 4), agents=2, batch_size=2, updates=1, seeds=(0,), horizon=10, hidden=(8,), methods=("parallel",))
     run = run_training(config, tmp_path / "ant", progress=False, plot=False)
     assert np.all(np.isfinite(run.metrics["entropy"]))
+
+
+def test_collect_on_a_gym_run_stores_box_datasets_with_early_ends_cut_and_raw_entropy(tmp_path):
+    import minari
+
+    from pmaxent.continuous.datasets import collect_continuous_run
+
+    out = tmp_path / "run"
+    config = ContinuousTrainConfig(env=f"gym:{STOPPER}", agents=2, batch_size=2, updates=1, seeds=(0,), horizon=6, hidden=(4,), k=2, methods=("parallel",))
+    run_training(config, out, progress=False, plot=False)
+    collected = collect_continuous_run(out, trajectories=2, show_progress=False)
+    assert set(collected) == {"parallel", "random"}
+    dataset = collected["parallel"][0]
+    assert dataset.observations.shape == (4, 7, 2) and list(dataset.lengths) == [3, 3, 3, 3]
+    # the Stopper's (x, t) box is unbounded: raw entropy, normalized entropy and coverage NaN
+    assert np.isnan(dataset.normalized_entropy) and np.isnan(dataset.coverage) and np.isfinite(dataset.entropy)
+    points = np.concatenate([o[:4] for o in dataset.observations])  # the 4 reached states of each episode
+    np.testing.assert_allclose(dataset.entropy, knn_entropy(points, 2), rtol=1e-5)
+    os.environ["MINARI_DATASETS_PATH"] = str(out / "datasets")
+    try:
+        loaded = minari.load_dataset(dataset.dataset_id)
+    finally:
+        del os.environ["MINARI_DATASETS_PATH"]
+    assert isinstance(loaded.observation_space, gymnasium.spaces.Box) and isinstance(loaded.action_space, gymnasium.spaces.Box)
+    episode = next(loaded.iterate_episodes())
+    assert episode.observations.shape == (4, 2) and episode.actions.shape == (3, 1)
+    assert list(episode.terminations) == [False, False, True] and not episode.truncations.any()
+    np.testing.assert_array_equal(episode.observations[:, 1], [0, 1, 2, 3])

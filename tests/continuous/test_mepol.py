@@ -10,7 +10,7 @@ from scipy.special import digamma, gamma
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.mepol import Mepol, MepolConfig, importance_weights, knn_kl, neighbourhoods, weighted_entropy
 
-TINY = dict(trajectories=4, horizon=60, k=5, hidden=(16,), epochs=2)
+TINY = dict(trajectories=4, horizon=60, k=5, hidden=(16,), updates=2)
 
 
 def _points(n=300, d=2, seed=0):
@@ -78,7 +78,7 @@ def test_off_policy_steps_respect_the_kl_threshold_and_undo_what_breaks_it():
     history = Mepol(MepolConfig(**TINY, lr=1e-3)).run()
     assert np.all(history["off_iters"] <= 30) and np.all(history["kl"] <= 15)
     assert np.all(np.isfinite(history["entropy"])) and list(history["env_steps"]) == [240, 480]
-    strict = Mepol(MepolConfig(**{**TINY, "epochs": 1}, lr=1e-2, kl_threshold=1e-6, max_backtrack_try=2))
+    strict = Mepol(MepolConfig(**{**TINY, "updates": 1}, lr=1e-2, kl_threshold=1e-6, max_backtrack_try=2))
     params, opt_state, key = strict.init()
     after, _, stats = strict.epoch(params, opt_state, key)
     assert stats["kl"] <= 1e-6

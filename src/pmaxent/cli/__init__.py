@@ -65,7 +65,7 @@ def show(
 
 def _train_options(
     map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it."),
-    continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP."),
+    continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP (implied by --physics)."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
     resume: bool = typer.Option(False, help="Continue an interrupted run in OUT."),
     quiet: bool = typer.Option(False, help="No progress bar."),
@@ -78,32 +78,36 @@ def _train_config(values: dict, map_file: Optional[Path], continuous: bool):
     from pmaxent import registry
 
     if map_file is not None:
-        family = "continuous" if continuous else "tabular"
+        family = "continuous" if continuous or "physics" in values else "tabular"  # --physics: a continuous world's motion
         values = {"env": map_file.stem, **values, "layout": _load_layout(map_file)}
     else:
-        family = registry.family_of(values["env"]) if "env" in values else "tabular"
-    cls = registry.config_class(family)
+        default = "continuous" if "mepol" in values.get("methods", ()) else "tabular"  # MEPOL's default world: gridworld-continuous
+        family = registry.family_of(values["env"]) if "env" in values else default
+    cls = registry.config_class(family, values.get("methods"))
     foreign = sorted(set(values) - set(option_fields(cls)) - {"layout"})
     if foreign:
         names = ", ".join("--" + f.replace("_", "-") for f in foreign)
-        raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to {family} environments")
+        scope = "MEPOL (--method mepol)" if "mepol" in values.get("methods", ()) else f"{family} environments"
+        raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to {scope}")
     return cls(**values)
 
 
 def _train_classes() -> dict[str, type]:
     from pmaxent.continuous.config import ContinuousTrainConfig
+    from pmaxent.continuous.mepol import MepolConfig
     from pmaxent.train import TrainConfig
 
-    return {"tabular": TrainConfig, "continuous": ContinuousTrainConfig}
+    return {"tabular": TrainConfig, "continuous": ContinuousTrainConfig, "mepol": MepolConfig}
 
 
 @app.command()
 @with_config_options(_train_classes(), _train_options)
 def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, resume: bool, quiet: bool):
-    """Train PGPSE teams and the baselines; writes config, metrics, parameters and figures.
+    """Train PGPSE teams and the baselines (or MEPOL: --method mepol); writes config, metrics,
+    parameters and figures.
 
     Options left out take the defaults of the environment's family (tabular: the paper's;
-    continuous: k-NN entropy, Gaussian MLP teams, Adam).
+    continuous: k-NN entropy, Gaussian MLP teams, Adam; mepol: MEPOL's settings for the world).
     """
     import numpy as np
 
@@ -111,8 +115,13 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
 
     try:
         config = _train_config(values, map_file, continuous)
-        config.make_components()
-        run = run_training(config, out, resume=resume, progress=not quiet)
+        components = config.make_components()
+        if config.methods == ("mepol",):
+            from pmaxent.continuous.mepol_run import run_mepol
+
+            run = run_mepol(config, out, resume=resume, progress=not quiet, components=components)
+        else:
+            run = run_training(config, out, resume=resume, progress=not quiet, components=components)
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
         _fail(str(error))
     except KeyboardInterrupt:

@@ -44,12 +44,16 @@ def _collect_continuous(run_dir: Path, method, trajectories: int, overwrite: boo
 
     collected = collect_continuous_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, show_progress=not quiet)
     table = Table(title=f"datasets of {run_dir}")
-    for column in ("method", "datasets", "episodes each", "normalized entropy (k-NN)", "coverage"):
+    # a world without a finite feature volume (the Ant, most gym:ID worlds) reports raw entropy; one without coverage leaves it out
+    normalized = all(np.isfinite(d.normalized_entropy) for group in collected.values() for d in group)
+    covered = any(np.isfinite(d.coverage) for group in collected.values() for d in group)
+    for column in ("method", "datasets", "episodes each", "normalized entropy (k-NN)" if normalized else "entropy (k-NN, nats)", *(("coverage",) if covered else ())):
         table.add_column(column)
     for family, group in collected.items():
-        entropy = np.array([d.normalized_entropy for d in group])
-        covered = np.array([d.coverage for d in group])
-        table.add_row(family, str(len(group)), str(group[0].observations.shape[0]), f"{entropy.mean():.3f} ± {entropy.std():.3f}", f"{covered.mean():.3f} ± {covered.std():.3f}")
+        entropy = np.array([d.normalized_entropy if normalized else d.entropy for d in group])
+        coverage = np.array([d.coverage for d in group])
+        cells = (f"{coverage.mean():.3f} ± {coverage.std():.3f}",) if covered else ()
+        table.add_row(family, str(len(group)), str(group[0].observations.shape[0]), f"{entropy.mean():.3f} ± {entropy.std():.3f}", *cells)
     Console().print(table)
     typer.echo(f"Minari root: {datasets_root(run_dir)} (set MINARI_DATASETS_PATH to it)")
 

@@ -23,20 +23,25 @@ def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
 
 def continuous_components(config: ContinuousTrainConfig) -> Components:
     """Environment, Gaussian MLP team and k-NN estimator of ``config`` (a gym:ID environment is
-    stepped from the host, :mod:`pmaxent.continuous.gymnasium_envs`); k is checked against the
-    number of points each estimate uses."""
+    stepped from the host, :mod:`pmaxent.continuous.gymnasium_envs`; a navigation world or map
+    with ``physics='mjx'`` is its point-mass MJX version, :func:`mjx_worlds.point_mass_world`);
+    k is checked against the number of points each estimate uses."""
     env_id = gym_id(config.env)
     if env_id is not None:
         if config.layout is not None or config.slip is not None or config.max_step is not None:
             raise ValueError(f"{config.env}: layout, slip and max_step apply to pmaxent's own continuous worlds only")
         world, env = None, gym_environment(env_id, config.features, config.horizon)
         feature_dim = len(env.feature_indices)
-    elif config.env in mjx_worlds.MJX_ENVS:
+    elif config.env in mjx_worlds.MJX_NAMES:
         if config.layout is not None or config.slip is not None or config.max_step is not None:
             raise ValueError(f"{config.env}: layout, slip and max_step apply to the kinematic continuous worlds only")
         world = mjx_worlds.make(config.env, config.horizon)
         env = mjx_worlds.mjx_environment(world)
         feature_dim = len(world.feature_indices)
+    elif config.physics == "mjx":  # the navigation world's walls as MuJoCo geometry
+        world = mjx_worlds.point_mass_world(make_world(config), name=f"{config.env}-mjx" if config.layout is not None else None)
+        env = mjx_worlds.mjx_environment(world)
+        feature_dim = 2
     else:
         world = make_world(config)
         env = worlds.world_environment(world)

@@ -13,6 +13,23 @@ search costs O((m K N)^2) per team sample, and consecutive states of a long traj
 within one step of each other, so more points add cost faster than information."""
 
 
+PHYSICS = ("kinematic", "mjx")
+
+
+def check_physics(config) -> None:
+    """``config.physics`` is known, and 'mjx' comes with a kinematic navigation world (its walls
+    become MuJoCo geometry) and without the kinematic motion's slip and max_step."""
+    if config.physics not in PHYSICS:
+        raise ValueError(f"unknown physics {config.physics!r}; choose from {', '.join(PHYSICS)}")
+    if config.physics == "mjx":
+        from pmaxent.continuous.worlds import CONTINUOUS_ENVS
+
+        if config.layout is None and config.env.strip() not in CONTINUOUS_ENVS:
+            raise ValueError(f"physics 'mjx' applies to the navigation worlds ({', '.join(CONTINUOUS_ENVS)}) and text maps (--map); {config.env!r} has its own dynamics")
+        if config.slip is not None or config.max_step is not None:
+            raise ValueError("slip and max_step apply to the kinematic motion, not to physics 'mjx' (a point mass driven by motors)")
+
+
 @dataclasses.dataclass(frozen=True)
 class ContinuousTrainConfig(TrainConfig):
     """Every setting of a training run in a continuous world, with defaults under which a team of
@@ -56,6 +73,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
     features: tuple[int, ...] | None = None
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
+    physics: str = "kinematic"
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
 
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""
@@ -74,6 +93,7 @@ class ContinuousTrainConfig(TrainConfig):
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        check_physics(self)
         if self.features is not None:
             if not self.env.strip().startswith("gym:"):
                 raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")

@@ -22,14 +22,20 @@ One epoch:
    if the first step of an epoch is undone, it is retried with the step size divided by
    ``backtrack_coeff`` (then its square, ...; at most ``max_backtrack_try`` tries), and the epoch
    ends after one accepted backtracked step. The last accepted target becomes the next behaviour.
+
+The worlds are the continuous family's (pmaxent's navigation worlds and text maps, MJX worlds,
+gym:ID environments sampled from the host); :class:`MepolConfig` holds the settings and
+:mod:`pmaxent.continuous.mepol_run` writes the run directory of ``pmaxent train --method mepol``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import time
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -37,26 +43,60 @@ import numpy as np
 import optax
 from jax.scipy.special import digamma, logsumexp
 
-from pmaxent.continuous import worlds
+from pmaxent.components import Components, HostEnvironment
+from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
-from pmaxent.continuous.policy import GaussianMLPTeam
+from pmaxent.host_rollout import make_act, sample_host
 from pmaxent.rollout import map_copies, sample_team
+
+MEPOL_PRESETS = {
+    "gridworld-continuous": {"k": 50, "horizon": 1200, "hidden": (300, 300), "log_std_init": -1.5},
+    "gym:MountainCarContinuous-v0": {"k": 4, "horizon": 400, "hidden": (300, 300), "log_std_init": -1.5},
+    "ant-mjx": {"k": 4, "horizon": 500, "hidden": (400, 300), "log_std_init": -0.5},
+    "ant-xy-mjx": {"k": 4, "horizon": 500, "hidden": (400, 300), "log_std_init": -0.5},
+}
+"""MEPOL's settings per environment (its paper's GridWorld, MountainCar and Ant) for the fields
+left at None; any other environment gets the GridWorld's k, network and log std and its own T."""
 
 
 @dataclasses.dataclass(frozen=True)
 class MepolConfig:
-    """MEPOL's settings; the defaults are its GridWorld setting."""
+    """Every setting of a MEPOL run (``pmaxent train --method mepol``); the defaults are MEPOL's
+    GridWorld setting, and ``k``, ``horizon``, ``hidden`` and ``log_std_init`` left at None take
+    MEPOL's setting for the environment (:data:`MEPOL_PRESETS`).
+
+    Its worlds are the continuous family's (pmaxent's own, text maps, MJX worlds, gym:ID), built by
+    :func:`pmaxent.continuous.components.continuous_components` for one agent; a run directory is
+    written by :func:`pmaxent.continuous.mepol_run.run_mepol`.
+    """
+
+    family: ClassVar[str] = "continuous"
+    agents: ClassVar[int] = 1
 
     env: str = "gridworld-continuous"
-    """A continuous world of pmaxent (gridworld-continuous is MEPOL's GridWorld)."""
-    k: int = 50
-    """k of the k-NN entropy and KL estimates."""
+    """Environment: gridworld-continuous (MEPOL's GridWorld), another continuous world, an MJX world, gym:ID, or a label for `layout`."""
+    layout: tuple[str, ...] | None = None
+    """A custom text map ('F' floor, 'S' start, '-' wall), a continuous world, used instead of a named environment."""
+    methods: tuple[str, ...] = ("mepol",)
+    """The method: mepol (one agent; it runs alone)."""
+    horizon: int | None = None
+    """T, steps per trajectory (default: MEPOL's for the environment, 1,200 on gridworld-continuous, else the world's)."""
+    slip: float | None = None
+    """Slip probability override of a kinematic continuous world."""
+    max_step: float | None = None
+    """Largest move per axis of a kinematic continuous world (the world's default)."""
+    features: tuple[int, ...] | None = None
+    """Entropy features of a gym:ID environment: observation indices (default: all)."""
+    physics: str = "kinematic"
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
+    k: int | None = None
+    """k of the k-NN entropy and KL estimates (default: MEPOL's, 50 on GridWorld, 4 on MountainCar and Ant)."""
     trajectories: int = 20
     """Trajectories of the behaviour batch per epoch."""
-    horizon: int = 1200
-    """T, steps per trajectory."""
-    epochs: int = 200
+    updates: int = 200
     """Number of epochs (behaviour batches)."""
+    seeds: tuple[int, ...] = (0,)
+    """Training seeds (run one after the other within each epoch)."""
     lr: float = 1e-5
     """Adam's step size."""
     kl_threshold: float = 15.0
@@ -67,19 +107,31 @@ class MepolConfig:
     """The step size of the n-th backtracking try is lr / backtrack_coeff ** n."""
     max_backtrack_try: int = 10
     """Most backtracking tries per epoch."""
-    hidden: tuple[int, ...] = (300, 300)
-    """Hidden layer sizes of the policy network."""
-    log_std_init: float = -1.5
-    """Initial log standard deviation of the Gaussian policy."""
-    seed: int = 0
-    """Seed of the initial parameters and of the behaviour batches."""
+    hidden: tuple[int, ...] | None = None
+    """Hidden layer sizes of the policy network (default: MEPOL's, 300-300; Ant 400-300)."""
+    log_std_init: float | None = None
+    """Initial log standard deviation of the Gaussian policy (default: MEPOL's, -1.5; Ant -0.5)."""
+    bounded_mean: bool = False
+    """Squash the policy's mean into the action box with tanh (default off: MEPOL's raw MLP mean)."""
+    point_stride: int | None = None
+    """Stride of the k-NN points of the datasets' entropy (pmaxent collect); MEPOL itself uses every particle."""
+    chunk: int = 10
+    """Epochs between checkpoints of the run directory."""
 
     def __post_init__(self):
-        for field in ("k", "trajectories", "horizon", "epochs", "max_off_iters", "max_backtrack_try"):
+        if tuple(self.methods) != ("mepol",):
+            raise ValueError(f"MEPOL runs alone: methods must be ('mepol',); got {tuple(self.methods)} (train the other methods in another run)")
+        preset = MEPOL_PRESETS.get(self.env.strip() if self.layout is None else "", MEPOL_PRESETS["gridworld-continuous"] | {"horizon": None})
+        for field in ("k", "horizon", "hidden", "log_std_init"):
+            if getattr(self, field) is None:
+                object.__setattr__(self, field, preset[field])
+        for field in ("k", "trajectories", "updates", "max_off_iters", "max_backtrack_try", "chunk"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{field} must be a positive integer; got {value!r}")
-        if self.k >= self.trajectories * self.horizon:
+        if self.horizon is not None and (isinstance(self.horizon, bool) or not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1):
+            raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
+        if self.horizon is not None and self.k >= self.trajectories * self.horizon:
             raise ValueError(f"k = {self.k} must be below the number of particles, trajectories x T = {self.trajectories * self.horizon}")
         for field in ("lr", "kl_threshold"):
             value = getattr(self, field)
@@ -87,7 +139,32 @@ class MepolConfig:
                 raise ValueError(f"{field} must be finite and positive; got {value!r}")
         if not self.backtrack_coeff > 1:
             raise ValueError(f"backtrack_coeff must exceed 1; got {self.backtrack_coeff!r}")
-        object.__setattr__(self, "hidden", tuple(self.hidden))
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must name at least one seed, each once; got {self.seeds}")
+        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
+        if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):
+            raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
+        check_physics(self)
+        if self.features is not None and not self.env.strip().startswith("gym:"):
+            raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")
+        for field in ("methods", "seeds", "hidden", "layout", "features"):
+            if getattr(self, field) is not None:
+                object.__setattr__(self, field, tuple(getattr(self, field)))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+
+    def stride_for(self, horizon: int) -> int:
+        """The k-NN point stride of the datasets' entropy (as :meth:`ContinuousTrainConfig.stride_for`)."""
+        return self.point_stride or -(-(horizon + 1) // POINTS_PER_TRAJECTORY)
+
+    def make_components(self) -> Components:
+        """The world's environment (T = ``horizon``), a one-agent Gaussian MLP policy and a k-NN estimator."""
+        from pmaxent.continuous.components import continuous_components
+
+        return continuous_components(self)
+
+    def to_json(self) -> str:
+        return json.dumps({"family": self.family, **dataclasses.asdict(self)}, indent=2)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "chunk_size"))
@@ -131,20 +208,27 @@ def knn_kl(weights: jax.Array, indices: jax.Array) -> jax.Array:
 
 
 class Mepol:
-    """MEPOL on one of pmaxent's continuous worlds: ``run()`` trains and returns its history.
+    """MEPOL on a continuous world: ``run()`` trains and returns its history; the run directory of
+    ``pmaxent train --method mepol`` is :func:`pmaxent.continuous.mepol_run.run_mepol`.
 
-    Attributes: ``env`` (the trainer's Environment of the world, horizon T), ``policy`` (a
-    GaussianMLPTeam of one agent; parameters carry a leading agent axis of 1), ``dims`` (d).
+    Attributes: ``env`` (the trainer's Environment, or a HostEnvironment for gym:ID, horizon T),
+    ``policy`` (a GaussianMLPTeam of one agent; parameters carry a leading agent axis of 1),
+    ``dims`` (d, the entropy features' dimension).
     """
 
-    def __init__(self, config: MepolConfig):
+    def __init__(self, config: MepolConfig, components: Components | None = None):
         self.config = config
-        world = dataclasses.replace(worlds.make(config.env), horizon=config.horizon)
-        self.env = worlds.world_environment(world)
-        self.policy = GaussianMLPTeam.from_spaces(self.env.observation_space, self.env.action_space, hidden=config.hidden, log_std_init=config.log_std_init)
-        self.dims = int(jax.eval_shape(self.env.features, jax.eval_shape(self.env.reset, jax.ShapeDtypeStruct((self.env.reset_noise,), jnp.float32))).shape[-1])
+        self.components = components or config.make_components()
+        self.env, self.policy = self.components.env, self.components.policy
+        if isinstance(self.env, HostEnvironment):
+            self.dims = len(self.env.feature_indices)
+            self.sample = self._sample_host
+            self._act = make_act(self.policy)
+            self._vector = None
+        else:
+            self.dims = int(jax.eval_shape(self.env.features, jax.eval_shape(self.env.reset, jax.ShapeDtypeStruct((self.env.reset_noise,), jnp.float32))).shape[-1])
+            self.sample = jax.jit(self._sample)
         self.optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.lr)
-        self.sample = jax.jit(self._sample)
         self.off_step = jax.jit(self._off_step)
         self.measure = jax.jit(self._measure)
 
@@ -155,6 +239,16 @@ class Mepol:
         features = map_copies(env.features, 3)(samples.states)[:, 0, 1:]
         observations = map_copies(env.observe, 3)(samples.states)[:, 0, :-1]
         return features.reshape(-1, features.shape[-1]), observations, samples.actions[:, 0]
+
+    def _sample_host(self, params, key):
+        """The behaviour batch of a host-stepped (Gymnasium) environment, as :meth:`_sample`: one
+        lane of ``trajectories`` copies in a vector environment (:func:`pmaxent.host_rollout.sample_host`)."""
+        if self._vector is None:
+            self._vector = self.env.make_vector(self.config.trajectories)
+        lane = jax.tree.map(lambda leaf: leaf[None], params)
+        features, observations, actions, _ = sample_host(self.env, self._act, self._vector, lane, jnp.zeros(1, bool), key[None], self.config.trajectories)
+        particles = features[0, :, 0, 1:]
+        return jnp.asarray(particles.reshape(-1, particles.shape[-1])), jnp.asarray(observations[0, :, 0, :-1]), jnp.asarray(actions[0, :, 0])
 
     def log_probs(self, params, observations, actions):
         """ln pi(a_t | o_t) of the one agent: observations [n_traj, T, ...], actions [n_traj, T, ...] -> [n_traj, T]."""
@@ -197,26 +291,35 @@ class Mepol:
                 lr = config.lr / config.backtrack_coeff**tries
                 continue
             break
-        stats = {"entropy": float(behaviour_entropy), "off_iters": accepted, "kl": last_kl, "backtracks": tries}
+        stats = {"entropy": float(behaviour_entropy), **self.batch_metrics(particles, float(behaviour_entropy)), "off_iters": accepted, "kl": last_kl, "backtracks": tries}
         return valid, valid_state, stats
 
-    def init(self):
-        """Initial (params, opt_state, key) from config.seed."""
-        init_key, key = jax.random.split(jax.random.key(self.config.seed))
+    def batch_metrics(self, particles: jax.Array, entropy: float) -> dict[str, float]:
+        """normalized_entropy (entropy / ln feature volume; NaN where the world's volume is
+        unbounded, e.g. the Ant's position) and the world's own metrics (coverage) of particles [N, d]."""
+        volume = self.env.feature_volume
+        metrics = {"normalized_entropy": entropy / math.log(volume) if volume is not None else math.nan}
+        if self.env.team_metrics is not None:
+            metrics.update({name: float(value[0]) for name, value in self.env.team_metrics(particles[None, None]).items()})
+        return metrics
+
+    def init(self, seed: int | None = None):
+        """Initial (params, opt_state, key) from ``seed`` (default: the config's first seed)."""
+        init_key, key = jax.random.split(jax.random.key(self.config.seeds[0] if seed is None else seed))
         params = self.policy.init(init_key, 1)
         return params, self.optimizer.init(params), key
 
     def run(self, epochs: int | None = None, time_limit: float | None = None) -> dict[str, np.ndarray]:
-        """Train for ``epochs`` (default config.epochs) or until ``time_limit`` seconds; returns per
+        """Train the first seed for ``epochs`` (default config.updates) or until ``time_limit`` seconds; returns per
         epoch: entropy (on-policy k-NN estimate of the behaviour batch, nats), off_iters, kl,
         backtracks, env_steps (cumulative) and wall_time (seconds, cumulative, compilation included)."""
         params, opt_state, key = self.init()
         history: dict[str, list] = {}
         start = time.perf_counter()
-        for epoch in range(epochs or self.config.epochs):
+        for epoch in range(epochs or self.config.updates):
             key, sample_key = jax.random.split(key)
             params, opt_state, stats = self.epoch(params, opt_state, sample_key)
-            stats.update(env_steps=(epoch + 1) * self.config.trajectories * self.config.horizon, wall_time=time.perf_counter() - start)
+            stats.update(env_steps=(epoch + 1) * self.config.trajectories * self.env.horizon, wall_time=time.perf_counter() - start)
             for name, value in stats.items():
                 history.setdefault(name, []).append(value)
             if time_limit is not None and stats["wall_time"] > time_limit:

@@ -12,11 +12,20 @@ worlds; on a GPU the same code runs unchanged (install ``jax[cuda]``).
 on two slide joints driven by two motors, so the same map can be explored kinematically
 (``room-det-continuous``) and physically (``room-det-mjx``). Entropy is over (x, y), normalized
 by the same free area.
+
+:func:`ant_world` is MEPOL's MuJoCo setting: Gymnasium's Ant model (``ant.xml``, shipped inside
+the gymnasium package), 8 motors, ``frame_skip`` 5, entropy over the torso's position and
+orientation (the 7 first qpos coordinates: x, y, z and the quaternion; ``ant-mjx``) or over its
+(x, y) only (``ant-xy-mjx``). The Ant never terminates (no "healthy" check), and its position is
+unbounded: there is no volume to normalise by, so its runs report the raw k-NN entropy in nats
+(normalized entropy NaN). MEPOL's settings for it (k = 4, 20 trajectories of 500 steps, 400-300
+network, log std -0.5) are :func:`ant_config` for a team and the MEPOL preset of ``ant-mjx``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 
 import gymnasium
 import jax
@@ -28,6 +37,15 @@ from pmaxent.continuous import worlds
 
 MJX_ENVS = {"room-det-mjx": "room-det-continuous", "maze-det-mjx": "maze-det-continuous"}
 """name -> the kinematic world whose map the point mass moves in."""
+
+ANT_ENVS = {"ant-mjx": tuple(range(7)), "ant-xy-mjx": (0, 1)}
+"""name -> the Ant's entropy features (qpos indices): the torso's position and orientation, or its (x, y)."""
+
+ANT_QPOS0 = (0.0, 0.0, 0.75, 1.0, 0.0, 0.0, 0.0) + (0.0,) * 8
+"""The Ant model's reference pose (its qpos0: torso 0.75 above the floor, upright, joints at 0)."""
+
+ANT_HORIZON, ANT_FRAME_SKIP, ANT_START_NOISE = 500, 5, 0.1
+"""MEPOL's T for the Ant; Gymnasium's frame skip and its uniform noise on the initial qpos."""
 
 POINT_RADIUS = 0.1
 """Radius of the point mass's sphere, in cells."""
@@ -43,9 +61,12 @@ class MJXWorld:
         horizon: T, actions per trajectory.
         frame_skip: ``mjx.step`` calls per action.
         feature_indices: the qpos coordinates whose entropy counts.
-        feature_volume: volume of the feature space (normalized entropy = H / ln of it).
+        feature_volume: volume of the feature space (normalized entropy = H / ln of it), or None
+            where it is unbounded (normalized entropy is then NaN).
         start_low, start_high: per qpos coordinate, the box the initial qpos is drawn from
             uniformly (equal bounds: fixed); qvel starts at 0.
+        drawing: the kinematic world a point mass moves in (its walls and start boxes), which
+            the team picture draws under the visited positions; None for other models.
     """
 
     name: str
@@ -53,9 +74,10 @@ class MJXWorld:
     horizon: int
     frame_skip: int
     feature_indices: tuple[int, ...]
-    feature_volume: float
+    feature_volume: float | None
     start_low: tuple[float, ...]
     start_high: tuple[float, ...]
+    drawing: worlds.ContinuousWorld | None = dataclasses.field(default=None, compare=False)
 
 
 def _require_mjx(world: MJXWorld) -> None:
@@ -78,7 +100,8 @@ def load_model(world: MJXWorld):
 
 def mjx_environment(world: MJXWorld) -> Environment:
     """``world`` as the trainer's Environment: state (qpos [nq], qvel [nv]); observation their
-    concatenation; features qpos[feature_indices]."""
+    concatenation; features qpos[feature_indices]; a point mass (``world.drawing`` set) also logs
+    the coverage of its kinematic world's grid, as the kinematic version does."""
     model = load_model(world)
     from mujoco import mjx
 
@@ -115,6 +138,7 @@ def mjx_environment(world: MJXWorld) -> Environment:
         feature_volume=world.feature_volume,
         observe=lambda state: jnp.concatenate(state),
         features=lambda state: state[0][features],
+        team_metrics=None if world.drawing is None else (lambda points: {"coverage": worlds.coverage(world.drawing, points)}),
     )
 
 
@@ -160,12 +184,53 @@ def point_mass_world(world: worlds.ContinuousWorld, name: str | None = None, fra
         feature_volume=float(world.free_area),
         start_low=(x0 + margin, y0 + margin),
         start_high=(x1 - margin, y1 - margin),
+        drawing=world,
     )
 
 
+def ant_xml() -> str:
+    """Gymnasium's Ant model (MJCF), read from the installed gymnasium package."""
+    path = importlib.resources.files("gymnasium.envs.mujoco") / "assets" / "ant.xml"
+    if not path.is_file():
+        raise ValueError(f"the Ant model {path} is missing from the installed gymnasium package")
+    return path.read_text()
+
+
+def ant_world(name: str = "ant-mjx", horizon: int = ANT_HORIZON) -> MJXWorld:
+    """MEPOL's Ant (see the module docstring): features :data:`ANT_ENVS` [name], no feature volume,
+    start qpos uniform within 0.1 of :data:`ANT_QPOS0` (as Gymnasium's Ant; qvel 0)."""
+    if name not in ANT_ENVS:
+        raise ValueError(f"unknown Ant world {name!r}; valid names: {', '.join(ANT_ENVS)}")
+    return MJXWorld(
+        name=name,
+        xml=ant_xml(),
+        horizon=horizon,
+        frame_skip=ANT_FRAME_SKIP,
+        feature_indices=ANT_ENVS[name],
+        feature_volume=None,
+        start_low=tuple(q - ANT_START_NOISE for q in ANT_QPOS0),
+        start_high=tuple(q + ANT_START_NOISE for q in ANT_QPOS0),
+    )
+
+
+def ant_config(name: str = "ant-mjx", **overrides):
+    """MEPOL's Ant setting for a pmaxent team: k = 4, T = 500, 400-300 networks with MEPOL's raw
+    mean, log std -0.5, and m x B = 4 x 5 = 20 trajectories of 500 steps per update."""
+    from pmaxent.continuous.config import ContinuousTrainConfig
+
+    settings = dict(env=name, k=4, horizon=ANT_HORIZON, hidden=(400, 300), log_std_init=-0.5, bounded_mean=False, agents=4, batch_size=5)
+    return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)
+
+
+MJX_NAMES = (*MJX_ENVS, *ANT_ENVS)
+"""Every MJX world's name."""
+
+
 def make(name: str, horizon: int | None = None) -> MJXWorld:
-    """An MJX world by name (see :data:`MJX_ENVS`)."""
+    """An MJX world by name (see :data:`MJX_ENVS` and :data:`ANT_ENVS`)."""
+    if name in ANT_ENVS:
+        return ant_world(name, horizon or ANT_HORIZON)
     if name not in MJX_ENVS:
-        raise ValueError(f"unknown MJX world {name!r}; valid names: {', '.join(MJX_ENVS)}")
+        raise ValueError(f"unknown MJX world {name!r}; valid names: {', '.join(MJX_NAMES)}")
     world = point_mass_world(worlds.make(MJX_ENVS[name]), name=name)
     return world if horizon is None else dataclasses.replace(world, horizon=horizon)

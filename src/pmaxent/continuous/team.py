@@ -3,6 +3,7 @@ every continuous run writes (RUN/team.png)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -26,8 +27,11 @@ def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1,
 
 
 def write_team_picture(run, path: Path | None = None, trajectories: int = 4) -> Path:
-    """One panel per method of the run (training seed 0): each agent's positions in its own colour."""
+    """One panel per method of the run (training seed 0): each agent's positions in its own colour,
+    over the world's walls (an MJX point mass: over those of the kinematic world it was built from)."""
     from pmaxent.plots.continuous import plot_teams
 
     teams = {method: team_positions(run, method, trajectories=trajectories) for method in run.config.methods}
-    return plot_teams(run.world, teams, path or run.run_dir / TEAM_FILE)
+    drawing = getattr(run.world, "drawing", None)
+    world = run.world if drawing is None else dataclasses.replace(drawing, name=run.world.name)
+    return plot_teams(world, teams, path or run.run_dir / TEAM_FILE)

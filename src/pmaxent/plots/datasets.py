@@ -28,12 +28,14 @@ def _ordered(families: Mapping[str, object]) -> list[str]:
     return [f for f in _FAMILY_ORDER if f in families] + [f for f in families if f not in _FAMILY_ORDER]
 
 
-def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[float]]], path: str | Path, title: str | None = None) -> Path:
+def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[float]]], path: str | Path, title: str | None = None, normalized: bool = True) -> Path:
     """Figure 2: dataset normalized entropy per family, mean and std over seeds, a panel per environment.
 
     Args:
         normalized_entropy: {env: {family: [n_seeds] normalized entropies}}.
         path: output image.
+        normalized: False: the values are raw entropies in nats (a world with no finite volume to
+            normalise by, e.g. the Ant's position); the axis is then not clamped to [0, 1].
     """
     if not normalized_entropy:
         raise ValueError("nothing to plot: no environment given")
@@ -48,9 +50,10 @@ def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[
         ax.set_xticks(np.arange(len(families)), families)
         ax.set_title(env, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-        lowest = min(float(v.min()) for v in values)
-        ax.set_ylim(max(0.0, lowest - 0.1), 1.0)
-    axes[0, 0].set_ylabel("dataset normalized entropy")
+        if normalized:
+            lowest = min(float(v.min()) for v in values)
+            ax.set_ylim(max(0.0, lowest - 0.1), 1.0)
+    axes[0, 0].set_ylabel("dataset normalized entropy" if normalized else "dataset entropy (nats)")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
