@@ -43,7 +43,7 @@ def _random_walks(world, episodes, seed):
 
 def _dataset(world, method, seed, episodes=60):
     observations, actions = _random_walks(world, episodes, seed)
-    return ContinuousDataset(f"{method}-{seed}", method, seed, observations, actions, np.nan, np.nan, np.nan)
+    return ContinuousDataset(f"{method}-{seed}", method, seed, observations, actions, np.full(episodes, world.horizon), np.nan, np.nan, np.nan)
 
 
 @pytest.mark.slow
