@@ -98,7 +98,7 @@ class _Stages:
 
 def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True) -> Path:
     """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path."""
-    from pmaxent.datasets import collect_run
+    from pmaxent.tabular.run_datasets import collect_run
     from pmaxent.tabular.offline import evaluate_run
 
     out = prepare_reproduction(out_dir, dataclasses.asdict(config))

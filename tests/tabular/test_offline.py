@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 import pmaxent.train
-from pmaxent import datasets as D
+from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.tabular import offline as O
 from pmaxent.cli.data import offline_command
 from pmaxent.tabular import from_map, make, make_dynamics
@@ -224,7 +224,7 @@ def collected_run(tmp_path, monkeypatch):
     run = TrainedRun(config, components, {"parallel": params}, {}, tmp_path / "run")
     run.run_dir.mkdir()
     monkeypatch.setattr(pmaxent.train, "load_run", lambda path: run)
-    D.collect_run(run.run_dir, show_progress=False)
+    R.collect_run(run.run_dir, show_progress=False)
     return run
 
 

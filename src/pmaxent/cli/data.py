@@ -1,7 +1,7 @@
 """``pmaxent collect`` and ``pmaxent offline``: datasets of a run and offline RL on them.
 
 Plain typer-annotated functions; the main CLI registers them as commands. Each calls the
-Python API (:func:`pmaxent.datasets.collect_run`, :func:`pmaxent.tabular.offline.evaluate_run`) and
+Python API (:func:`pmaxent.tabular.run_datasets.collect_run`, :func:`pmaxent.tabular.offline.evaluate_run`) and
 prints a short summary. ``--quiet`` hides the progress bar; the summary is always printed.
 """
 
@@ -19,7 +19,8 @@ from rich.table import Table
 
 from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import with_config_options
-from pmaxent.datasets import METHODS, collect_run, dataset_metrics, datasets_root
+from pmaxent.datasets import METHODS, datasets_root
+from pmaxent.tabular.run_datasets import collect_run, dataset_metrics
 from pmaxent.tabular.offline import evaluate_run
 
 

@@ -1,6 +1,6 @@
 """Exploration datasets of continuous runs: Minari datasets with Box spaces (SPEC sections 6, 11).
 
-Laid out like the tabular datasets (:mod:`pmaxent.datasets`): one dataset per method and training
+Laid out like the tabular datasets (:mod:`pmaxent.datasets`, :mod:`pmaxent.tabular.datasets`): one dataset per method and training
 seed under ``RUN/datasets/pmaxent/<env>-<method>-m<m>-seed<k>[-n<N>]-v0``, episode e = j * m + i
 the j-th trajectory of agent i, reward 0. An episode holds the observations the policy saw (the
 position (x, y) in a navigation world, (qpos, qvel) in an MJX world, the Gymnasium observation of

@@ -37,7 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.datasets import METHODS, ExplorationDataset, load_run_datasets
+from pmaxent.datasets import METHODS
+from pmaxent.tabular.datasets import ExplorationDataset
+from pmaxent.tabular.run_datasets import load_run_datasets
 from pmaxent.tabular.gym_env import GOAL_EPISODE_STEPS
 from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
 from pmaxent.tabular.mdp import TabularMDP

@@ -13,7 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 import pmaxent.train
-from pmaxent import datasets as D
+from pmaxent.datasets import datasets_root
+from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.cli.data import collect_command
 from pmaxent.tabular import from_map, make
 from pmaxent.tabular.policy import TabularSoftmax
@@ -123,7 +124,7 @@ def test_collection_rejects_bad_arguments():
 def test_metrics_by_hand_on_a_corridor():
     corridor = from_map(["SFFF"], horizon=2, name="corridor")
     dataset = hand_dataset(corridor, [[0, 1, 2], [0, 0, 0]], [[2, 2], [0, 0]], agents=[0, 1])
-    metrics = D.dataset_metrics([dataset], corridor)
+    metrics = R.dataset_metrics([dataset], corridor)
     pooled = np.array([4, 1, 1, 0]) / 6
     entropy = -np.sum(pooled[:3] * np.log(pooled[:3]))
     assert metrics.entropy[0] == pytest.approx(entropy, rel=1e-5)
@@ -137,7 +138,7 @@ def test_metrics_refuse_another_environment():
     mdp, policy = room_policy()
     dataset = D.collect_datasets(mdp, policy, "random", np.zeros((1, 2, mdp.n_states, 4), np.float32), seeds=(0,))[0]
     with pytest.raises(ValueError, match="'room-det', not 'maze-det'"):
-        D.dataset_metrics([dataset], make("maze-det"))
+        R.dataset_metrics([dataset], make("maze-det"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,39 +281,39 @@ def fake_run(tmp_path, monkeypatch):
 
 def test_collect_run_writes_all_families_and_never_overwrites(fake_run):
     run_dir = fake_run.run_dir
-    mdp, collected = D.collect_run(run_dir, show_progress=False)
+    mdp, collected = R.collect_run(run_dir, show_progress=False)
     assert list(collected) == ["parallel", "single", "random"]
     assert all(np.all(d.actions == 3) for d in collected["single"])
     rows = (run_dir / "datasets.csv").read_text().strip().splitlines()
-    assert rows[0].split(",") == list(D.DATASET_CSV_FIELDS) and len(rows) == 1 + 3 * 2
+    assert rows[0].split(",") == list(R.DATASET_CSV_FIELDS) and len(rows) == 1 + 3 * 2
     assert (run_dir / "figures" / "fig2_dataset_entropy.png").stat().st_size > 0
     assert (run_dir / "figures" / "fig8_dataset_occupancy.png").stat().st_size > 0
 
-    stored = D.load_run_datasets(run_dir).datasets
+    stored = R.load_run_datasets(run_dir).datasets
     for family, group in collected.items():
         assert [d.info.seed for d in stored[family]] == [0, 4]
         for written, read in zip(group, stored[family]):
             np.testing.assert_array_equal(read.observations, written.observations)
             assert read.info.source == str(run_dir.resolve())
 
-    before = (D.datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5").read_bytes()
+    before = (datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5").read_bytes()
     with pytest.raises(FileExistsError, match="6 dataset"):
-        D.collect_run(run_dir, show_progress=False)
-    after = (D.datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5").read_bytes()
+        R.collect_run(run_dir, show_progress=False)
+    after = (datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5").read_bytes()
     assert before == after
-    D.collect_run(run_dir, ["random"], overwrite=True, collection_seed=1, show_progress=False)
-    assert not np.array_equal(D.load_run_datasets(run_dir, ["random"]).datasets["random"][0].actions, collected["random"][0].actions)
+    R.collect_run(run_dir, ["random"], overwrite=True, collection_seed=1, show_progress=False)
+    assert not np.array_equal(R.load_run_datasets(run_dir, ["random"]).datasets["random"][0].actions, collected["random"][0].actions)
 
     with pytest.raises(ValueError, match="unknown dataset method"):
-        D.collect_run(run_dir, ["expert"], show_progress=False)
+        R.collect_run(run_dir, ["expert"], show_progress=False)
     with pytest.raises(FileNotFoundError, match="pmaxent collect"):
-        D.load_run_datasets(run_dir, trajectories=2)
+        R.load_run_datasets(run_dir, trajectories=2)
 
 
 def test_collect_run_refuses_an_untrained_method(fake_run):
     fake_run.config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel",), updates=1)
     with pytest.raises(ValueError, match="did not train"):
-        D.collect_run(fake_run.run_dir, ["single"], show_progress=False)
+        R.collect_run(fake_run.run_dir, ["single"], show_progress=False)
 
 
 def test_collect_command(fake_run):
