@@ -249,7 +249,7 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
     flat = ids.reshape(-1)  # the point of each sweep row; padding rows (>= n) are dropped
     out_sq = jnp.zeros((n,), points.dtype).at[flat].set(sq.reshape(total, k + 1)[:, k], mode="drop")
     out_index = jnp.zeros((n, k), jnp.int32).at[flat].set(index.reshape(total, k + 1)[:, :k], mode="drop") if with_index else None
-    return Neighbours(out_sq, out_index, jnp.sum(failed, dtype=jnp.int32), jnp.sum(brute, dtype=jnp.int32))
+    return Neighbours(out_sq, out_index, jnp.sum(failed & ~brute, dtype=jnp.int32), jnp.sum(brute, dtype=jnp.int32))
 
 
 def nearest(points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: bool = False, sizes: Plan | None = None) -> Neighbours:
