@@ -26,7 +26,8 @@ nearer and the block's result is exact. Otherwise (``lax.cond``: only such block
 candidates' k-th distance is still an upper bound on each query's true one, so every neighbour
 lies in the block's bounding box widened by the largest of them; that box's points are
 contiguous in y within each slab, and when there are at most ``box_size`` of them they are
-gathered and searched with ``jax.lax.top_k`` (the box search); else the block is searched
+gathered (into a buffer of box_size / 4 points when they fit, else of box_size) and searched
+with ``jax.lax.top_k`` (the box search); else the block is searched
 against all N points (brute force). The search is therefore exact for any data: clustered, on a
 line, repeated points, N below the window. Ties between equal distances may pick different
 (equally near) points than a brute-force search does; the distances are the same.
@@ -228,8 +229,8 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
             length = jnp.where((slabs >= j_lo) & (slabs < j_hi), last - first, 0)
             ends = jnp.cumsum(length)
 
-            def gathered(_):  # the box's points in a buffer of box_size, then top_k
-                t = jnp.arange(box_size)
+            def gathered(size):  # the box's points in a buffer of size points, then top_k
+                t = jnp.arange(size)
                 j = jnp.minimum(jnp.searchsorted(ends, t, side="right"), n_slabs - 1)
                 pos = jnp.clip(first[j] + t - (ends[j] - length[j]), 0, slab - 1)
                 box_ids = jnp.where(t < ends[-1], ids[j, pos], n)
@@ -240,7 +241,10 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
             def brute(_):
                 return _brute_block(q, q_ids, points, k)
 
-            return jax.lax.cond(ends[-1] <= box_size, gathered, brute, None) + (ends[-1] > box_size,)
+            # a buffer a quarter as large first: top_k's cost grows with it
+            small = max(box_size // 4, k + 1)
+            larger = lambda _: jax.lax.cond(ends[-1] <= box_size, lambda _: gathered(box_size), brute, None)  # noqa: E731
+            return jax.lax.cond(ends[-1] <= small, lambda _: gathered(small), larger, None) + (ends[-1] > box_size,)
 
         sq, index, brute = jax.lax.cond(exact, lambda _: swept(_) + (False,), box, None)
         return sq, index, ~exact, brute
