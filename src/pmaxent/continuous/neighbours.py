@@ -50,15 +50,16 @@ import jax
 import jax.numpy as jnp
 
 SWEEP_BLOCK = 32
-"""Query points per block of the sweep (chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+"""Query points per block of the sweep (faster than 16, 64 and 128 on bench_knn.py's samples, 2-core CPU)."""
 
 SLAB_WIDTH = 1.5
-"""Slab width in units of the k-th neighbour radius of N uniform points (chosen by benchmarks/bench_knn.py)."""
+"""Slab width in units of the k-th neighbour radius of N uniform points (faster than 0.8 and 2.5 on bench_knn.py's samples)."""
 
 
 class Plan(NamedTuple):
     """Static sizes of a sweep: ``block`` queries per block, ``slab`` points per slab (a multiple
-    of ``block``), ``n_slabs`` slabs, ``span`` candidate slabs, ``window`` candidates per slab."""
+    of ``block``), ``n_slabs`` slabs, ``span`` candidate slabs, ``window`` candidates per slab,
+    ``box_size`` most points of a box search."""
 
     block: int
     slab: int
@@ -98,7 +99,8 @@ def _squared_distances(queries: jax.Array, points: jax.Array) -> jax.Array:
 class Neighbours(NamedTuple):
     """``sq`` [N] the squared distance from each point to its k-th nearest other point, ``index``
     [N, k] the point itself then its k - 1 nearest other points in no particular order (None when
-    not asked for), ``fallback`` the number of query blocks recomputed by brute force."""
+    not asked for), ``boxed`` the number of query blocks that failed the sweep's exactness test
+    and were searched again in a box, ``fallback`` the number searched again by brute force."""
 
     sq: jax.Array
     index: jax.Array | None
@@ -266,7 +268,7 @@ def nearest(points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: boo
         with_index: also return each point's neighbourhood (itself and its k - 1 nearest others).
         sizes: the sweep's static sizes (default :func:`plan` (N, k, block)).
     Returns:
-        :class:`Neighbours` (sq [N], index [N, k] or None, fallback blocks).
+        :class:`Neighbours` (sq [N], index [N, k] or None, boxed and fallback block counts).
     """
     n = points.shape[0]
     return _sweep(points, int(k), sizes or plan(n, int(k), block), bool(with_index))
