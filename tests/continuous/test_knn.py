@@ -22,6 +22,7 @@ from pmaxent.continuous.knn import (
     log_unit_ball_volume,
     team_knn_distances,
 )
+from pmaxent.continuous.neighbours import SWEEP_BLOCK, kth_smallest, nearest, plan
 
 # Closed forms. Tolerances come from the estimator's sampling distribution at these sizes,
 # measured once with cKDTree over 200 seeds (N = 2000): error = bias +- sd
@@ -213,3 +214,76 @@ def test_stride_keeps_every_stride_th_point_and_dimension_is_checked():
         KNNEntropy(3, stride=0)
     with pytest.raises(ValueError, match="features must be 3-dimensional"):
         KNNEntropy(3, dimension=3)(features)
+
+
+# The slab sweep of pmaxent.continuous.neighbours (knn_distances' and MEPOL's default search)
+# against cKDTree's k-th neighbour distances on data built to defeat it.
+
+
+def _kth_reference(x, k):
+    """cKDTree's distances to the k + 1 nearest points (the point itself first), float64."""
+    return cKDTree(x.astype(np.float64)).query(x.astype(np.float64), k + 1)[0]
+
+
+def _sweep_datasets():
+    rng = np.random.default_rng(7)
+    clustered = np.concatenate([rng.uniform(0, 0.01, (2850, 2)), rng.uniform(-5, 5, (150, 2))])
+    line = np.stack([np.full(2000, 1.5), rng.uniform(-3, 3, 2000)], axis=1)  # every point shares x
+    repeated = rng.uniform(-1, 1, (60, 2))[rng.integers(0, 60, 2400)]  # 60 places, ~40 copies each
+    return {
+        "uniform": rng.uniform(-6, 6, (3000, 2)),
+        "clustered": clustered,
+        "vertical line": line,
+        "repeated": repeated,
+        "identical": np.full((200, 2), 0.25),
+        "below the window": rng.normal(size=(40, 2)),
+        "3-d": rng.normal(size=(1500, 3)) * np.array([3.0, 1.0, 0.1]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_sweep_datasets()))
+@pytest.mark.parametrize("k", [1, 5, 50])
+def test_sweep_distances_match_ckdtree(name, k):
+    x = _sweep_datasets()[name].astype(np.float32)
+    if k >= len(x):
+        k = len(x) - 1
+    expected = _kth_reference(x, k)[:, k]
+    np.testing.assert_allclose(knn_distances(x, k), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(knn_distances(x, k, search="brute"), expected, rtol=1e-5, atol=1e-6)
+    if name in ("identical",) or (name == "repeated" and k <= 5):
+        assert np.all(np.asarray(knn_distances(x, k)) == 0)
+
+
+def test_sweep_takes_the_box_search_and_the_brute_force_fallback_and_stays_exact():
+    x = _sweep_datasets()["clustered"].astype(np.float32)
+    k = 10
+    expected = _kth_reference(x, k)
+    default = nearest(x, k, with_index=True)
+    assert int(default.boxed) > 0  # blocks near the spread points fail the sweep's test: box search
+    tiny_box = nearest(x, k, with_index=True, sizes=plan(len(x), k, box_size=2 * (k + 1)))
+    assert int(tiny_box.fallback) > int(default.fallback)  # boxes too full for 22 points: brute force
+    uniform = _sweep_datasets()["uniform"].astype(np.float32)
+    assert int(nearest(uniform, k).boxed) < 0.5 * len(uniform) / SWEEP_BLOCK  # most blocks of uniform data pass the sweep's test
+    for found in (default, tiny_box):
+        np.testing.assert_allclose(np.sqrt(found.sq), expected[:, k], rtol=1e-5, atol=1e-6)
+        index = np.asarray(found.index)
+        assert index.shape == (len(x), k)
+        np.testing.assert_array_equal(index[:, 0], np.arange(len(x)))  # the point itself first
+        assert all(len(set(row)) == k for row in index)  # k distinct points
+        # its k - 1 others are k - 1 nearest (ties may pick other, equally near points)
+        others = np.sort(np.linalg.norm(x[index[:, 1:]] - x[:, None], axis=-1), axis=1)
+        np.testing.assert_allclose(others, expected[:, 1:k], rtol=1e-5, atol=1e-6)
+
+
+def test_kth_smallest_is_exact():
+    rng = np.random.default_rng(3)
+    sq = rng.exponential(size=(20, 300)).astype(np.float32)
+    sq[0, :10] = 0.0  # ties at zero
+    sq[1, 5:] = np.inf
+    for k in (1, 5, 11, 300):
+        np.testing.assert_array_equal(kth_smallest(jnp.asarray(sq), k), np.sort(sq, axis=1)[:, k - 1])
+
+
+def test_bad_search_is_named():
+    with pytest.raises(ValueError, match=r"search must be one of \('sweep', 'brute'\); got 'kd'"):
+        knn_entropy(np.zeros((10, 2), np.float32), 2, search="kd")

@@ -7,15 +7,18 @@ For N points x_1..x_N in R^d,
 with rho_{i,k} the Euclidean distance from x_i to its k-th nearest neighbour among the other N - 1
 points. Entropies are differential entropies in nats.
 
-Neighbour search is exact and pure JAX: the queries are cut into blocks of ``chunk_size`` points
-and a ``lax.map`` walks over the blocks; a block computes the squared distances [chunk, N] from
-its queries to every point and keeps the k + 1 smallest with ``jax.lax.top_k`` on their negation.
-The query itself is among the points at distance exactly 0 (distances are computed as sums of
-squared coordinate differences, never as |x|^2 + |y|^2 - 2 x.y, so self-distances and distances
-between repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points
-is the k-th smallest over the other N - 1, with or without repeated points. The largest
-intermediate is one block of distances, chunk_size x N (the coordinate sum is fused); nothing
-of size N x N is ever built.
+Neighbour search is exact and pure JAX. A single sample (:func:`knn_distances`,
+:func:`knn_entropy`) uses the slab sweep of :mod:`pmaxent.continuous.neighbours`: queries are
+compared with a few hundred candidates near them, and a block of queries whose candidates cannot
+be shown to contain its neighbours is searched again in a box that provably does, or against all
+N points. Team samples (:func:`team_knn_distances`, :class:`KNNEntropy`) use blocks of
+``chunk_size`` queries against every point: a block computes the squared distances [chunk, N]
+and keeps the k + 1 smallest with ``jax.lax.top_k`` on their negation. Either way the query
+itself is among the points at distance exactly 0 (distances are computed as sums of squared
+coordinate differences, never as |x|^2 + |y|^2 - 2 x.y, so self-distances and distances between
+repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points is the
+k-th smallest over the other N - 1, with or without repeated points. Nothing of size N x N is
+ever built: the largest intermediate is one block of distances, chunk_size x N.
 
 Repeated points. A move into a wall leaves an agent in place, so samples repeat points. When a
 point has k or more exact copies, rho = 0 and ln rho = -inf. Every rho is floored at
@@ -40,12 +43,16 @@ import numpy as np
 import scipy.special
 
 from pmaxent.components import TeamEntropies
+from pmaxent.continuous.neighbours import SWEEP_BLOCK, brute_force, nearest
 
 MIN_DISTANCE = 1e-5
 """Floor on the k-th neighbour distance (absolute, feature units); see the module docstring."""
 
 DEFAULT_CHUNK_SIZE = 128
-"""Query points per block of the neighbour search (chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+"""Query points per block of the team samples' neighbour search (chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+
+SEARCHES = ("sweep", "brute")
+"""Neighbour searches of a single sample: the slab sweep (default) or brute force, both exact."""
 
 
 def log_unit_ball_volume(d: int) -> float:
@@ -102,19 +109,14 @@ def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array
     return -neg
 
 
-@functools.partial(jax.jit, static_argnames=("k", "chunk_size"))
-def _knn_sq_distances(points: jax.Array, k: int, chunk_size: int) -> jax.Array:
-    blocks, c = _chunks(points, chunk_size)
-    groups = points[None]
-
-    def body(block):
-        return _block_smallest(block, groups, k + 1)[:, 0, k]
-
-    out = jax.lax.map(body, blocks)  # [n_blocks, C]
-    return out.reshape(-1)[: points.shape[0]]
+def _knn_sq_distances(points: jax.Array, k: int, chunk_size: int, search: str) -> jax.Array:
+    if search not in SEARCHES:
+        raise ValueError(f"k-NN entropy: search must be one of {SEARCHES}; got {search!r}")
+    find = nearest if search == "sweep" else brute_force
+    return find(points, k, chunk_size).sq
 
 
-def knn_distances(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> jax.Array:
+def knn_distances(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, search: str = "sweep") -> jax.Array:
     """Exact distance from each point to its k-th nearest neighbour among the other points.
 
     Not floored: repeated points give exact zeros.
@@ -123,6 +125,7 @@ def knn_distances(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZ
         points: [N, d].
         k: neighbour rank, 1 <= k < N.
         chunk_size: query points per block; memory is O(chunk_size * N).
+        search: "sweep" (default) or "brute" (:data:`SEARCHES`).
     Returns:
         rho: [N], rho[i] = k-th smallest of |x_i - x_j| over j != i.
     """
@@ -131,7 +134,7 @@ def knn_distances(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZ
         raise ValueError(f"knn_distances: points must be [N, d]; got shape {points.shape}")
     _check_k(k, points.shape[0], "the sample")
     _check_chunk(chunk_size)
-    return jnp.sqrt(_knn_sq_distances(points, int(k), int(chunk_size)))
+    return jnp.sqrt(_knn_sq_distances(points, int(k), int(chunk_size), search))
 
 
 def _mean_log_rho(sq: jax.Array, min_distance: float, axis=None) -> jax.Array:
@@ -139,7 +142,7 @@ def _mean_log_rho(sq: jax.Array, min_distance: float, axis=None) -> jax.Array:
     return 0.5 * jnp.mean(jnp.log(jnp.maximum(sq, min_distance**2)), axis=axis)
 
 
-def knn_entropy(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE, min_distance: float = MIN_DISTANCE) -> jax.Array:
+def knn_entropy(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, min_distance: float = MIN_DISTANCE, search: str = "sweep") -> jax.Array:
     """Kozachenko-Leonenko entropy (nats) of one sample.
 
     Args:
@@ -147,6 +150,7 @@ def knn_entropy(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
         k: neighbour rank, 1 <= k < N.
         chunk_size: query points per block of the neighbour search.
         min_distance: floor on rho (see the module docstring).
+        search: "sweep" (default) or "brute" (:data:`SEARCHES`).
     Returns:
         H_k: scalar.
     """
@@ -156,7 +160,7 @@ def knn_entropy(points: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
     n, d = points.shape
     _check_k(k, n, "the sample")
     _check_chunk(chunk_size)
-    sq = _knn_sq_distances(points, int(k), int(chunk_size))
+    sq = _knn_sq_distances(points, int(k), int(chunk_size), search)
     return kl_constant(n, k, d) + d * _mean_log_rho(sq, min_distance)
 
 

@@ -31,7 +31,6 @@ gym:ID environments sampled from the host); :class:`MepolConfig` holds the setti
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import time
@@ -46,6 +45,7 @@ from jax.scipy.special import digamma, logsumexp
 from pmaxent.components import Components, HostEnvironment
 from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
+from pmaxent.continuous.neighbours import SWEEP_BLOCK, nearest
 from pmaxent.host_rollout import make_act, sample_host
 from pmaxent.rollout import map_copies, sample_team
 
@@ -167,23 +167,13 @@ class MepolConfig:
         return json.dumps({"family": self.family, **dataclasses.asdict(self)}, indent=2)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "chunk_size"))
-def neighbourhoods(points: jax.Array, k: int, chunk_size: int = 256) -> tuple[jax.Array, jax.Array]:
-    """Each particle's neighbourhood: points [N, d] -> (indices [N, k] of the particle and its k - 1
-    nearest others, rho [N] the distance to its k-th nearest other particle)."""
-    n = points.shape[0]
-    pad = -n % chunk_size
-    queries = jnp.concatenate([points, jnp.zeros((pad, points.shape[1]), points.dtype)]).reshape(-1, chunk_size, points.shape[1])
-
-    def block(q):
-        sq = sum((q[:, None, i] - points[None, :, i]) ** 2 for i in range(points.shape[1]))  # [C, N]
-        neg, idx = jax.lax.top_k(-sq, k + 1)
-        return idx, neg
-
-    # sliced outside the map: slicing top_k's outputs inside it made XLA's CPU sort 30x slower
-    indices, neg = jax.lax.map(block, queries)
-    indices, neg = indices.reshape(-1, k + 1)[:n], neg.reshape(-1, k + 1)[:n]
-    return indices[:, :k], jnp.sqrt(jnp.maximum(-neg[:, k], 0.0))
+def neighbourhoods(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK) -> tuple[jax.Array, jax.Array]:
+    """Each particle's neighbourhood: points [N, d] -> (indices [N, k]: the particle itself, then its
+    k - 1 nearest others in no particular order; rho [N] the distance to its k-th nearest other
+    particle), by the exact slab sweep of :mod:`pmaxent.continuous.neighbours` (``chunk_size``
+    queries per block). Among others at equal distance, which ones fill the neighbourhood is arbitrary."""
+    found = nearest(points, k, chunk_size, with_index=True)
+    return found.index, jnp.sqrt(found.sq)
 
 
 def importance_weights(log_ratios: jax.Array) -> jax.Array:
