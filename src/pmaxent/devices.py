@@ -80,17 +80,19 @@ class Lanes:
         self.n_padded = -(-self.n_lanes // len(self.devices)) * len(self.devices)
         mesh = Mesh(np.array(self.devices), ("lanes",))
         self._sharding = NamedSharding(mesh, PartitionSpec("lanes"))
+        self._pack = None
 
     def pack(self, tree):
         """Leaves [*lane_shape, ...] -> [n_padded, ...], sharded over the devices."""
-        def one(x):
-            flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape):])
-            if self.n_padded > self.n_lanes:
-                flat = jnp.concatenate([flat, jnp.repeat(flat[:1], self.n_padded - self.n_lanes, axis=0)])
-            return flat
+        if self._pack is None:  # one program for the whole tree: leaf by leaf, each reshape and pad was a program of its own
+            self._pack = jax.jit(lambda t: jax.tree.map(self._pad, t), out_shardings=self._sharding if len(self.devices) > 1 else None)
+        return self._pack(tree)
 
-        packed = jax.tree.map(one, tree)
-        return jax.device_put(packed, self._sharding) if len(self.devices) > 1 else packed
+    def _pad(self, x):
+        flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape):])
+        if self.n_padded > self.n_lanes:
+            flat = jnp.concatenate([flat, jnp.repeat(flat[:1], self.n_padded - self.n_lanes, axis=0)])
+        return flat
 
     def unpack(self, tree):
         """Leaves [n_padded, ...] -> [*lane_shape, ...] (padding dropped), on the host as NumPy

@@ -157,6 +157,7 @@ def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_pa
         (["--env", "room-det", "--k", "3"], "--k does not apply to tabular"),
         (["--env", "gridworld-continuous", "--hidden", "0"], "hidden must be positive"),
         (["--env", "gridworld-continuous", "--point-stride", "0"], "point_stride must be a positive integer"),
+        (["--env", "gridworld-continuous", "--log-std-init", "nan"], "log_std_init must be a finite number"),
         (["--env", "gridworld-continuous", "--horizon", "20", "--point-stride", "5", "--k", "5"], "ceil(K x (T + 1) / point_stride) = 5"),
     ],
 )
@@ -165,6 +166,14 @@ def test_bad_continuous_input_names_the_problem(args, message, tmp_path):
     assert result.exit_code == 2
     assert message in result.output
     assert "gridworld-continuous" in _invoke("train", "--env", "lava", "--out", str(tmp_path / "y")).output
+
+
+def test_policies_start_with_the_worlds_log_std_unless_one_is_given():
+    def initial(**change):
+        return ContinuousTrainConfig(**{**TINY, **change}).make_components().policy.log_std_init
+
+    assert (initial(), initial(env="maze-det-continuous"), initial(log_std_init=-1.0)) == (-0.5, -1.5, -1.0)
+    assert initial(env="corridor", layout=("SFF", "FFF")) == -1.5  # a user's map: MEPOL's
 
 
 def test_a_map_without_start_is_refused(tmp_path):

@@ -53,5 +53,5 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
             f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / point_stride) = {points_per_agent} "
             f"(its per-agent entropy is estimated from them)"
         )
-    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init, bounded_mean=config.bounded_mean)
+    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.initial_log_std(), bounded_mean=config.bounded_mean)
     return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)

@@ -40,7 +40,6 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.special
 
 from pmaxent.components import TeamEntropies
 from pmaxent.continuous.neighbours import SWEEP_BLOCK, brute_force, nearest
@@ -62,6 +61,8 @@ def log_unit_ball_volume(d: int) -> float:
 
 def kl_constant(n: int, k: int, d: int) -> float:
     """psi(n) - psi(k) + ln V_d, the additive constant of the Kozachenko-Leonenko estimator."""
+    import scipy.special  # here, not at import: the CLI imports this module to build its options
+
     return float(scipy.special.digamma(n) - scipy.special.digamma(k)) + log_unit_ball_volume(d)
 
 
