@@ -3,6 +3,10 @@ neighbours (the way MEPOL's code samples and estimates), in the same process.
 
     python benchmarks/bench_continuous.py [--json out.json] [--quick]
 
+Where the machine sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (they slow a current NumPy), unset
+both for this command (env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...) so that the NumPy
+loop runs OpenBLAS's own kernels.
+
 For m in {1, 4, 16} agents on gridworld-continuous (B = 10 team samples of T = 100 steps,
 64-64 ReLU networks, k = 4, parallel method, one seed):
 1. JAX: agent-steps per second of whole PGPSE updates (rollout + k-NN entropies of the team,
@@ -107,9 +111,10 @@ def main() -> None:
     args = parser.parse_args()
     results = {"machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}, "rows": []}
     print(f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {K}, networks {HIDDEN}")
+    numpy_throughput(1, 1)  # untimed: the first sklearn and NumPy calls of a process pay their set-up
     for agents in (1, 4, 16):
         jax_row = jax_throughput(agents, 5 if args.quick else 30)
-        numpy_row = numpy_throughput(agents, 1)
+        numpy_row = numpy_throughput(agents, 1 if args.quick else 3)
         ratio = jax_row["agent_steps_per_second"] / numpy_row["agent_steps_per_second"]
         results["rows"].append({"jax": jax_row, "numpy": numpy_row, "ratio": ratio})
         print(f"  m = {agents:2d}: JAX {jax_row['agent_steps_per_second'] / 1e3:8.1f} k agent-steps/s (whole updates)   "

@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from pmaxent.components import TeamEntropies
 from pmaxent.continuous.knn import (
     MIN_DISTANCE,
+    NETWORK_MAX_NEIGHBOURS,
     KNNEntropy,
     kl_constant,
     knn_distances,
@@ -117,15 +118,17 @@ def _direct(features, k):
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 6])
-def test_team_agents_without_equal_direct_computations(m):
+@pytest.mark.parametrize("k", [3, NETWORK_MAX_NEIGHBOURS + 2])  # the insertion network, then jax.lax.top_k
+@pytest.mark.parametrize("chunk_size", [17, None])
+def test_team_agents_without_equal_direct_computations(m, k, chunk_size):
     rng = np.random.default_rng(m)
     features = rng.uniform(-1, 1, (2, m, 40, 2)).astype(np.float32)
     features[0, 0, :5] = features[0, 0, 5]  # repeats within an agent
     features[1, -1, :4] = features[1, 0, :4]  # and across agents
-    out = KNNEntropy(3, chunk_size=17)(features)
+    out = KNNEntropy(k, chunk_size=chunk_size)(features)
     assert isinstance(out, TeamEntropies) and out.extras == {}
     assert out.team.shape == (2,) and out.agents.shape == (2, m) and out.without_agent.shape == (2, m)
-    team, agents, without = _direct(features, 3)
+    team, agents, without = _direct(features, k)
     np.testing.assert_allclose(out.team, team, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out.agents, agents, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out.without_agent, without, rtol=1e-5, atol=1e-5)

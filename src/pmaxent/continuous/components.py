@@ -7,7 +7,7 @@ import dataclasses
 
 from pmaxent.components import Components
 from pmaxent.continuous import mjx_worlds, worlds
-from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.config import ContinuousTrainConfig, initial_log_std
 from pmaxent.continuous.gymnasium_envs import gym_environment, gym_id
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
@@ -53,5 +53,5 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
             f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / point_stride) = {points_per_agent} "
             f"(its per-agent entropy is estimated from them)"
         )
-    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.initial_log_std(), bounded_mean=config.bounded_mean)
+    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=initial_log_std(config), bounded_mean=config.bounded_mean)
     return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)

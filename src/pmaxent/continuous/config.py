@@ -25,6 +25,14 @@ moves of at most 0.2) no agent of a team of four reaches the far room within 600
 margin. On the continuous Room and Maze, whose corridors are one cell wide, -0.5 left the parallel
 team's entropy below the single agent's (benchmarks/continuous_defaults.py, README)."""
 
+def initial_log_std(config) -> float:
+    """The initial log std of ``config``'s policies (a ContinuousTrainConfig or a MepolConfig): its
+    ``log_std_init``, or the world's default (:data:`WORLD_LOG_STD_INIT`; a text map: MEPOL's)."""
+    if config.log_std_init is not None:
+        return config.log_std_init
+    return LOG_STD_INIT if config.layout is not None else WORLD_LOG_STD_INIT.get(config.env.strip(), LOG_STD_INIT)
+
+
 PHYSICS = ("kinematic", "mjx")
 
 
@@ -87,12 +95,6 @@ class ContinuousTrainConfig(TrainConfig):
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
     physics: str = "kinematic"
     """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
-
-    def initial_log_std(self) -> float:
-        """``log_std_init``, or the world's default (:data:`WORLD_LOG_STD_INIT`)."""
-        if self.log_std_init is not None:
-            return self.log_std_init
-        return LOG_STD_INIT if self.layout is not None else WORLD_LOG_STD_INIT.get(self.env.strip(), LOG_STD_INIT)
 
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""

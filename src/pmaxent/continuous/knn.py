@@ -12,13 +12,16 @@ Neighbour search is exact and pure JAX. A single sample (:func:`knn_distances`,
 compared with a few hundred candidates near them, and a block of queries whose candidates cannot
 be shown to contain its neighbours is searched again in a box that provably does, or against all
 N points. Team samples (:func:`team_knn_distances`, :class:`KNNEntropy`) use blocks of
-``chunk_size`` queries against every point: a block computes the squared distances [chunk, N]
-and keeps the k + 1 smallest with ``jax.lax.top_k`` on their negation. Either way the query
-itself is among the points at distance exactly 0 (distances are computed as sums of squared
+``chunk_size`` queries against every point: for small k a block passes its squared distance to
+each point in turn through k + 1 running minima per query and agent (an insertion network); for
+larger k it computes the [chunk, m, N] distances and keeps the k + 1 smallest with
+``jax.lax.top_k``. Either way the query itself is among the points at distance exactly 0 (distances are computed as sums of squared
 coordinate differences, never as |x|^2 + |y|^2 - 2 x.y, so self-distances and distances between
 repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points is the
 k-th smallest over the other N - 1, with or without repeated points. Nothing of size N x N is
-ever built: the largest intermediate is one block of distances, chunk_size x N.
+ever built: the largest intermediate of a team search is chunk_size x m x (k + 1) running minima,
+or one block of distances, chunk_size x m x N (of a single sample's search, see
+:mod:`pmaxent.continuous.neighbours`).
 
 Repeated points. A move into a wall leaves an agent in place, so samples repeat points. When a
 point has k or more exact copies, rho = 0 and ln rho = -inf. Every rho is floored at
@@ -48,7 +51,19 @@ MIN_DISTANCE = 1e-5
 """Floor on the k-th neighbour distance (absolute, feature units); see the module docstring."""
 
 DEFAULT_CHUNK_SIZE = 128
-"""Query points per block of the team samples' neighbour search (chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+"""Query points per block of the team samples' neighbour search with ``jax.lax.top_k`` (k + 1 >
+:data:`NETWORK_MAX_NEIGHBOURS`; chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+
+NETWORK_MAX_NEIGHBOURS = 8
+"""Largest k + 1 for which the team search keeps k + 1 running minima (an insertion network)
+instead of calling ``jax.lax.top_k``: on a 2-core CPU the network was as fast on blocks of 128
+queries at k + 1 = 5 and slower from k + 1 = 11 on (3x at 21), but it never holds a block's
+[chunk, m, N] distances, so its blocks can be large."""
+
+NETWORK_CHUNK_SIZE = 2048
+"""Query points per block of the insertion-network search: 2.4x faster than blocks of 128 at
+m = 16 (10 team samples of 16 x 101 points), level at m = 4; its memory is chunk x m x (k + 1)
+floats."""
 
 SEARCHES = ("sweep", "brute")
 """Neighbour searches of a single sample: the slab sweep (default) or brute force, both exact."""
@@ -99,15 +114,28 @@ def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array
     Returns:
         [C, G, k1], ascending along the last axis.
     """
-    # One fused elementwise pass per coordinate over [C, G, n] arrays: about 3 times faster on a
-    # CPU than reducing a [C, G, n, d] difference over its short last axis, and exact (no
-    # |x|^2 + |y|^2 - 2 x.y cancellation), so repeated points are at distance exactly 0.
-    sq = None
-    for j in range(queries.shape[-1]):
-        diff = queries[:, None, None, j] - points[None, :, :, j]  # [C, G, n]
-        sq = diff * diff if sq is None else sq + diff * diff
-    neg, _ = jax.lax.top_k(-sq, k1)
-    return -neg
+    # Squared distances are sums of squared coordinate differences (no |x|^2 + |y|^2 - 2 x.y
+    # cancellation), so repeated points are at distance exactly 0.
+    def distances(point):  # point [..., d] -> [C, ...]
+        return sum((queries[(slice(None),) + (None,) * (point.ndim - 1) + (j,)] - point[None, ..., j]) ** 2 for j in range(queries.shape[-1]))
+
+    if k1 > NETWORK_MAX_NEIGHBOURS:
+        neg, _ = jax.lax.top_k(-distances(points), k1)  # [C, G, n] -> [C, G, k1]
+        return -neg
+
+    # The insertion network: one point of every group at a time passes down k1 running minima
+    # by a min and a max; min and max only move values, so the result is exact.
+    def insert(smallest, point):  # point: [G, d], the t-th point of every group
+        sq = distances(point)  # [C, G]
+        kept = []
+        for level in smallest:
+            kept.append(jnp.minimum(level, sq))
+            sq = jnp.maximum(level, sq)
+        return tuple(kept), None
+
+    empty = jnp.full((queries.shape[0], points.shape[0]), jnp.inf, jnp.result_type(queries, points))
+    smallest, _ = jax.lax.scan(insert, (empty,) * k1, jnp.swapaxes(points, 0, 1), unroll=8)
+    return jnp.stack(smallest, axis=-1)
 
 
 def _knn_sq_distances(points: jax.Array, k: int, chunk_size: int, search: str) -> jax.Array:
@@ -204,7 +232,12 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
     return unblock(team), unblock(own), unblock(without)
 
 
-def team_knn_distances(features: jax.Array, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[jax.Array, jax.Array, jax.Array]:
+def team_chunk_size(k: int) -> int:
+    """The default query block of the team search for neighbour rank k."""
+    return NETWORK_CHUNK_SIZE if k + 1 <= NETWORK_MAX_NEIGHBOURS else DEFAULT_CHUNK_SIZE
+
+
+def team_knn_distances(features: jax.Array, k: int, chunk_size: int | None = None) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Squared k-th neighbour distances of every point within the three samples PGPSE needs.
 
     One search: each query block computes its distances to every agent's points once, keeps the
@@ -216,7 +249,9 @@ def team_knn_distances(features: jax.Array, k: int, chunk_size: int = DEFAULT_CH
     Args:
         features: [B, m, N, d].
         k: neighbour rank, 1 <= k < N.
-        chunk_size: query points per block; memory is O(chunk_size * m * N).
+        chunk_size: query points per block (default :func:`team_chunk_size`); memory is
+            O(chunk_size * m * N) with ``jax.lax.top_k``, O(chunk_size * m * (k + 1)) with the
+            insertion network (k + 1 <= NETWORK_MAX_NEIGHBOURS).
     Returns:
         (team [B, m, N], own [B, m, N], without [B, m, N, m]): squared k-th neighbour distances
         of point (b, i, n) in the pooled sample, in agent i's own sample, and in the pooled
@@ -227,6 +262,7 @@ def team_knn_distances(features: jax.Array, k: int, chunk_size: int = DEFAULT_CH
     if features.ndim != 4:
         raise ValueError(f"team_knn_distances: features must be [B, m, N, d]; got shape {features.shape}")
     _check_k(k, features.shape[2], f"one agent's sample (N = {features.shape[2]} points per agent)")
+    chunk_size = team_chunk_size(k) if chunk_size is None else chunk_size
     _check_chunk(chunk_size)
     return _team_sq_distances(features, int(k), int(chunk_size))
 
@@ -242,7 +278,7 @@ class KNNEntropy:
 
     Args:
         k: neighbour rank (MEPOL uses 50); needs k < N, the points per agent.
-        chunk_size: query points per block of the search.
+        chunk_size: query points per block of the search (default :func:`team_chunk_size`).
         min_distance: floor on rho (see the module docstring).
         dimension: d, the features' dimension, if known: features of another dimension are
             refused (the trainer checks it against the environment before compiling).
@@ -254,9 +290,10 @@ class KNNEntropy:
 
     extra_metrics = ()
 
-    def __init__(self, k: int, chunk_size: int = DEFAULT_CHUNK_SIZE, min_distance: float = MIN_DISTANCE, dimension: int | None = None, stride: int = 1):
+    def __init__(self, k: int, chunk_size: int | None = None, min_distance: float = MIN_DISTANCE, dimension: int | None = None, stride: int = 1):
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"KNNEntropy: k must be an integer >= 1; got {k!r}")
+        chunk_size = team_chunk_size(k) if chunk_size is None else chunk_size
         _check_chunk(chunk_size)
         if not min_distance > 0:
             raise ValueError(f"KNNEntropy: min_distance must be > 0; got {min_distance!r}")
