@@ -21,9 +21,9 @@ worlds of :data:`WORLD_LOG_STD_INIT`."""
 WORLD_LOG_STD_INIT = {"gridworld-continuous": -0.5}
 """Worlds whose policies start noisier. In GridWorldContinuous, from MEPOL's -1.5 (std 0.22 for
 moves of at most 0.2) no agent of a team of four reaches the far room within 600 updates; from
--0.5, agents of every seed reach all four rooms and the team beats the single agent by a wide
-margin. On the continuous Room and Maze, whose corridors are one cell wide, -0.5 left the parallel
-team's entropy below the single agent's (benchmarks/continuous_defaults.py, README)."""
+-0.5, agents of every seed reach all four rooms. On the continuous Room and Maze, whose corridors
+are one cell wide, -0.5 left the parallel team's entropy below the single agent's
+(benchmarks/continuous_defaults.py, README)."""
 
 def initial_log_std(config) -> float:
     """The initial log std of ``config``'s policies (a ContinuousTrainConfig or a MepolConfig): its
@@ -53,8 +53,8 @@ def check_physics(config) -> None:
 @dataclasses.dataclass(frozen=True)
 class ContinuousTrainConfig(TrainConfig):
     """Every setting of a training run in a continuous world, with defaults under which a team of
-    four visibly splits gridworld-continuous's four rooms and beats the single agent on pooled
-    entropy and coverage in a few minutes on a 2-core CPU (measured in the README).
+    four spreads over gridworld-continuous's four rooms in a few minutes on a 2-core CPU (measured
+    in the README, with how it compares with the single agent).
 
     The k-NN estimator, a Gaussian MLP team, Adam and the counterfactual baselines are used; the
     tabular settings ``time_indexed`` and ``init`` do not apply.
