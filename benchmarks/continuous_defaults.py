@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.team import team_positions  # noqa: E402
+from pmaxent.experiments import final_metric  # noqa: E402
 from pmaxent.train import run_training  # noqa: E402
 
 SETTINGS = (
@@ -54,12 +55,11 @@ def measure(setting: dict, agents: int, seeds: tuple[int, ...]) -> dict:
     with tempfile.TemporaryDirectory() as out:
         run = run_training(config, out, progress=False, plot=False)
     seconds = time.perf_counter() - start
-    window = max(1, config.updates // 100)
     row = {"setting": setting, "seconds": round(seconds, 1)}
     for i, method in enumerate(config.methods):
         row[method] = {
-            "normalized_entropy": run.metrics["normalized_entropy"][i, :, -window:].mean(axis=-1).round(3).tolist(),
-            "coverage": run.metrics["coverage"][i, :, -window:].mean(axis=-1).round(3).tolist(),
+            "normalized_entropy": final_metric(run.metrics["normalized_entropy"][i]).round(3).tolist(),
+            "coverage": final_metric(run.metrics["coverage"][i]).round(3).tolist(),
             "rooms": [room_shares(team_positions(run, method, seed_index=s, trajectories=4)).round(3).tolist() for s in range(len(seeds))],
         }
     return row

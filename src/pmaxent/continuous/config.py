@@ -25,6 +25,7 @@ moves of at most 0.2) no agent of a team of four reaches the far room within 600
 are one cell wide, -0.5 left the parallel team's entropy below the single agent's
 (benchmarks/continuous_defaults.py, README)."""
 
+
 def initial_log_std(config) -> float:
     """The initial log std of ``config``'s policies (a ContinuousTrainConfig or a MepolConfig): its
     ``log_std_init``, or the world's default (:data:`WORLD_LOG_STD_INIT`; a text map: MEPOL's)."""

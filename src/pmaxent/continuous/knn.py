@@ -15,9 +15,9 @@ N points. Team samples (:func:`team_knn_distances`, :class:`KNNEntropy`) use blo
 ``chunk_size`` queries against every point: for small k a block passes its squared distance to
 each point in turn through k + 1 running minima per query and agent (an insertion network); for
 larger k it computes the [chunk, m, N] distances and keeps the k + 1 smallest with
-``jax.lax.top_k``. Either way the query itself is among the points at distance exactly 0 (distances are computed as sums of squared
-coordinate differences, never as |x|^2 + |y|^2 - 2 x.y, so self-distances and distances between
-repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points is the
+``jax.lax.top_k``. Either way the query itself is among the points at distance exactly 0
+(distances are computed as sums of squared coordinate differences, never as |x|^2 + |y|^2 -
+2 x.y, so self-distances and distances between repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points is the
 k-th smallest over the other N - 1, with or without repeated points. Nothing of size N x N is
 ever built: the largest intermediate of a team search is chunk_size x m x (k + 1) running minima,
 or one block of distances, chunk_size x m x N (of a single sample's search, see
