@@ -69,25 +69,17 @@ def test_same_seed_same_numbers(finished_run, tmp_path):
 
 def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path, monkeypatch):
     out = tmp_path / "interrupted"
-    real_runner = train_module.make_chunk_runner
+    real_save = train_module.save_checkpoint
 
-    def runner_interrupted_after_first_chunk(config, components, lanes):
-        run = real_runner(config, components, lanes)
-        calls = []
+    def save_then_interrupt(*args):  # the process is stopped right after its first checkpoint
+        real_save(*args)
+        raise KeyboardInterrupt
 
-        def interrupted(states, length):
-            calls.append(length)
-            if len(calls) == 2:
-                raise KeyboardInterrupt
-            return run(states, length)
-
-        return interrupted
-
-    monkeypatch.setattr(train_module, "make_chunk_runner", runner_interrupted_after_first_chunk)
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_training(TrainConfig(**SMALL), out, progress=False, plot=False)
     assert (out / "checkpoint.npz").exists() and not (out / "params.npz").exists()
-    monkeypatch.setattr(train_module, "make_chunk_runner", real_runner)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
     with pytest.raises(FileExistsError, match="resume"):
         run_training(TrainConfig(**SMALL), out, progress=False)
     resumed = run_training(TrainConfig(**SMALL), out, resume=True, progress=False, plot=False)

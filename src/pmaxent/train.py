@@ -228,18 +228,11 @@ def make_update(config: TrainConfig, components: Components) -> Callable[[TrainS
     return update
 
 
-def metric_names(config: TrainConfig, components: Components) -> tuple[str, ...]:
-    """Names of the metrics an update logs, in column order: those of :func:`team_metrics`, then
-    the environment's own (without the internal "finite")."""
-    state = jax.eval_shape(lambda key: init_state(config, components, key), jax.random.key(0, impl=key_impl(config)))
-    if isinstance(components.env, HostEnvironment):
-        from pmaxent.host_rollout import sample_shapes
-
-        _, metrics = jax.eval_shape(make_learn(config, components), state, True, True, *sample_shapes(config, components))
-    else:
-        _, metrics = jax.eval_shape(make_update(config, components), state, True, True)
+def metric_names(components: Components, logged) -> tuple[str, ...]:
+    """The names in ``logged`` (the metric names an update returns) in column order: those of
+    :func:`team_metrics`, then the environment's own, without the internal "finite"."""
     first = ("entropy", "normalized_entropy", *components.estimator.extra_metrics, "agent_entropy", "diversity")
-    return first + tuple(sorted(set(metrics) - set(first) - {"finite"}))
+    return first + tuple(sorted(set(logged) - set(first) - {"finite"}))
 
 
 def init_state(config: TrainConfig, components: Components, key: jax.Array, learning=True, shared=False) -> TrainState:
@@ -400,24 +393,36 @@ def run_training(
             return load_run(run_dir, components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
     states = _initial_states(config, components)
-    names = metric_names(config, components)
+    metrics: dict[str, np.ndarray] = {}
     if checkpoint is not None and checkpoint.exists():
         states, metrics = load_checkpoint(checkpoint, states)
-    else:
-        metrics = {name: np.zeros((len(config.methods), len(config.seeds), 0), np.float32) for name in names}
     lanes = Lanes((len(config.methods), len(config.seeds)))
     packed = lanes.pack(states)
     run_chunk = make_chunk_runner(config, components, lanes)
     done = int(np.asarray(states.step).reshape(-1)[0])
+    lengths = [min(config.chunk, config.updates - start) for start in range(done, config.updates, config.chunk)]
     with progress_bar(config.updates, f"train {config.env} m={config.agents}", enabled=progress, unit="updates") as bar:
         bar.advance(done)
-        while done < config.updates:
-            length = min(config.chunk, config.updates - done)
-            new_packed, chunk_metrics = run_chunk(packed, length)
+        # JAX dispatches asynchronously: the next chunk is queued before this one's metrics are
+        # read and checkpointed, so that host work overlaps the device's (not for a host-stepped
+        # environment, whose chunks run on the host when called)
+        ahead = not isinstance(components.env, HostEnvironment)
+
+        def dispatch(packed, i):
+            chunk = run_chunk(packed, lengths[i])
+            if i + 1 == len(lengths) and plot and run_dir is not None:
+                import pmaxent.plots.training  # noqa: F401  (imported while the last chunk computes)
+            return chunk
+
+        pending = None
+        for i, length in enumerate(lengths):
+            new_packed, chunk_metrics = pending or dispatch(packed, i)
+            pending = dispatch(new_packed, i + 1) if ahead and i + 1 < len(lengths) else None
             chunk_metrics = jax.device_get(lanes.unpack(chunk_metrics))
             _check_finite(np.asarray(chunk_metrics.pop("finite")), config, done)
             packed = new_packed
-            metrics = {k: np.concatenate([metrics[k], np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in names}
+            empty = np.zeros((len(config.methods), len(config.seeds), 0), np.float32)
+            metrics = {k: np.concatenate([metrics.get(k, empty), np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in metric_names(components, chunk_metrics)}
             done += length
             if checkpoint is not None:
                 save_checkpoint(checkpoint, lanes.unpack(packed), metrics)

@@ -54,26 +54,18 @@ def test_cli_trains_a_continuous_team_and_writes_its_run_directory(cli_run):
 def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, monkeypatch):
     out, _ = cli_run
     reference = load_run(out)
-    real_runner = train_module.make_chunk_runner
+    real_save = train_module.save_checkpoint
 
-    def interrupted_runner(config, components, lanes):
-        run = real_runner(config, components, lanes)
-        calls = []
+    def save_then_interrupt(*args):  # the process is stopped right after its first checkpoint
+        real_save(*args)
+        raise KeyboardInterrupt
 
-        def chunk(states, length):
-            calls.append(length)
-            if len(calls) == 2:
-                raise KeyboardInterrupt
-            return run(states, length)
-
-        return chunk
-
-    monkeypatch.setattr(train_module, "make_chunk_runner", interrupted_runner)
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
     again = tmp_path / "again"
     with pytest.raises(KeyboardInterrupt):
         run_training(ContinuousTrainConfig(**TINY), again, progress=False, plot=False)
     assert (again / "checkpoint.npz").exists()
-    monkeypatch.setattr(train_module, "make_chunk_runner", real_runner)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
     resumed = run_training(ContinuousTrainConfig(**TINY), again, resume=True, progress=False, plot=False)
     for name in reference.metrics:
         # the reference was read back from metrics.csv, written with 6 significant digits
