@@ -1,15 +1,16 @@
 """The measurements behind the continuous defaults: parallel teams against the single agent in
 gridworld-continuous under a few settings, with where each agent goes.
 
-    python benchmarks/continuous_defaults.py [--json out.json] [--agents 4] [--seeds 0,1,2]
+    python benchmarks/continuous_defaults.py [--json out.json] [--agents 4] [--seeds 0,1,2,3,4,5]
 
-For each setting (ContinuousTrainConfig fields changed from the defaults; the list below holds
-MEPOL's initial log std -1.5 and ours, -0.5, at 300 and 600 updates) it trains the parallel team
-and the single agent with K' = m trajectories, and prints per seed the final normalized k-NN
-entropy and coverage (mean over the last 1% of updates) and each agent's share of its positions
-in the four rooms (4 trajectories sampled after training), as digits 0-9 in the order
-bottom-left (the start room), bottom-right, top-left, top-right: "3051" is an agent with 3/9 of
-its positions at home, 5/9 in the top-left room and 1/9 in the far top-right one.
+For each setting (ContinuousTrainConfig fields changed from the defaults: horizons 400 to 200,
+initial log stds -0.5, -1.0 and MEPOL's -1.5) it trains the parallel team and the single agent
+with K' = m trajectories, and prints the final normalized k-NN entropy and coverage (mean over
+the last 1% of updates) of each method, the team's lead in entropy with its 95% bootstrap
+interval and the seeds it leads in, and each parallel agent's share of its positions in the four
+rooms (4 trajectories sampled after training), as digits 0-9 in the order bottom-left (the start
+room), bottom-right, top-left, top-right: "3051" is an agent with 3/9 of its positions at home,
+5/9 in the top-left room and 1/9 in the far top-right one.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ import numpy as np  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.team import team_positions  # noqa: E402
 from pmaxent.experiments import final_metric  # noqa: E402
+from pmaxent.statistics import difference_interval  # noqa: E402
 from pmaxent.train import run_training  # noqa: E402
 
 SETTINGS = (
-    {"log_std_init": -1.5, "updates": 300},
-    {"log_std_init": -1.5, "updates": 600},
-    {"log_std_init": -0.5, "updates": 300},
-    {"log_std_init": -0.5, "updates": 600},
+    *({"horizon": 400, "log_std_init": log_std} for log_std in (-0.5, -1.0, -1.5)),
+    {"horizon": 300, "log_std_init": -1.5},
+    {"horizon": 250, "log_std_init": -1.5},
+    *({"horizon": 200, "log_std_init": log_std} for log_std in (-0.5, -1.0, -1.5)),
 )
 ROOMS = ("bottom-left (start)", "bottom-right", "top-left", "top-right")
 
@@ -72,22 +74,27 @@ def digits(shares) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=ContinuousTrainConfig.agents)
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    parser.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated training seeds")
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args()
     seeds = tuple(int(s) for s in args.seeds.split(","))
     defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in ("horizon", "lr", "batch_size", "k", "hidden")}
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")
-    print("| setting | parallel entropy | single entropy | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |")
-    print("|---|---|---|---|---|---|---|")
+    print("| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
     rows = []
     for setting in SETTINGS:
         row = measure(setting, args.agents, seeds)
         rows.append(row)
         p, s = row["parallel"], row["single"]
         cells = [", ".join(f"{k}={v}" for k, v in setting.items())]
-        for values in (p["normalized_entropy"], s["normalized_entropy"], p["coverage"], s["coverage"]):
+        for values in (p["normalized_entropy"], s["normalized_entropy"]):
             cells.append(f"{np.mean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})")
+        lead = np.subtract(p["normalized_entropy"], s["normalized_entropy"])
+        low, high = difference_interval(np.array(p["normalized_entropy"]), np.array(s["normalized_entropy"]))
+        cells.append(f"{lead.mean():+.3f} ({low:+.3f}, {high:+.3f}), {int(np.sum(lead > 0))} of {len(lead)}")
+        for values in (p["coverage"], s["coverage"]):
+            cells.append(f"{np.mean(values):.3f}")
         cells.append(" / ".join(digits(shares) for shares in p["rooms"]))
         cells.append(str(row["seconds"]))
         print("| " + " | ".join(cells) + " |", flush=True)

@@ -160,12 +160,12 @@ def test_bad_continuous_input_names_the_problem(args, message, tmp_path):
     assert "gridworld-continuous" in _invoke("train", "--env", "lava", "--out", str(tmp_path / "y")).output
 
 
-def test_policies_start_with_the_worlds_log_std_unless_one_is_given():
+def test_policies_start_with_mepols_log_std_unless_one_is_given():
     def initial(**change):
         return ContinuousTrainConfig(**{**TINY, **change}).make_components().policy.log_std_init
 
-    assert (initial(), initial(env="maze-det-continuous"), initial(log_std_init=-1.0)) == (-0.5, -1.5, -1.0)
-    assert initial(env="corridor", layout=("SFF", "FFF")) == -1.5  # a user's map: MEPOL's
+    assert (initial(), initial(env="maze-det-continuous"), initial(log_std_init=-1.0)) == (-1.5, -1.5, -1.0)
+    assert initial(env="corridor", layout=("SFF", "FFF")) == -1.5  # a user's map too
 
 
 def test_a_map_without_start_is_refused(tmp_path):

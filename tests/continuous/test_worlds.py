@@ -186,7 +186,7 @@ def test_world_environment_fields():
     assert env.feature_volume == 43.0 and (env.reset_noise, env.step_noise) == (2, 3)
     assert env.action_space == gymnasium.spaces.Box(-0.25, 0.25, (2,), np.float32)
     assert env.observation_space.shape == (2,)
-    assert make("gridworld-continuous").horizon == 400 and make("maze-det-continuous").horizon == 40
+    assert make("gridworld-continuous").horizon == 200 and make("maze-det-continuous").horizon == 40
     assert make("maze-det-continuous", horizon=7).horizon == 7
 
 

@@ -15,23 +15,15 @@ within one step of each other, so more points add cost faster than information."
 
 
 LOG_STD_INIT = -1.5
-"""Initial log standard deviation of the Gaussian policies: MEPOL's, the default but in the
-worlds of :data:`WORLD_LOG_STD_INIT`."""
-
-WORLD_LOG_STD_INIT = {"gridworld-continuous": -0.5}
-"""Worlds whose policies start noisier. In GridWorldContinuous, from MEPOL's -1.5 (std 0.22 for
-moves of at most 0.2) no agent of a team of four reaches the far room within 600 updates; from
--0.5, agents of every seed reach all four rooms. On the continuous Room and Maze, whose corridors
-are one cell wide, -0.5 left the parallel team's entropy below the single agent's
-(benchmarks/continuous_defaults.py, README)."""
+"""Initial log standard deviation of the Gaussian policies: MEPOL's (std 0.22 for GridWorld's moves
+of at most 0.2). In GridWorldContinuous at T = 200 the parallel team beat the single agent in
+every seed with it, and not with -1.0 or -0.5 (benchmarks/continuous_defaults.py, README)."""
 
 
 def initial_log_std(config) -> float:
     """The initial log std of ``config``'s policies (a ContinuousTrainConfig or a MepolConfig): its
-    ``log_std_init``, or the world's default (:data:`WORLD_LOG_STD_INIT`; a text map: MEPOL's)."""
-    if config.log_std_init is not None:
-        return config.log_std_init
-    return LOG_STD_INIT if config.layout is not None else WORLD_LOG_STD_INIT.get(config.env.strip(), LOG_STD_INIT)
+    ``log_std_init``, or :data:`LOG_STD_INIT` when that is None."""
+    return LOG_STD_INIT if config.log_std_init is None else config.log_std_init
 
 
 PHYSICS = ("kinematic", "mjx")
@@ -86,8 +78,8 @@ class ContinuousTrainConfig(TrainConfig):
     """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most 101 points per trajectory)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of each agent's policy network (MEPOL's GridWorld: 300, 300)."""
-    log_std_init: float | None = None
-    """Initial log standard deviation of the Gaussian policies (default: -0.5 in gridworld-continuous, MEPOL's -1.5 elsewhere; see WORLD_LOG_STD_INIT)."""
+    log_std_init: float = LOG_STD_INIT
+    """Initial log standard deviation of the Gaussian policies (MEPOL's -1.5)."""
     bounded_mean: bool = True
     """Squash each policy's mean into the action box with tanh (off: MEPOL's raw MLP mean)."""
     max_step: float | None = None

@@ -83,7 +83,7 @@ class ContinuousEnv(gymnasium.Env):
     Reward-free: always 0.
 
     ## Episode End
-    Never terminates; truncated after the exploration horizon T (400 GridWorldContinuous,
+    Never terminates; truncated after the exploration horizon T (200 GridWorldContinuous,
     32 Room, 40 Maze).
 
     ## Arguments
