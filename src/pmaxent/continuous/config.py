@@ -46,8 +46,8 @@ def check_physics(config) -> None:
 @dataclasses.dataclass(frozen=True)
 class ContinuousTrainConfig(TrainConfig):
     """Every setting of a training run in a continuous world, with defaults under which a team of
-    four spreads over gridworld-continuous's four rooms in a few minutes on a 2-core CPU (measured
-    in the README, with how it compares with the single agent).
+    four splits gridworld-continuous's rooms between its agents in about a minute on a 2-core CPU
+    (measured in the README, with how it compares with the single agent).
 
     The k-NN estimator, a Gaussian MLP team, Adam and the counterfactual baselines are used; the
     tabular settings ``time_indexed`` and ``init`` do not apply.

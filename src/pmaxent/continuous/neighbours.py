@@ -27,8 +27,8 @@ candidates' k-th distance is still an upper bound on each query's true one, so e
 lies in the block's bounding box widened by the largest of them; that box's points are
 contiguous in y within each slab, and when there are at most ``box_size`` of them they are
 gathered (into a buffer of box_size / 4 points when they fit, else of box_size) and searched
-by the same bisection as the candidates (the box search); else the block is searched against
-all N points with ``jax.lax.top_k`` (brute force). The search is therefore exact for any data: clustered, on a
+with ``jax.lax.top_k`` (the box search); else the block is searched
+against all N points (brute force). The search is therefore exact for any data: clustered, on a
 line, repeated points, N below the window. Ties between equal distances may pick different
 (equally near) points than a brute-force search does; the distances are the same.
 
@@ -211,9 +211,8 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
         bound = jnp.min(jnp.square(jnp.maximum(gaps, 0.0)), axis=1)
         exact = jnp.all((kth <= bound) | ~q_valid)
 
-        def found(sq, sq_ids, kth=None):  # shaped as the brute force's [C, k + 1] outputs: column k, and columns 0..k - 1
-            kth = kth_smallest(sq, k) if kth is None else kth
-            nearer = _within(sq, kth, sq_ids, k) if with_index else jnp.broadcast_to(q_ids[:, None], (c, k - 1))
+        def swept(_):  # shaped as the fallback's [C, k + 1] outputs: column k, and columns 0..k - 1
+            nearer = _within(sq, kth, cand_ids, k) if with_index else jnp.broadcast_to(q_ids[:, None], (c, k - 1))
             return jnp.broadcast_to(kth[:, None], (c, k + 1)), jnp.concatenate([q_ids[:, None], nearer, q_ids[:, None]], axis=1)
 
         def box(_):
@@ -232,23 +231,24 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
             length = jnp.where((slabs >= j_lo) & (slabs < j_hi), last - first, 0)
             ends = jnp.cumsum(length)
 
-            def gathered(size):  # the box's points in a buffer of size points, searched as the candidates are
+            def gathered(size):  # the box's points in a buffer of size points, then top_k
                 t = jnp.arange(size)
                 j = jnp.minimum(jnp.searchsorted(ends, t, side="right"), n_slabs - 1)
                 pos = jnp.clip(first[j] + t - (ends[j] - length[j]), 0, slab - 1)
                 box_ids = jnp.where(t < ends[-1], ids[j, pos], n)
-                others = (box_ids[None, :] < n) & (box_ids[None, :] != q_ids[:, None])
-                return found(jnp.where(others, _squared_distances(q, slab_points[j, pos]), inf), box_ids)
+                sq = jnp.where(box_ids[None, :] == q_ids[:, None], -1.0, _squared_distances(q, slab_points[j, pos]))
+                neg, at = jax.lax.top_k(-jnp.where(box_ids[None, :] < n, sq, inf), k + 1)
+                return -neg, box_ids[at]
 
             def brute(_):
                 return _brute_block(q, q_ids, points, k)
 
-            # a buffer a quarter as large first: the search's cost grows with it
+            # a buffer a quarter as large first: top_k's cost grows with it
             small = max(box_size // 4, k + 1)
             larger = lambda _: jax.lax.cond(ends[-1] <= box_size, lambda _: gathered(box_size), brute, None)  # noqa: E731
             return jax.lax.cond(ends[-1] <= small, lambda _: gathered(small), larger, None) + (ends[-1] > box_size,)
 
-        sq, index, brute = jax.lax.cond(exact, lambda _: found(sq, cand_ids, kth) + (False,), box, None)
+        sq, index, brute = jax.lax.cond(exact, lambda _: swept(_) + (False,), box, None)
         return sq, index, ~exact, brute
 
     sq, index, failed, brute = jax.lax.map(body, jnp.arange(total // c))
