@@ -32,19 +32,6 @@ import numpy as np
 from pmaxent.components import Components, HostEnvironment, Params, TeamPolicy
 
 
-def sample_shapes(config, components: Components) -> tuple[jax.ShapeDtypeStruct, ...]:
-    """Shapes of one lane's (features [B*K, m, T+1, F], observations [B*K, m, T, obs_dim],
-    actions [B*K, m, T, action_dim]) for ``jax.eval_shape``."""
-    env = components.env
-    lead = (config.batch_size * config.trajectories, config.agents)
-    f32 = jnp.float32
-    return (
-        jax.ShapeDtypeStruct(lead + (env.horizon + 1, len(env.feature_indices)), f32),
-        jax.ShapeDtypeStruct(lead + (env.horizon,) + env.observation_space.shape, f32),
-        jax.ShapeDtypeStruct(lead + (env.horizon,) + env.action_space.shape, f32),
-    )
-
-
 def make_act(policy: TeamPolicy) -> Callable:
     """jitted ``act(params [L, m, ...], uniform [L], keys [L], observations [L, N, m, obs_dim], t)
     -> actions [L, N, m, action_dim]``: each lane's team acting in its N copies at step t."""
