@@ -415,13 +415,13 @@ def run_training(
             return chunk
 
         pending = None
+        empty = np.zeros((len(config.methods), len(config.seeds), 0), np.float32)
         for i, length in enumerate(lengths):
             new_packed, chunk_metrics = pending or dispatch(packed, i)
             pending = dispatch(new_packed, i + 1) if ahead and i + 1 < len(lengths) else None
             chunk_metrics = jax.device_get(lanes.unpack(chunk_metrics))
             _check_finite(np.asarray(chunk_metrics.pop("finite")), config, done)
             packed = new_packed
-            empty = np.zeros((len(config.methods), len(config.seeds), 0), np.float32)
             metrics = {k: np.concatenate([metrics.get(k, empty), np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in metric_names(components, chunk_metrics)}
             done += length
             if checkpoint is not None:

@@ -16,8 +16,9 @@ within one step of each other, so more points add cost faster than information."
 
 LOG_STD_INIT = -1.5
 """Initial log standard deviation of the Gaussian policies: MEPOL's (std 0.22 for GridWorld's moves
-of at most 0.2). In GridWorldContinuous at T = 200 the parallel team beat the single agent in
-every seed with it, and not with -1.0 or -0.5 (benchmarks/continuous_defaults.py, README)."""
+of at most 0.2). In GridWorldContinuous at T = 200 the parallel agents split the rooms with it in
+every seed measured; with -1.0 or -0.5 the single agent's trajectories spread as far
+(benchmarks/continuous_defaults.py, README)."""
 
 
 def initial_log_std(config) -> float:

@@ -20,8 +20,8 @@ larger k it computes the [chunk, m, N] distances and keeps the k + 1 smallest wi
 2 x.y, so self-distances and distances between repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points is the
 k-th smallest over the other N - 1, with or without repeated points. Nothing of size N x N is
 ever built: the largest intermediate of a team search is B x chunk_size x m x (k + 1) running
-minima (the same block of every team sample at once), or one block of distances, chunk_size x m x N (of a single sample's search, see
-:mod:`pmaxent.continuous.neighbours`).
+minima (the same block of every team sample at once), or one block of distances,
+chunk_size x m x N (of a single sample's search, see :mod:`pmaxent.continuous.neighbours`).
 
 Repeated points. A move into a wall leaves an agent in place, so samples repeat points. When a
 point has k or more exact copies, rho = 0 and ln rho = -inf. Every rho is floored at
