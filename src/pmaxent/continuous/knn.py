@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.components import TeamEntropies
-from pmaxent.continuous.neighbours import SWEEP_BLOCK, brute_force, nearest
+from pmaxent.continuous.neighbours import BRUTE_BLOCK, SWEEP_BLOCK, brute_force, nearest
 
 MIN_DISTANCE = 1e-5
 """Floor on the k-th neighbour distance (absolute, feature units); see the module docstring."""
@@ -138,14 +138,22 @@ def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array
     return jnp.stack(smallest, axis=-1)
 
 
-def _knn_sq_distances(points: jax.Array, k: int, chunk_size: int, search: str) -> jax.Array:
+def _check_search(search: str, chunk_size: int | None) -> int:
+    """Checks ``search`` and returns its query block: ``chunk_size``, or the search's default."""
     if search not in SEARCHES:
         raise ValueError(f"k-NN entropy: search must be one of {SEARCHES}; got {search!r}")
+    if chunk_size is None:
+        return SWEEP_BLOCK if search == "sweep" else BRUTE_BLOCK
+    _check_chunk(chunk_size)
+    return int(chunk_size)
+
+
+def _knn_sq_distances(points: jax.Array, k: int, chunk_size: int, search: str) -> jax.Array:
     find = nearest if search == "sweep" else brute_force
     return find(points, k, chunk_size).sq
 
 
-def knn_distances(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, search: str = "sweep") -> jax.Array:
+def knn_distances(points: jax.Array, k: int, chunk_size: int | None = None, search: str = "sweep") -> jax.Array:
     """Exact distance from each point to its k-th nearest neighbour among the other points.
 
     Not floored: repeated points give exact zeros.
@@ -153,7 +161,8 @@ def knn_distances(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, sear
     Args:
         points: [N, d].
         k: neighbour rank, 1 <= k < N.
-        chunk_size: query points per block; memory is O(chunk_size * N).
+        chunk_size: query points per block (default: SWEEP_BLOCK for the sweep, BRUTE_BLOCK for
+            brute force); memory is O(chunk_size * N).
         search: "sweep" (default) or "brute" (:data:`SEARCHES`).
     Returns:
         rho: [N], rho[i] = k-th smallest of |x_i - x_j| over j != i.
@@ -162,8 +171,8 @@ def knn_distances(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, sear
     if points.ndim != 2:
         raise ValueError(f"knn_distances: points must be [N, d]; got shape {points.shape}")
     _check_k(k, points.shape[0], "the sample")
-    _check_chunk(chunk_size)
-    return jnp.sqrt(_knn_sq_distances(points, int(k), int(chunk_size), search))
+    chunk_size = _check_search(search, chunk_size)
+    return jnp.sqrt(_knn_sq_distances(points, int(k), chunk_size, search))
 
 
 def _mean_log_rho(sq: jax.Array, min_distance: float, axis=None) -> jax.Array:
@@ -171,13 +180,13 @@ def _mean_log_rho(sq: jax.Array, min_distance: float, axis=None) -> jax.Array:
     return 0.5 * jnp.mean(jnp.log(jnp.maximum(sq, min_distance**2)), axis=axis)
 
 
-def knn_entropy(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, min_distance: float = MIN_DISTANCE, search: str = "sweep") -> jax.Array:
+def knn_entropy(points: jax.Array, k: int, chunk_size: int | None = None, min_distance: float = MIN_DISTANCE, search: str = "sweep") -> jax.Array:
     """Kozachenko-Leonenko entropy (nats) of one sample.
 
     Args:
         points: [N, d].
         k: neighbour rank, 1 <= k < N.
-        chunk_size: query points per block of the neighbour search.
+        chunk_size: query points per block of the neighbour search (default: the search's own).
         min_distance: floor on rho (see the module docstring).
         search: "sweep" (default) or "brute" (:data:`SEARCHES`).
     Returns:
@@ -188,8 +197,8 @@ def knn_entropy(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK, min_di
         raise ValueError(f"knn_entropy: points must be [N, d]; got shape {points.shape}")
     n, d = points.shape
     _check_k(k, n, "the sample")
-    _check_chunk(chunk_size)
-    sq = _knn_sq_distances(points, int(k), int(chunk_size), search)
+    chunk_size = _check_search(search, chunk_size)
+    sq = _knn_sq_distances(points, int(k), chunk_size, search)
     return kl_constant(n, k, d) + d * _mean_log_rho(sq, min_distance)
 
 

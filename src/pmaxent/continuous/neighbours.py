@@ -49,8 +49,15 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-SWEEP_BLOCK = 32
-"""Query points per block of the sweep (faster than 16, 64 and 128 on bench_knn.py's samples, 2-core CPU)."""
+SWEEP_BLOCK = 8
+"""Query points per block of the sweep: on bench_knn.py's 24,000 points (k = 50, 2-core CPU), blocks
+of 8 took 0.087 s on the GridWorld-like sample and 0.051 s on the uniform one, against 0.098 and
+0.060 with 16 and 0.126 and 0.065 with 32 (smaller blocks fail the exactness test more often,
+but a failed block is searched again at a smaller cost)."""
+
+BRUTE_BLOCK = 128
+"""Query points per block of :func:`brute_force` when called on its own (its memory is
+block x N distances)."""
 
 SLAB_WIDTH = 1.5
 """Slab width in units of the k-th neighbour radius of N uniform points (faster than 0.8 and 2.5 on bench_knn.py's samples)."""
@@ -152,7 +159,7 @@ def _brute_block(q: jax.Array, q_ids: jax.Array, points: jax.Array, k: int) -> t
 
 
 @functools.partial(jax.jit, static_argnames=("k", "block", "with_index"))
-def brute_force(points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: bool = False) -> Neighbours:
+def brute_force(points: jax.Array, k: int, block: int = BRUTE_BLOCK, with_index: bool = False) -> Neighbours:
     """The same result as :func:`nearest` from blocks of ``block`` queries x all N points (index
     ascending by distance), the reference the sweep falls back to."""
     n, d = points.shape
