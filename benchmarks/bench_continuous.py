@@ -1,14 +1,14 @@
 """Continuous training throughput: the JAX trainer against a per-step NumPy loop with sklearn
 neighbours (the way MEPOL's code samples and estimates), in the same process.
 
-    python benchmarks/bench_continuous.py [--json out.json] [--quick]
+    python benchmarks/bench_continuous.py [--json out.json] [--quick] [--k 4]
 
 Where the machine sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (they slow a current NumPy), unset
 both for this command (env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...) so that the NumPy
 loop runs OpenBLAS's own kernels.
 
 For m in {1, 4, 16} agents on gridworld-continuous (B = 10 team samples of T = 100 steps,
-64-64 ReLU networks, k = 4, parallel method, one seed):
+64-64 ReLU networks, k = 4 unless --k says otherwise, parallel method, one seed):
 1. JAX: agent-steps per second of whole PGPSE updates (rollout + k-NN entropies of the team,
    of each agent and without each agent + gradient + Adam), compilation excluded;
 2. NumPy: the same rollout as a Python loop over steps with NumPy networks and world, and the
@@ -36,11 +36,11 @@ from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.devices import Lanes  # noqa: E402
 from pmaxent.train import _initial_states, make_chunk_runner  # noqa: E402
 
-HORIZON, BATCH, K, HIDDEN = 100, 10, 4, (64, 64)
+HORIZON, BATCH, HIDDEN = 100, 10, (64, 64)
 
 
-def jax_throughput(agents: int, updates: int) -> dict:
-    config = ContinuousTrainConfig(agents=agents, batch_size=BATCH, horizon=HORIZON, k=K, hidden=HIDDEN, methods=("parallel",), seeds=(0,), updates=updates, chunk=updates)
+def jax_throughput(agents: int, updates: int, k: int) -> dict:
+    config = ContinuousTrainConfig(agents=agents, batch_size=BATCH, horizon=HORIZON, k=k, hidden=HIDDEN, methods=("parallel",), seeds=(0,), updates=updates, chunk=updates)
     components = config.make_components()
     lanes = Lanes((1, 1))
     run = make_chunk_runner(config, components, lanes)
@@ -65,7 +65,7 @@ def _knn_entropy(points: np.ndarray, k: int) -> float:
     return digamma(n) - digamma(k) + log_volume + d * np.log(rho).mean()
 
 
-def numpy_throughput(agents: int, updates: int) -> dict:
+def numpy_throughput(agents: int, updates: int, k: int) -> dict:
     """Per-step loop: every step, every copy, a NumPy forward pass and a NumPy world step."""
     from pmaxent.continuous import worlds
 
@@ -94,11 +94,11 @@ def numpy_throughput(agents: int, updates: int) -> dict:
                         position = proposal
                     samples[b, i, t + 1] = position
             team = samples[b].reshape(-1, 2)
-            _knn_entropy(team, K)
+            _knn_entropy(team, k)
             for i in range(agents):
-                _knn_entropy(samples[b, i], K)
+                _knn_entropy(samples[b, i], k)
                 if agents > 1:
-                    _knn_entropy(np.delete(samples[b], i, axis=0).reshape(-1, 2), K)
+                    _knn_entropy(np.delete(samples[b], i, axis=0).reshape(-1, 2), k)
     seconds = time.perf_counter() - start
     steps = BATCH * agents * HORIZON * updates
     return {"agents": agents, "updates": updates, "seconds": round(seconds, 3), "agent_steps_per_second": steps / seconds}
@@ -108,13 +108,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--quick", action="store_true", help="fewer updates (a smoke run)")
+    parser.add_argument("--k", type=int, default=4, help="k of the k-NN entropies (the training default is ContinuousTrainConfig.k)")
     args = parser.parse_args()
-    results = {"machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}, "rows": []}
-    print(f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {K}, networks {HIDDEN}")
-    numpy_throughput(1, 1)  # untimed: the first sklearn and NumPy calls of a process pay their set-up
+    results = {"k": args.k, "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}, "rows": []}
+    print(f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {args.k}, networks {HIDDEN}")
+    numpy_throughput(1, 1, args.k)  # untimed: the first sklearn and NumPy calls of a process pay their set-up
     for agents in (1, 4, 16):
-        jax_row = jax_throughput(agents, 5 if args.quick else 30)
-        numpy_row = numpy_throughput(agents, 1 if args.quick else 3)
+        jax_row = jax_throughput(agents, 5 if args.quick else 30, args.k)
+        numpy_row = numpy_throughput(agents, 1 if args.quick else 3, args.k)
         ratio = jax_row["agent_steps_per_second"] / numpy_row["agent_steps_per_second"]
         results["rows"].append({"jax": jax_row, "numpy": numpy_row, "ratio": ratio})
         print(f"  m = {agents:2d}: JAX {jax_row['agent_steps_per_second'] / 1e3:8.1f} k agent-steps/s (whole updates)   "

@@ -144,7 +144,7 @@ def test_host_learn_step_is_the_jax_worlds_one_on_the_same_samples():
 
 
 def test_a_world_producing_nan_states_stops_the_run(tmp_path):
-    config = ContinuousTrainConfig(env=f"gym:{NAN_WORLD}", agents=2, batch_size=2, updates=2, seeds=(0,), chunk=1, horizon=5, hidden=(4,), methods=("parallel",))
+    config = ContinuousTrainConfig(env=f"gym:{NAN_WORLD}", agents=2, batch_size=2, updates=2, seeds=(0,), chunk=1, horizon=5, hidden=(4,), k=2, methods=("parallel",))
     with pytest.raises(train_module.TrainingDiverged, match=r"diverged at update 1: .*method parallel, seed 0"):
         run_training(config, tmp_path / "nan", progress=False, plot=False)
     assert not (tmp_path / "nan" / "params.npz").exists()
@@ -175,7 +175,7 @@ def test_bad_gymnasium_input_names_the_problem(args, message, tmp_path):
 def test_ant_v5_trains_on_torso_features(tmp_path):
     """Ant-v5's observation leaves the torso's x, y out: features are its height and orientation."""
     pytest.importorskip("mujoco")
-    config = ContinuousTrainConfig(env="gym:Ant-v5", features=(0, 1, 2, 3, 4), agents=2, batch_size=2, updates=1, seeds=(0,), horizon=10, hidden=(8,), methods=("parallel",))
+    config = ContinuousTrainConfig(env="gym:Ant-v5", features=(0, 1, 2, 3, 4), agents=2, batch_size=2, updates=1, seeds=(0,), horizon=10, hidden=(8,), k=4, methods=("parallel",))
     run = run_training(config, tmp_path / "ant", progress=False, plot=False)
     assert np.all(np.isfinite(run.metrics["entropy"]))
 

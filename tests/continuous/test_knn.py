@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 
 from pmaxent.components import TeamEntropies
 from pmaxent.continuous.knn import (
+    CASCADE_MAX_NEIGHBOURS,
     MIN_DISTANCE,
     NETWORK_MAX_NEIGHBOURS,
     KNNEntropy,
@@ -118,7 +119,8 @@ def _direct(features, k):
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 6])
-@pytest.mark.parametrize("k", [3, NETWORK_MAX_NEIGHBOURS + 2])  # the insertion network, then jax.lax.top_k
+# both forms of the insertion network (the cascade only at m = 1), then jax.lax.top_k
+@pytest.mark.parametrize("k", [3, CASCADE_MAX_NEIGHBOURS + 2, NETWORK_MAX_NEIGHBOURS + 2])
 @pytest.mark.parametrize("chunk_size", [17, None])
 def test_team_agents_without_equal_direct_computations(m, k, chunk_size):
     rng = np.random.default_rng(m)

@@ -61,7 +61,7 @@ def test_the_point_mass_stays_out_of_the_walls(room):
 
 def test_a_tiny_physical_team_trains(tmp_path):
     out = tmp_path / "run"
-    args = ["train", "--env", "room-det-mjx", "--agents", "2", "--batch", "2", "--updates", "2", "--seeds", "0", "--horizon", "8", "--hidden", "8,8", "--chunk", "2", "--out", str(out), "--quiet"]
+    args = ["train", "--env", "room-det-mjx", "--agents", "2", "--batch", "2", "--updates", "2", "--seeds", "0", "--horizon", "8", "--k", "4", "--hidden", "8,8", "--chunk", "2", "--out", str(out), "--quiet"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     from pmaxent.tables import read_metrics_csv
@@ -158,7 +158,7 @@ def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     (tmp_path / "hall.txt").write_text("\n".join(rows))
     out = tmp_path / "run"
     args = ["train", "--map", str(tmp_path / "hall.txt"), "--physics", "mjx", "--method", "parallel", "--agents", "2", "--batch", "2",
-            "--updates", "1", "--seeds", "0", "--horizon", "12", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
+            "--updates", "1", "--seeds", "0", "--horizon", "12", "--k", "4", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "normalized entropy" in result.output and "coverage" in result.output and (out / "team.png").exists()

@@ -97,7 +97,7 @@ def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
 
     points = np.concatenate([e.observations for e in dataset.iterate_episodes()])
     listed = next(r for r in read_csv(out / "datasets.csv") if r["method"] == "random" and r["seed"] == "1")
-    assert float(listed["entropy"]) == pytest.approx(float(knn_entropy(points, 4)), rel=1e-5)
+    assert float(listed["entropy"]) == pytest.approx(float(knn_entropy(points, load_run(out).config.k)), rel=1e-5)
     again = _invoke("collect", str(out), "--quiet")
     assert again.exit_code != 0 and "already exist" in again.output
     # the loader of pmaxent offline reads back what collect wrote, and names a corrupt file
@@ -213,7 +213,7 @@ def _mismatched(config, *, features=None, obs_dim=None, dimension=None):
     ],
 )
 def test_components_that_do_not_fit_are_named_before_training(change, message, tmp_path):
-    config = ContinuousTrainConfig(updates=2, seeds=(0,), horizon=10, batch_size=2)
+    config = ContinuousTrainConfig(updates=2, seeds=(0,), horizon=10, batch_size=2, k=4)
     with pytest.raises(ValueError, match=message):
         run_training(config, tmp_path / "run", progress=False, components=_mismatched(config, **change))
     assert not (tmp_path / "run" / "checkpoint.npz").exists()

@@ -14,6 +14,13 @@ search costs O((m K N)^2) per team sample, and consecutive states of a long traj
 within one step of each other, so more points add cost faster than information."""
 
 
+DEFAULT_K = 15
+"""Default k of the k-NN estimator. In gridworld-continuous (m = 4, T = 200, 101 points per
+trajectory) the team's lead over the single agent grew with k over 4, 7, 10 and 15, and its agents
+reached the far rooms more often: k = 4 rewards spreading a trajectory's points locally more than
+going somewhere new (benchmarks/continuous_defaults.py, README)."""
+
+
 LOG_STD_INIT = -1.5
 """Initial log standard deviation of the Gaussian policies: MEPOL's (std 0.22 for GridWorld's moves
 of at most 0.2). In GridWorldContinuous at T = 200 the parallel agents split the rooms with it in
@@ -73,8 +80,8 @@ class ContinuousTrainConfig(TrainConfig):
     """'adam' or 'sgd'."""
     chunk: int = 50
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
-    k: int = 4
-    """k of the k-nearest-neighbour entropy estimator."""
+    k: int = DEFAULT_K
+    """k of the k-nearest-neighbour entropy estimator (needs k < the k-NN points per trajectory)."""
     point_stride: int | None = None
     """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most 101 points per trajectory)."""
     hidden: tuple[int, ...] = (64, 64)

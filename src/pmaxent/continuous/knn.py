@@ -54,15 +54,25 @@ DEFAULT_CHUNK_SIZE = 128
 """Query points per block of the team samples' neighbour search with ``jax.lax.top_k`` (k + 1 >
 :data:`NETWORK_MAX_NEIGHBOURS`; chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
 
-NETWORK_MAX_NEIGHBOURS = 8
-"""Largest k + 1 for which the team search keeps k + 1 running minima (an insertion network)
-instead of calling ``jax.lax.top_k``: on a 2-core CPU the network was as fast on blocks of 128
-queries at k + 1 = 5 and slower from k + 1 = 11 on (3x at 21), but it never holds a block's
-[chunk, m, N] distances, so its blocks can be large."""
+NETWORK_MAX_NEIGHBOURS = 32
+"""Largest k + 1 for which the team search keeps k + 1 running minima per query and agent (an
+insertion network) instead of calling ``jax.lax.top_k`` on a block's [chunk, m, N] distances.
+On a 2-core CPU, 10 team samples of m x 101 points: at k = 15 the network took 5 / 12 / 258 ms
+against top_k's 13 / 38 / 612 at m = 2 / 4 / 16, at k = 25 23 against 57 (m = 4), at k = 50 50
+against 92 (m = 4); but on 4 samples of 4 x 1,200 points at k = 50 top_k was faster (1.3 against
+1.6 s), hence the bound."""
+
+CASCADE_MAX_NEIGHBOURS = 8
+"""Largest k + 1 for which a single team member's search (m = 1) passes each distance down the
+k + 1 minima in turn (a cascade of min and max, unrolled over 8 points) rather than updating
+every minimum from the previous ones at once: 0.37 against 0.70 ms for 10 samples of 101 points
+at k = 4. XLA computes each minimum of a cascade in a loop of its own, redoing the levels
+above it, so the cascade's cost grows with (k + 1)^2 and from m = 2 on it was slower
+(k = 4: 3.5 against 2.1 ms at m = 2, 7.8 against 3.7 at m = 4)."""
 
 NETWORK_CHUNK_SIZE = 2048
-"""Query points per block of the insertion-network search: 2.4x faster than blocks of 128 at
-m = 16 (10 team samples of 16 x 101 points), level at m = 4; its memory is B x chunk x m x (k + 1)
+"""Query points per block of the insertion-network search (faster than blocks of 128 and 512 at
+m = 16, 10 team samples of 16 x 101 points; level at m = 4); its memory is B x chunk x m x (k + 1)
 floats for B team samples."""
 
 SEARCHES = ("sweep", "brute")
@@ -105,12 +115,15 @@ def _chunks(queries: jax.Array, chunk_size: int) -> tuple[jax.Array, int]:
     return queries.reshape(queries.shape[:-2] + (queries.shape[-2] // c, c, queries.shape[-1])), c
 
 
-def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array:
+def _block_smallest(queries: jax.Array, points: jax.Array, k1: int, cascade: bool) -> jax.Array:
     """The k1 smallest squared distances from each query to each group of points.
 
     Args:
         queries: [C, d].
         points: [G, n, d].
+        k1: how many (``jax.lax.top_k`` above :data:`NETWORK_MAX_NEIGHBOURS`, else an insertion
+            network over the n points).
+        cascade: the network's form (see :data:`CASCADE_MAX_NEIGHBOURS`).
     Returns:
         [C, G, k1], ascending along the last axis.
     """
@@ -123,18 +136,22 @@ def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array
         neg, _ = jax.lax.top_k(-distances(points), k1)  # [C, G, n] -> [C, G, k1]
         return -neg
 
-    # The insertion network: one point of every group at a time passes down k1 running minima
-    # by a min and a max; min and max only move values, so the result is exact.
+    # The insertion network: one point of every group at a time enters k1 ascending running
+    # minima; min and max only move values, so the result is exact.
     def insert(smallest, point):  # point: [G, d], the t-th point of every group
         sq = distances(point)  # [C, G]
-        kept = []
-        for level in smallest:
-            kept.append(jnp.minimum(level, sq))
-            sq = jnp.maximum(level, sq)
-        return tuple(kept), None
+        if cascade:  # the distance passes down the minima, each keeping the smaller
+            kept = []
+            for level in smallest:
+                kept.append(jnp.minimum(level, sq))
+                sq = jnp.maximum(level, sq)
+            return tuple(kept), None
+        # every new minimum from the old ones: the l-th smallest of a_1..a_k1 and x is
+        # min(a_l, max(a_{l-1}, x)) for ascending a (a_0 = -inf)
+        return (jnp.minimum(smallest[0], sq),) + tuple(jnp.minimum(level, jnp.maximum(below, sq)) for level, below in zip(smallest[1:], smallest[:-1])), None
 
     empty = jnp.full((queries.shape[0], points.shape[0]), jnp.inf, jnp.result_type(queries, points))
-    smallest, _ = jax.lax.scan(insert, (empty,) * k1, jnp.swapaxes(points, 0, 1), unroll=8)
+    smallest, _ = jax.lax.scan(insert, (empty,) * k1, jnp.swapaxes(points, 0, 1), unroll=8 if cascade else 1)
     return jnp.stack(smallest, axis=-1)
 
 
@@ -213,7 +230,7 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
     label_blocks = _chunks(labels[..., None], chunk_size)[0][..., 0]  # [B, nb, C]
 
     def search(block, label, points):  # one team sample's query block [C, d] against its points [m, n, d]
-        smallest = _block_smallest(block, points, k1)  # [C, m, k1]
+        smallest = _block_smallest(block, points, k1, cascade=m == 1 and k1 <= CASCADE_MAX_NEIGHBOURS)  # [C, m, k1]
         own = jnp.take_along_axis(smallest[:, :, k], label[:, None], axis=1)[:, 0]
         if m == 1:
             return smallest[:, 0, k], own, jnp.zeros((c, 1), features.dtype)
@@ -233,9 +250,9 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
     if k1 <= NETWORK_MAX_NEIGHBOURS and m > 1:
         # a block holds the same queries of every team sample: the network's running minima are
         # [B, C, m] arrays, whose operations XLA runs at a lower cost per element than B
-        # separate [C, m] ones (10 team samples of m x 101 points, k = 4, 2-core CPU: 3.0 against
-        # 4.6 ms at m = 2, 5.7 against 8.7 at m = 4, 16.5 against 18.7 at m = 8, level at m = 16;
-        # at m = 1, 0.54 against 0.46: one sample at a time)
+        # separate [C, m] ones (measured with the cascade, 10 team samples of m x 101 points,
+        # k = 4, 2-core CPU: 3.0 against 4.6 ms at m = 2, 5.7 against 8.7 at m = 4, 16.5 against
+        # 18.7 at m = 8, level at m = 16; at m = 1, 0.54 against 0.46: one sample at a time)
         team, own, without = jax.lax.map(lambda i: jax.vmap(search)(blocks[:, i], label_blocks[:, i], features), jnp.arange(n_blocks))
         team, own, without = (jnp.moveaxis(a, 0, 1) for a in (team, own, without))  # [B, nb, C, ...]
     else:  # (top_k holds a block's [C, m, n] distances) one team sample at a time
