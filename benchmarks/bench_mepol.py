@@ -13,7 +13,7 @@ cumulative and includes compilation; evaluation time is excluded.
 MEPOL runs its GridWorld setting (k = 50, 20 x T, Adam 1e-5, KL threshold 15, at most 30
 off-policy steps, backtracking, 300-300 network, log std -1.5) with MEPOL's T = 1200, or
 T = 400 and a smaller network (64-64) with ``--quick``. The team runs pmaxent's continuous
-defaults (m = 4, B = 10, k = 4, 64-64, Adam 1e-3, baseline "both") at the same T.
+defaults (m = 4, B = 10, k = 15, 64-64, Adam, baseline "both") at the same T.
 """
 
 from __future__ import annotations

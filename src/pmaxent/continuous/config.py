@@ -54,7 +54,7 @@ def check_physics(config) -> None:
 @dataclasses.dataclass(frozen=True)
 class ContinuousTrainConfig(TrainConfig):
     """Every setting of a training run in a continuous world, with defaults under which a team of
-    four splits gridworld-continuous's rooms between its agents in about a minute on a 2-core CPU
+    four splits gridworld-continuous's rooms between its agents in a few minutes on a 2-core CPU
     (measured in the README, with how it compares with the single agent).
 
     The k-NN estimator, a Gaussian MLP team, Adam and the counterfactual baselines are used; the
