@@ -90,7 +90,7 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
 
 
 def test_resume_refuses_a_different_config(finished_run):
-    with pytest.raises(ValueError, match="different config"):
+    with pytest.raises(ValueError, match=rf"different config \(lr = {TrainConfig(**SMALL).lr!r} there, 0.2 here\)"):
         run_training(TrainConfig(**{**SMALL, "lr": 0.2}), finished_run.run_dir, resume=True, progress=False)
 
 

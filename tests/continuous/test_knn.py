@@ -14,9 +14,9 @@ from scipy.spatial import cKDTree
 
 from pmaxent.components import TeamEntropies
 from pmaxent.continuous.knn import (
-    CASCADE_MAX_NEIGHBOURS,
     MIN_DISTANCE,
     NETWORK_MAX_NEIGHBOURS,
+    TILE_POINTS,
     KNNEntropy,
     kl_constant,
     knn_distances,
@@ -119,12 +119,13 @@ def _direct(features, k):
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 6])
-# both forms of the insertion network (the cascade only at m = 1), then jax.lax.top_k
-@pytest.mark.parametrize("k", [3, CASCADE_MAX_NEIGHBOURS + 2, NETWORK_MAX_NEIGHBOURS + 2])
+# the network with tiles of k + 1 = 4 points and of TILE_POINTS points (43 points per agent: the
+# last tile padded), then jax.lax.top_k
+@pytest.mark.parametrize("k", [3, TILE_POINTS + 2, NETWORK_MAX_NEIGHBOURS + 2])
 @pytest.mark.parametrize("chunk_size", [17, None])
 def test_team_agents_without_equal_direct_computations(m, k, chunk_size):
     rng = np.random.default_rng(m)
-    features = rng.uniform(-1, 1, (2, m, 40, 2)).astype(np.float32)
+    features = rng.uniform(-1, 1, (2, m, 43, 2)).astype(np.float32)
     features[0, 0, :5] = features[0, 0, 5]  # repeats within an agent
     features[1, -1, :4] = features[1, 0, :4]  # and across agents
     out = KNNEntropy(k, chunk_size=chunk_size)(features)

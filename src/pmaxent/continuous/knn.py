@@ -12,16 +12,18 @@ Neighbour search is exact and pure JAX. A single sample (:func:`knn_distances`,
 compared with a few hundred candidates near them, and a block of queries whose candidates cannot
 be shown to contain its neighbours is searched again in a box that provably does, or against all
 N points. Team samples (:func:`team_knn_distances`, :class:`KNNEntropy`) use blocks of
-``chunk_size`` queries against every point: for small k a block passes its squared distance to
-each point in turn through k + 1 running minima per query and agent (an insertion network); for
-larger k it computes the [chunk, m, N] distances and keeps the k + 1 smallest with
-``jax.lax.top_k``. Either way the query itself is among the points at distance exactly 0
-(distances are computed as sums of squared coordinate differences, never as |x|^2 + |y|^2 -
-2 x.y, so self-distances and distances between repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points is the
-k-th smallest over the other N - 1, with or without repeated points. Nothing of size N x N is
-ever built: the largest intermediate of a team search is B x chunk_size x m x (k + 1) running
-minima (the same block of every team sample at once), or one block of distances,
-chunk_size x m x N (of a single sample's search, see :mod:`pmaxent.continuous.neighbours`).
+``chunk_size`` queries against every point, keeping each query's k + 1 smallest squared distances
+to each agent's points: for k + 1 <= :data:`NETWORK_MAX_NEIGHBOURS` by a network of min and max
+(tiles of a few points of every agent are sorted and merged into running minima), for larger k
+with ``jax.lax.top_k`` on the block's [m, chunk, N] distances; merges of those per-agent lists
+then give the k-th neighbour in the pooled sample and in the sample without each agent. Either
+way the query itself is among the points at distance exactly 0 (distances are computed as sums of
+squared coordinate differences, never as |x|^2 + |y|^2 - 2 x.y, so self-distances and distances
+between repeated points are exactly 0), hence the (k + 1)-th smallest distance over all N points
+is the k-th smallest over the other N - 1, with or without repeated points. Nothing of size
+N x N is ever built: the largest intermediate of a team search is one block's
+(k + 1) x m x chunk_size running minima, or its m x chunk_size x N distances with top_k (for a
+single sample's search, see :mod:`pmaxent.continuous.neighbours`).
 
 Repeated points. A move into a wall leaves an agent in place, so samples repeat points. When a
 point has k or more exact copies, rho = 0 and ln rho = -inf. Every rho is floored at
@@ -55,25 +57,25 @@ DEFAULT_CHUNK_SIZE = 128
 :data:`NETWORK_MAX_NEIGHBOURS`; chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
 
 NETWORK_MAX_NEIGHBOURS = 32
-"""Largest k + 1 for which the team search keeps k + 1 running minima per query and agent (an
-insertion network) instead of calling ``jax.lax.top_k`` on a block's [chunk, m, N] distances.
-On a 2-core CPU, 10 team samples of m x 101 points: at k = 15 the network took 5 / 12 / 258 ms
-against top_k's 13 / 38 / 612 at m = 2 / 4 / 16, at k = 25 23 against 57 (m = 4), at k = 50 50
-against 92 (m = 4); but on 4 samples of 4 x 1,200 points at k = 50 top_k was faster (1.3 against
-1.6 s), hence the bound."""
+"""Largest k + 1 for which the team search keeps the k + 1 smallest distances per query and agent
+with a network of min and max instead of ``jax.lax.top_k`` on a block's [m, chunk, N]
+distances. At k = 50 (a network of width 64; 2-core CPU) the network took 136 ms against top_k's
+169 on 10 team samples of 4 x 101 points, but 9.3 s against 1.6 s on 4 samples of 4 x 1,200
+points, hence the bound."""
 
-CASCADE_MAX_NEIGHBOURS = 8
-"""Largest k + 1 for which a single team member's search (m = 1) passes each distance down the
-k + 1 minima in turn (a cascade of min and max, unrolled over 8 points) rather than updating
-every minimum from the previous ones at once: 0.37 against 0.70 ms for 10 samples of 101 points
-at k = 4. XLA computes each minimum of a cascade in a loop of its own, redoing the levels
-above it, so the cascade's cost grows with (k + 1)^2 and from m = 2 on it was slower
-(k = 4: 3.5 against 2.1 ms at m = 2, 7.8 against 3.7 at m = 4)."""
+TILE_POINTS = 8
+"""Points of each agent per step of the network (capped at the power of two >= k + 1). With
+tiles of 8 and the merges of :func:`team_knn_distances`, 10 team samples of m x 101 points at
+k = 15 took 1.2-1.7 / 3-9 / 8-12 / 115-125 ms at m = 1 / 2 / 4 / 16 (2-core CPU, 2026-12-02),
+against 11 / 17 / 45 / 570 for the search of the previous version (points inserted one at a
+time into the minima, the agents' lists merged with top_k) on the same machine and day. Both
+return the same distances bit for bit when called on their own; inside a jitted training update
+XLA fuses the arithmetic differently and they can differ in the last bit."""
 
 NETWORK_CHUNK_SIZE = 2048
-"""Query points per block of the insertion-network search (faster than blocks of 128 and 512 at
-m = 16, 10 team samples of 16 x 101 points; level at m = 4); its memory is B x chunk x m x (k + 1)
-floats for B team samples."""
+"""Query points per block of the network search (10 team samples of m x 101 points, 2-core CPU:
+at k = 15 faster than blocks of 128 and 512 at m = 4 and m = 16, 9 against 14-18 ms and 123
+against 130-150); its memory is (k + 1) x m x chunk floats."""
 
 SEARCHES = ("sweep", "brute")
 """Neighbour searches of a single sample: the slab sweep (default) or brute force, both exact."""
@@ -115,44 +117,120 @@ def _chunks(queries: jax.Array, chunk_size: int) -> tuple[jax.Array, int]:
     return queries.reshape(queries.shape[:-2] + (queries.shape[-2] // c, c, queries.shape[-1])), c
 
 
-def _block_smallest(queries: jax.Array, points: jax.Array, k1: int, cascade: bool) -> jax.Array:
+def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array:
     """The k1 smallest squared distances from each query to each group of points.
 
     Args:
         queries: [C, d].
         points: [G, n, d].
-        k1: how many (``jax.lax.top_k`` above :data:`NETWORK_MAX_NEIGHBOURS`, else an insertion
-            network over the n points).
-        cascade: the network's form (see :data:`CASCADE_MAX_NEIGHBOURS`).
+        k1: how many (``jax.lax.top_k`` above :data:`NETWORK_MAX_NEIGHBOURS`, else a network of
+            min and max over the n points).
     Returns:
-        [C, G, k1], ascending along the last axis.
+        [k1, G, C], ascending along the first axis (levels first and groups next, so that the
+        merges over groups that follow read contiguous rows).
     """
     # Squared distances are sums of squared coordinate differences (no |x|^2 + |y|^2 - 2 x.y
     # cancellation), so repeated points are at distance exactly 0.
-    def distances(point):  # point [..., d] -> [C, ...]
-        return sum((queries[(slice(None),) + (None,) * (point.ndim - 1) + (j,)] - point[None, ..., j]) ** 2 for j in range(queries.shape[-1]))
+    def distances(point):  # point [G, ..., d] -> [G, C, ...]
+        return sum((queries[(None, slice(None)) + (None,) * (point.ndim - 2) + (j,)] - point[:, None, ..., j]) ** 2 for j in range(queries.shape[-1]))
 
     if k1 > NETWORK_MAX_NEIGHBOURS:
-        neg, _ = jax.lax.top_k(-distances(points), k1)  # [C, G, n] -> [C, G, k1]
-        return -neg
+        neg, _ = jax.lax.top_k(-distances(points), k1)  # [G, C, n] -> [G, C, k1]
+        return jnp.moveaxis(-neg, -1, 0)
 
-    # The insertion network: one point of every group at a time enters k1 ascending running
-    # minima; min and max only move values, so the result is exact.
-    def insert(smallest, point):  # point: [G, d], the t-th point of every group
-        sq = distances(point)  # [C, G]
-        if cascade:  # the distance passes down the minima, each keeping the smaller
-            kept = []
-            for level in smallest:
-                kept.append(jnp.minimum(level, sq))
-                sq = jnp.maximum(level, sq)
-            return tuple(kept), None
-        # every new minimum from the old ones: the l-th smallest of a_1..a_k1 and x is
-        # min(a_l, max(a_{l-1}, x)) for ascending a (a_0 = -inf)
-        return (jnp.minimum(smallest[0], sq),) + tuple(jnp.minimum(level, jnp.maximum(below, sq)) for level, below in zip(smallest[1:], smallest[:-1])), None
+    # A tile of P points of every group at a time is sorted by a bitonic network and merged into
+    # the k1 running minima: about (log2 P + 1) / 2 + log2 w min and max per point, w the power
+    # of two >= k1, against 2 k1 for inserting the points one at a time. Padding points are at
+    # +inf, never among the smallest.
+    tile = min(TILE_POINTS, _power_of_two(k1))
+    n = points.shape[1]
+    if n % tile:
+        points = jnp.concatenate([points, jnp.full((points.shape[0], -n % tile, points.shape[2]), jnp.inf, points.dtype)], axis=1)
+    tiles = jnp.moveaxis(points.reshape(points.shape[0], -1, tile, points.shape[2]), 1, 0)  # [n / P, G, P, d]
 
-    empty = jnp.full((queries.shape[0], points.shape[0]), jnp.inf, jnp.result_type(queries, points))
-    smallest, _ = jax.lax.scan(insert, (empty,) * k1, jnp.swapaxes(points, 0, 1), unroll=8 if cascade else 1)
-    return jnp.stack(smallest, axis=-1)
+    def merge_tile(smallest, tile_points):
+        return _merge_smallest(smallest, _bitonic_sort(jnp.moveaxis(distances(tile_points), -1, 0))), None
+
+    empty = jnp.full((k1, points.shape[0], queries.shape[0]), jnp.inf, jnp.result_type(queries, points))
+    return jax.lax.scan(merge_tile, empty, tiles)[0]
+
+
+def _power_of_two(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+def _pad(values: jax.Array, width: int) -> jax.Array:
+    """values [n, ...] followed by +inf rows to [width, ...]."""
+    return jnp.concatenate([values, jnp.full((width - values.shape[0],) + values.shape[1:], jnp.inf, values.dtype)]) if width > values.shape[0] else values
+
+
+def _compare_exchange(values: jax.Array, half: int, flip: bool) -> jax.Array:
+    """One stage of a bitonic network on values [w, ...] (w a power of two): within each block of
+    2 half rows, row i gets the min and its partner the max, the partner being row i + half
+    (``flip``: row 2 half - 1 - i)."""
+    w = values.shape[0]
+    blocks = values.reshape((w // (2 * half), 2, half) + values.shape[1:])
+    low, high = blocks[:, 0], blocks[:, 1]
+    if flip:
+        high = high[:, ::-1]
+    smaller, larger = jnp.minimum(low, high), jnp.maximum(low, high)
+    if flip:
+        larger = larger[:, ::-1]
+    return jnp.stack([smaller, larger], axis=1).reshape(values.shape)
+
+
+def _bitonic_clean(values: jax.Array) -> jax.Array:
+    """A bitonic sequence of rows values [w, ...] sorted ascending (elementwise), by log2 w
+    half-cleaners."""
+    half = values.shape[0] // 2
+    while half:
+        values = _compare_exchange(values, half, flip=False)
+        half //= 2
+    return values
+
+
+def _bitonic_sort(values: jax.Array) -> jax.Array:
+    """Rows values [w, ...] (w a power of two) sorted ascending, elementwise, by a bitonic network."""
+    size = 2
+    while size <= values.shape[0]:
+        # the two sorted halves of each block of size rows, the second reversed, form a bitonic one
+        values = _compare_exchange(values, size // 2, flip=True)
+        half = size // 4
+        while half:
+            values = _compare_exchange(values, half, flip=False)
+            half //= 2
+        size *= 2
+    return values
+
+
+def _merge_smallest(a: jax.Array, b: jax.Array) -> jax.Array:
+    """The k1 smallest of the union of two ascending lists, ascending, by a bitonic merge.
+
+    a: [k1, ...], b: [P, ...] with P at most w, the power of two >= k1 (list entries along the
+    first axis, elementwise over the rest, +inf allowed). Padded to w rows with +inf,
+    min(a_i, b_{w-1-i}) keeps the w smallest of the union as a bitonic sequence, which log2 w
+    half-cleaners sort; min and max only move values, so the result is exact."""
+    k1 = a.shape[0]
+    width = _power_of_two(k1)
+    return _bitonic_clean(jnp.minimum(_pad(a, width), _pad(b, width)[::-1]))[:k1]
+
+
+def _kth_of_union(a: jax.Array, b: jax.Array) -> jax.Array:
+    """The k1-th smallest of the union of two ascending lists a, b [k1, ...] (+inf allowed): the
+    minimum over splits i = 0..k1 of max(a_{i-1}, b_{k1-1-i}), with a_{-1} = b_{-1} = -inf."""
+    below = jnp.full((1,) + a.shape[1:], -jnp.inf, a.dtype)
+    return jnp.min(jnp.maximum(jnp.concatenate([below, a]), jnp.concatenate([b[::-1], below])), axis=0)
+
+
+def _merged_before(levels: jax.Array, reverse: bool = False) -> jax.Array:
+    """levels [k1, G, C] (each group's ascending list) -> [k1, G, C]: at g the k1 smallest of the
+    union of the lists of the groups before g (after g with ``reverse``), +inf for none. A scan
+    over the groups, one merge each."""
+    def step(merged, lists):
+        return _merge_smallest(merged, lists), merged
+
+    infinite = jnp.full((levels.shape[0],) + levels.shape[2:], jnp.inf, levels.dtype)
+    return jnp.moveaxis(jax.lax.scan(step, infinite, jnp.moveaxis(levels, 1, 0), reverse=reverse)[1], 0, 1)
 
 
 def _check_search(search: str, chunk_size: int | None) -> int:
@@ -230,35 +308,25 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
     label_blocks = _chunks(labels[..., None], chunk_size)[0][..., 0]  # [B, nb, C]
 
     def search(block, label, points):  # one team sample's query block [C, d] against its points [m, n, d]
-        smallest = _block_smallest(block, points, k1, cascade=m == 1 and k1 <= CASCADE_MAX_NEIGHBOURS)  # [C, m, k1]
-        own = jnp.take_along_axis(smallest[:, :, k], label[:, None], axis=1)[:, 0]
+        levels = _block_smallest(block, points, k1)  # [k1, m, C]
+        own = jnp.take_along_axis(levels[k], label[None, :], axis=0)[0]
         if m == 1:
-            return smallest[:, 0, k], own, jnp.zeros((c, 1), features.dtype)
-        # The 2 k1 smallest of the union of the per-agent lists, with their agents: the pooled
-        # sample's k-th neighbour is the (k + 1)-th of them (the query itself is the first), and
-        # the sample without agent j's is the (k + 1)-th of those not of agent j: agent j has at
-        # most k1 of them, so at least k1 of the 2 k1 are not its.
-        neg, index = jax.lax.top_k(-smallest.reshape(c, m * k1), 2 * k1)  # [C, 2 k1]
-        candidates, owner = -neg, index // k1
-        kept = owner[:, None, :] != jnp.arange(m)[None, :, None]  # [C, m (j), 2 k1]
-        rank = jnp.cumsum(kept, axis=-1)
-        without = jnp.sum(jnp.where(kept & (rank == k1), candidates[:, None, :], 0.0), axis=-1)  # [C, m]
+            return levels[k, 0], own, jnp.zeros((c, 1), features.dtype)
+        # The pooled sample's k-th neighbour is the (k + 1)-th smallest of the union of the
+        # per-agent lists (the query itself is the first), and the sample without agent j's is
+        # the (k + 1)-th of the union of the lists before j and of those after j.
+        before, after = _merged_before(levels), _merged_before(levels, reverse=True)
+        team = _kth_of_union(before[:, -1], levels[:, -1])  # the lists before the last agent's, and its
+        without = _kth_of_union(before, after).T  # [C, m]
         # the point is not in the sample without its own agent
         without = jnp.where(jnp.arange(m)[None, :] == label[:, None], 0.0, without)
-        return candidates[:, k], own, without
+        return team, own, without
 
-    if k1 <= NETWORK_MAX_NEIGHBOURS and m > 1:
-        # a block holds the same queries of every team sample: the network's running minima are
-        # [B, C, m] arrays, whose operations XLA runs at a lower cost per element than B
-        # separate [C, m] ones (measured with the cascade, 10 team samples of m x 101 points,
-        # k = 4, 2-core CPU: 3.0 against 4.6 ms at m = 2, 5.7 against 8.7 at m = 4, 16.5 against
-        # 18.7 at m = 8, level at m = 16; at m = 1, 0.54 against 0.46: one sample at a time)
-        team, own, without = jax.lax.map(lambda i: jax.vmap(search)(blocks[:, i], label_blocks[:, i], features), jnp.arange(n_blocks))
-        team, own, without = (jnp.moveaxis(a, 0, 1) for a in (team, own, without))  # [B, nb, C, ...]
-    else:  # (top_k holds a block's [C, m, n] distances) one team sample at a time
-        xs = (blocks.reshape(batch * n_blocks, c, d), label_blocks.reshape(batch * n_blocks, c), jnp.repeat(jnp.arange(batch), n_blocks))
-        found = jax.lax.map(lambda x: search(x[0], x[1], features[x[2]]), xs)
-        team, own, without = (a.reshape((batch, n_blocks) + a.shape[1:]) for a in found)
+    # one team sample's block at a time (searching the same block of every team sample at once,
+    # vmapped, took 300-350 against 115-125 ms at m = 16, k = 15, 10 samples of 16 x 101 points)
+    xs = (blocks.reshape(batch * n_blocks, c, d), label_blocks.reshape(batch * n_blocks, c), jnp.repeat(jnp.arange(batch), n_blocks))
+    found = jax.lax.map(lambda x: search(x[0], x[1], features[x[2]]), xs)
+    team, own, without = (a.reshape((batch, n_blocks) + a.shape[1:]) for a in found)
 
     def unblock(a):  # [B, nb, C, ...] -> [B, m, n, ...]
         return a.reshape((batch, n_blocks * c) + a.shape[3:])[:, : m * n].reshape((batch, m, n) + a.shape[3:])
@@ -279,14 +347,15 @@ def team_knn_distances(features: jax.Array, k: int, chunk_size: int | None = Non
     merges those short lists: the (k + 1)-th smallest of the union of the per-agent lists is the
     k-th neighbour in the pooled sample, and of the union without agent j's list, in the sample
     without agent j (the k + 1 smallest of a union lie in the union of each part's k + 1 smallest).
+    The lists of the agents before j and of those after j are merged by two scans over the agents
+    (bitonic merges), so the m leave-one-agent-out distances cost about 2 m merges per query.
 
     Args:
         features: [B, m, N, d].
         k: neighbour rank, 1 <= k < N.
         chunk_size: query points per block (default :func:`team_chunk_size`); memory is
-            O(chunk_size * m * N) with ``jax.lax.top_k``, O(B * chunk_size * m * (k + 1)) with the
-            insertion network (k + 1 <= NETWORK_MAX_NEIGHBOURS), which searches the same block
-            of every team sample at once.
+            O(chunk_size * m * N) with ``jax.lax.top_k``, O(chunk_size * m * (k + 1)) with the
+            network (k + 1 <= NETWORK_MAX_NEIGHBOURS).
     Returns:
         (team [B, m, N], own [B, m, N], without [B, m, N, m]): squared k-th neighbour distances
         of point (b, i, n) in the pooled sample, in agent i's own sample, and in the pooled
