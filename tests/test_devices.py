@@ -69,3 +69,24 @@ def test_importing_pmaxent_gives_the_python_api_one_device_per_core():
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     devices, cores = result.stdout.split()
     assert devices == cores
+
+
+def test_xla_is_capped_at_a_portable_instruction_set_unless_the_user_chose_one():
+    """The cap is what makes a seed's numbers the same on AVX2 and AVX-512 machines; a user's own
+    XLA_FLAGS choice wins."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    from pmaxent.devices import PORTABLE_X86_ISA
+
+    code = "import os, pmaxent; print(os.environ['XLA_FLAGS'])"
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    chosen = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    expected = f"--xla_cpu_max_isa={PORTABLE_X86_ISA}" if platform.machine().lower() in ("x86_64", "amd64") else None
+    assert chosen.returncode == 0, chosen.stderr
+    assert (expected in chosen.stdout.split()) if expected else "xla_cpu_max_isa" not in chosen.stdout
+    env["XLA_FLAGS"] = "--xla_cpu_max_isa=SSE4_2"
+    kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert kept.stdout.split().count("--xla_cpu_max_isa=SSE4_2") == 1 and "AVX2" not in kept.stdout
