@@ -73,12 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=ContinuousTrainConfig.agents)
     parser.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated training seeds")
-    parser.add_argument("--setting", action="append", help="only this setting, as FIELD=INT[,FIELD=INT] (repeatable; default: SETTINGS)")
+    parser.add_argument("--setting", action="append", help="only this setting, as FIELD=NUMBER[,FIELD=NUMBER] (repeatable; default: SETTINGS)")
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args()
     seeds = tuple(int(s) for s in args.seeds.split(","))
-    settings = SETTINGS if not args.setting else tuple({name: int(value) for name, value in (item.split("=") for item in text.split(","))} for text in args.setting)
-    defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in ("horizon", "lr", "batch_size", "k", "hidden", "log_std_init", "updates")}
+    settings = SETTINGS if not args.setting else tuple({name: json.loads(value) for name, value in (item.split("=") for item in text.split(","))} for text in args.setting)
+    defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in ("horizon", "lr", "batch_size", "k", "hidden", "log_std_init", "updates", "lr_decay")}
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")
     print("| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |")
     print("|---|---|---|---|---|---|---|---|")
