@@ -157,7 +157,7 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
         "",
         f"Teams of m agents (parallel), one agent with K' = m trajectories (single) and uniform random actions (random), "
         f"trained with the k-NN entropy estimator (k = {ContinuousTrainConfig.k}), Gaussian MLP policies {ContinuousTrainConfig.hidden} and Adam "
-        f"(lr {ContinuousTrainConfig.lr}), {config.updates} updates of B = {ContinuousTrainConfig.batch_size} team samples, seeds {', '.join(map(str, config.seeds))}. "
+        f"(lr {ContinuousTrainConfig.lr}, decayed by {ContinuousTrainConfig.lr_decay} per update), {config.updates} updates of B = {ContinuousTrainConfig.batch_size} team samples, seeds {', '.join(map(str, config.seeds))}. "
         f"Final values: mean over the last 1% of updates; mean ± std over seeds.",
         "",
         "## Claims",
