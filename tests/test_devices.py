@@ -38,14 +38,17 @@ def _train_process(cache, out, *flags):
 
 
 def test_the_cli_keeps_compiled_programs_and_reuses_them_with_the_same_result(tmp_path):
-    cache = tmp_path / "cache"
+    cache, store = tmp_path / "cache", tmp_path / "cache-programs"
     first = _train_process(cache, tmp_path / "a")
     assert first.returncode == 0, first.stderr
     entries = sorted(p.name for p in cache.rglob("*") if p.is_file())
     assert entries, "no compiled program was cached"
+    stored = {p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl")}
+    assert {name.split("-")[0] for name in stored} == {"initial", "train"}  # initial-states, train-chunk
     second = _train_process(cache, tmp_path / "b")
     assert second.returncode == 0, second.stderr
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == entries  # all hits: nothing new compiled
+    assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl")} == stored  # loaded, not compiled and written again
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
 
 
@@ -53,10 +56,10 @@ def test_the_compilation_cache_can_be_turned_off(tmp_path):
     cache = tmp_path / "cache"
     result = _train_process(cache, tmp_path / "a", "--no-compile-cache")
     assert result.returncode == 0, result.stderr
-    assert not cache.exists()
+    assert not cache.exists() and not (tmp_path / "cache-programs").exists()
     result = _train_process("off", tmp_path / "b")
     assert result.returncode == 0, result.stderr
-    assert not (tmp_path / "off").exists()
+    assert not (tmp_path / "off").exists() and not (tmp_path / "off-programs").exists()
 
 
 def test_importing_pmaxent_gives_the_python_api_one_device_per_core():

@@ -198,7 +198,7 @@ def check_components(components: Components, agents: int) -> None:
     if isinstance(env, HostEnvironment):  # no JAX reset: its observations are what its space says
         state = jax.ShapeDtypeStruct(env.observation_space.shape, jnp.float32)
     else:
-        state = jax.eval_shape(env.reset, jnp.zeros((env.reset_noise,), jnp.float32))
+        state = jax.eval_shape(env.reset, jax.ShapeDtypeStruct((env.reset_noise,), jnp.float32))  # shapes only: nothing is compiled
     observation = jax.eval_shape(env.observe, state)
     features = jax.eval_shape(env.features, state)
     declared = env.observation_space.shape
@@ -217,6 +217,6 @@ def check_components(components: Components, agents: int) -> None:
         observations = jax.ShapeDtypeStruct((agents, *observation.shape), observation.dtype)
         uniforms = jax.ShapeDtypeStruct((agents, policy.noise), jnp.float32)
         act = lambda key, o, u: policy.act(policy.prepare(policy.init(key, agents)), o, jnp.int32(0), u)  # noqa: E731
-        actions = jax.eval_shape(act, jax.random.key(0), observations, uniforms)
+        actions = jax.eval_shape(act, jax.eval_shape(jax.random.key, 0), observations, uniforms)
         if tuple(actions.shape[1:]) != tuple(env.action_space.shape):
             raise ValueError(f"the policy's actions have shape {tuple(actions.shape[1:])}; environment {env.name!r} takes {env.action_space}")

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from pmaxent.programs import use_program_store
+
 _DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 _OPTIMISATION_FLAG = "--xla_backend_optimization_level"
 _ISA_FLAG = "--xla_cpu_max_isa"
@@ -59,9 +61,11 @@ def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
     """Keep compiled XLA programs in ``directory`` (default: $PMAXENT_COMPILATION_CACHE, else
     :func:`default_cache_dir`) and reuse them in later processes. Every program is cached, however
     short its compile: most of pmaxent's take well under JAX's default threshold of one second,
-    and together they are most of a short run's start-up. Returns the directory, or None when
-    $PMAXENT_COMPILATION_CACHE is "off" (then nothing is changed). The cache is keyed by the
-    program, the JAX version and the XLA flags, so it never returns a stale program."""
+    and together they are most of a short run's start-up. Beside it, in DIRECTORY-programs,
+    :mod:`pmaxent.programs` keeps the training programs, found without tracing them. Returns the
+    directory, or None when $PMAXENT_COMPILATION_CACHE is "off" (then nothing is changed). The
+    cache is keyed by the program, the JAX version and the XLA flags, and the program store by
+    pmaxent's source, the settings and the library versions, so neither returns a stale program."""
     setting = os.environ.get(CACHE_ENV, "")
     if directory is None and setting.lower() in ("off", "0", "false", "no"):
         return None
@@ -69,6 +73,7 @@ def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    use_program_store(path.with_name(path.name + "-programs"))
     return path
 
 

@@ -18,7 +18,6 @@ Optimisers are optax's: ascent on J_p is descent on -J_p.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -35,6 +34,7 @@ from pmaxent import registry
 from pmaxent.components import Components, HostEnvironment, Params, check_components
 from pmaxent.devices import Lanes
 from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
+from pmaxent.programs import StoredProgram
 from pmaxent.progress import progress_bar
 from pmaxent.pytrees import tree_from_arrays, tree_to_arrays
 from pmaxent.rollout import map_copies, sample_team
@@ -252,6 +252,7 @@ def make_train(config: TrainConfig, components: Components | None = None):
     The single-agent baseline's parameters start equal (copies of agent 0's). ``components``
     default to those the config names.
     """
+    fingerprint = config.to_json() if components is None else None  # the config's own components: the config says what the programs are
     components = components or config.make_components()
     check_components(components, config.agents)
     update = make_update(config, components)
@@ -295,29 +296,40 @@ class TrainedRun:
 
 
 def _method_flags(config: TrainConfig):
-    shared = jnp.array([[m == "single"] * len(config.seeds) for m in config.methods])
-    learning = jnp.array([[m != "random"] * len(config.seeds) for m in config.methods])
+    # NumPy, not jax.numpy: each eager jax.numpy call is a program to look up at start-up
+    shared = np.array([[m == "single"] * len(config.seeds) for m in config.methods])
+    learning = np.array([[m != "random"] * len(config.seeds) for m in config.methods])
     return shared, learning
 
 
-def _initial_states(config: TrainConfig, components: Components) -> TrainState:
-    """States [n_methods, n_seeds, ...]: the same initial parameters for every method of a seed."""
+def _jit(fun: Callable, name: str, fingerprint: str | None, static_argnums: tuple[int, ...] = ()) -> Callable:
+    """``jax.jit(fun)``, kept in the program store when ``fingerprint`` says what ``fun`` is built from."""
+    jitted = jax.jit(fun, static_argnums=static_argnums)
+    return jitted if fingerprint is None else StoredProgram(jitted, name, fingerprint, static_argnums)
+
+
+def _initial_states(config: TrainConfig, components: Components, fingerprint: str | None = None) -> TrainState:
+    """States [n_methods, n_seeds, ...]: the same initial parameters for every method of a seed.
+    ``fingerprint``: as for :func:`make_chunk_runner`."""
     shared, learning = _method_flags(config)
 
     def one(method_id, seed, shared, learning):
         state = init_state(config, components, jax.random.key(seed, impl=key_impl(config)), learning, shared)
         return state._replace(key=jax.random.fold_in(state.key, method_id))
 
-    method_ids = jnp.array([[METHODS.index(m)] * len(config.seeds) for m in config.methods])
-    seeds = jnp.array([list(config.seeds)] * len(config.methods))
-    return jax.jit(jax.vmap(jax.vmap(one)))(method_ids, seeds, shared, learning)
+    method_ids = np.array([[METHODS.index(m)] * len(config.seeds) for m in config.methods], np.int32)
+    seeds = np.array([list(config.seeds)] * len(config.methods), np.int32)
+    return _jit(jax.vmap(jax.vmap(one)), "initial-states", fingerprint)(method_ids, seeds, shared, learning)
 
 
-def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes):
+def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes, fingerprint: str | None = None):
     """jitted ``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])``.
 
     States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
     A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.host_rollout`.
+    ``fingerprint`` (the config's JSON when the components are the config's own) keeps the
+    compiled program in the program store (:mod:`pmaxent.programs`), so that a later run skips
+    tracing it; None for components the fingerprint cannot describe.
     """
     shared, learning = lanes.pack(_method_flags(config))
     if isinstance(components.env, HostEnvironment):
@@ -326,14 +338,13 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes)
         return make_host_chunk_runner(components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories)
     update = make_update(config, components)
 
-    @functools.partial(jax.jit, static_argnums=1)
     def run(states, length):
         def run_lane(state, shared, learning):
             return jax.lax.scan(lambda s, _: update(s, shared, learning), state, None, length=length)
 
         return jax.vmap(run_lane)(states, shared, learning)
 
-    return run
+    return _jit(run, "train-chunk", fingerprint, static_argnums=(1,))
 
 
 def checkpoint_tmp(path: Path) -> Path:  # written first, then renamed over the checkpoint: an interrupted write never corrupts it
@@ -384,6 +395,7 @@ def run_training(
     ``components`` default to those the config names; pass your own to train on a world of yours
     (a run directory of such a run is resumed by passing the same components).
     """
+    fingerprint = config.to_json() if components is None else None  # the config's own components: the config says what the programs are
     components = components or config.make_components()
     check_components(components, config.agents)
     run_dir = Path(out_dir) if out_dir is not None else None
@@ -392,13 +404,13 @@ def run_training(
         if (run_dir / PARAMS_FILE).exists():
             return load_run(run_dir, components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
-    states = _initial_states(config, components)
+    states = _initial_states(config, components, fingerprint)
     metrics: dict[str, np.ndarray] = {}
     if checkpoint is not None and checkpoint.exists():
         states, metrics = load_checkpoint(checkpoint, states)
     lanes = Lanes((len(config.methods), len(config.seeds)))
     packed = lanes.pack(states)
-    run_chunk = make_chunk_runner(config, components, lanes)
+    run_chunk = make_chunk_runner(config, components, lanes, fingerprint)
     done = int(np.asarray(states.step).reshape(-1)[0])
     lengths = [min(config.chunk, config.updates - start) for start in range(done, config.updates, config.chunk)]
     with progress_bar(config.updates, f"train {config.env} m={config.agents}", enabled=progress, unit="updates") as bar:

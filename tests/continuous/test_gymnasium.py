@@ -106,8 +106,8 @@ def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatc
 
     real_runner = train_module.make_chunk_runner
 
-    def interrupted_runner(config, components, lanes):
-        run = real_runner(config, components, lanes)
+    def interrupted_runner(config, components, lanes, fingerprint=None):
+        run = real_runner(config, components, lanes, fingerprint)
         calls = []
 
         def chunk(states, length):

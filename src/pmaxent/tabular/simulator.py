@@ -36,9 +36,9 @@ def make_dynamics(mdp: TabularMDP) -> Dynamics:
     cum = np.cumsum(mdp.mu[support])
     cum = (cum / cum[-1]).astype(np.float32)
     cum[-1] = 1.0
-    return Dynamics(
-        jnp.asarray(successors), jnp.asarray(cumulative), jnp.asarray(support, jnp.int32), jnp.asarray(cum)
-    )
+    # converted by NumPy and put on the device as they are: a conversion by jax.numpy is a program
+    tables = (np.asarray(successors, np.int32), np.asarray(cumulative, np.float32), support.astype(np.int32), cum)
+    return Dynamics(*jax.device_put(tables))
 
 
 def _inverse_cdf(cumulative: jax.Array, u: jax.Array) -> jax.Array:
