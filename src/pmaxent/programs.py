@@ -39,11 +39,6 @@ def use_program_store(directory: str | Path | None) -> None:
     _store = Path(directory).expanduser() if directory is not None else None
 
 
-def program_store() -> Path | None:
-    """The directory programs are kept in, or None."""
-    return _store
-
-
 @contextlib.contextmanager
 def _persistent_cache_off():
     """JAX's persistent cache is bypassed inside: a program it returns serializes without its

@@ -252,7 +252,6 @@ def make_train(config: TrainConfig, components: Components | None = None):
     The single-agent baseline's parameters start equal (copies of agent 0's). ``components``
     default to those the config names.
     """
-    fingerprint = config.to_json() if components is None else None  # the config's own components: the config says what the programs are
     components = components or config.make_components()
     check_components(components, config.agents)
     update = make_update(config, components)
