@@ -86,3 +86,21 @@ def test_without_a_store_a_stored_program_is_the_jitted_function(tmp_path):
     counting = CountingJit(jnp.cumsum)
     np.testing.assert_array_equal(programs.StoredProgram(counting, "cumsum", "f")(jnp.ones(3)), [1.0, 2.0, 3.0])
     assert counting.lowerings == 0 and not any(tmp_path.iterdir())
+
+
+def test_a_program_whose_results_do_not_survive_pickling_is_not_stored_and_runs_in_every_process(store):
+    # an Equinox module's structure holds a sentinel compared by identity: a pickled copy of it is
+    # not equal to it, and a program reloaded with such a copy cannot rebuild its results
+    import equinox as eqx
+
+    def make_layer(key):
+        return eqx.nn.Linear(2, 3, key=key)
+
+    key = jax.random.key(1)
+    expected = jax.jit(make_layer)(key)
+    for _ in range(2):  # the second is what a later process does
+        layer = programs.StoredProgram(jax.jit(make_layer), "layer", "f")(key)
+        assert isinstance(layer, eqx.nn.Linear)
+        np.testing.assert_array_equal(layer.weight, expected.weight)
+        np.testing.assert_array_equal(layer(jnp.ones(2)), expected(jnp.ones(2)))
+    assert not list(store.glob("layer-*.pkl"))

@@ -9,6 +9,8 @@ tracing and lowering the training program, then 0.05 s to load it (room-det, m =
 the devices and the arguments' shapes and shardings) and loads it with
 ``jax.experimental.serialize_executable``. A program built from something the key cannot see
 (components a user passed in) must not be stored: :class:`StoredProgram` is then not used.
+Nor is a program whose argument or result structure does not survive pickling (an Equinox
+network's): it is compiled, through the persistent cache, in every process.
 """
 
 from __future__ import annotations
@@ -90,6 +92,17 @@ def _execution_devices(compiled) -> list | None:
     return None
 
 
+def _survives_pickling(treedef) -> bool:
+    """Whether a pickled copy of treedef is equal to it. A stored program is reloaded with pickled
+    copies of its argument and result structures, and some pytree nodes do not survive: an
+    Equinox module's structure holds a sentinel compared by identity (equinox 0.13), so the
+    reloaded program cannot rebuild its results ("'_Missing' object is not subscriptable")."""
+    try:
+        return pickle.loads(pickle.dumps(treedef)) == treedef
+    except Exception:  # noqa: BLE001  (a node type pickle cannot handle)
+        return False
+
+
 class StoredProgram:
     """``jitted`` (a ``jax.jit`` function) whose compiled programs are kept in the program store
     and loaded from it in later processes.
@@ -144,6 +157,8 @@ class StoredProgram:
             except Exception:  # noqa: BLE001  (a file cut short or from another XLA: compile it again)
                 path.unlink(missing_ok=True)
         lowered = self._jitted.lower(*args)
+        if not (_survives_pickling(lowered.in_tree) and _survives_pickling(lowered.out_tree)):
+            return lowered.compile()
         with _persistent_cache_off():
             compiled = lowered.compile()
         devices = _execution_devices(compiled)
