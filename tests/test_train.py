@@ -15,6 +15,7 @@ from pmaxent.train import (
     load_run,
     make_train,
     run_training,
+    saved_config,
     team_params,
 )
 
@@ -92,6 +93,20 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
 def test_resume_refuses_a_different_config(finished_run):
     with pytest.raises(ValueError, match=rf"different config \(lr = {TrainConfig(**SMALL).lr!r} there, 0.2 here\)"):
         run_training(TrainConfig(**{**SMALL, "lr": 0.2}), finished_run.run_dir, resume=True, progress=False)
+
+
+def test_saved_config_is_the_runs_own_and_refuses_other_settings(finished_run, tmp_path):
+    run_dir = finished_run.run_dir
+    assert saved_config(run_dir) == TrainConfig(**SMALL)
+    assert saved_config(run_dir, {"env": "room-det", "agents": 2}) == TrainConfig(**SMALL)
+    with pytest.raises(ValueError, match=rf"started with lr = {TrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; a run resumes with its own settings"):
+        saved_config(run_dir, {"lr": 0.2, "agents": 2, "updates": 300})
+    with pytest.raises(ValueError, match="tabular run .TrainConfig., which has no setting k"):
+        saved_config(run_dir, {"k": 4})
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        saved_config(run_dir, {"batch_size": -1})
+    with pytest.raises(FileNotFoundError, match="config.json is missing"):
+        saved_config(tmp_path)
 
 
 def test_divergence_stops_with_the_update_and_keeps_checkpoint(tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ The Python API does everything the ``pmaxent`` CLI does::
     import pmaxent
     mdp = pmaxent.make("room-det")                                   # environments
     run = pmaxent.run_training(pmaxent.TrainConfig(agents=6), "runs/room")  # pmaxent train
+    pmaxent.run_training(pmaxent.saved_config("runs/room"), "runs/room", resume=True)  # train --resume
     pmaxent.collect_run("runs/room")                                 # pmaxent collect
     pmaxent.evaluate_run("runs/room")                                # pmaxent offline
     pmaxent.run_theory("runs/theory")                                # pmaxent theory
@@ -40,6 +41,7 @@ _LAZY = {
     "MepolConfig": "pmaxent.continuous.mepol",
     "run_mepol": "pmaxent.continuous.mepol_run",
     "load_run": "pmaxent.train",
+    "saved_config": "pmaxent.train",
     "collect_run": "pmaxent.tabular.run_datasets",
     "load_dataset": "pmaxent.tabular.datasets",
     "evaluate_run": "pmaxent.tabular.offline",

@@ -455,6 +455,30 @@ def _read_config(config_path: Path) -> TrainConfig:
         raise ValueError(f"{config_path} is corrupt: {error}") from error
 
 
+def saved_config(run_dir: str | Path, given: dict | None = None) -> TrainConfig:
+    """The settings a run directory was started with (its config.json), to resume it with.
+
+    ``given`` (field name -> value, e.g. the options typed on a command line) must agree with them:
+    a run resumes with its own settings, and a setting asked for that it was not started with is
+    refused (ValueError naming each), as is a field its settings do not have.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
+    saved = _read_config(config_path)
+    given = given or {}
+    fields = {f.name for f in dataclasses.fields(saved)}
+    foreign = sorted(set(given) - fields)
+    if foreign:
+        raise ValueError(f"{run_dir} holds a {saved.family} run ({type(saved).__name__}), which has no setting {', '.join(foreign)}")
+    asked = dataclasses.replace(saved, **given)  # checked and normalised as the dataclass does
+    differing = [f"{name} = {getattr(saved, name)!r}, not {getattr(asked, name)!r}" for name in given if getattr(saved, name) != getattr(asked, name)]
+    if differing:
+        raise ValueError(f"{run_dir} was started with {'; '.join(differing)}; a run resumes with its own settings (leave those out, or choose another directory)")
+    return saved
+
+
 def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
     """Create ``run_dir`` with config.json, or (``resume``) check that its config is ``config``."""
     config_path = run_dir / CONFIG_FILE

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from pmaxent import programs
 from pmaxent import train as train_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.train import TrainingDiverged, load_run, run_training, team_params
+from pmaxent.train import TrainingDiverged, load_run, run_training, saved_config, team_params
 
 TINY = dict(env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8))
 TINY_ARGS = ["--env", "gridworld-continuous", "--agents", "2", "--batch", "3", "--updates", "6", "--seeds", "0,1", "--chunk", "3", "--horizon", "15", "--hidden", "8,8", "--quiet"]
@@ -62,11 +63,15 @@ def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, monke
 
     monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
     again = tmp_path / "again"
-    with pytest.raises(KeyboardInterrupt):
-        run_training(ContinuousTrainConfig(**TINY), again, progress=False, plot=False)
-    assert (again / "checkpoint.npz").exists()
-    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
-    resumed = run_training(ContinuousTrainConfig(**TINY), again, resume=True, progress=False, plot=False)
+    programs.use_program_store(tmp_path / "programs")  # as in the CLI: the resumed run reads what the first left there
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_training(ContinuousTrainConfig(**TINY), again, progress=False, plot=False)
+        assert (again / "checkpoint.npz").exists()
+        monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+        resumed = run_training(saved_config(again), again, resume=True, progress=False, plot=False)
+    finally:
+        programs.use_program_store(None)
     for name in reference.metrics:
         # the reference was read back from metrics.csv, written with 6 significant digits
         np.testing.assert_allclose(resumed.metrics[name], reference.metrics[name], rtol=1e-5, atol=1e-6, err_msg=name)

@@ -68,7 +68,7 @@ def _train_options(
     map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it."),
     continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP (implied by --physics)."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
-    resume: bool = typer.Option(False, help="Continue an interrupted run in OUT."),
+    resume: bool = typer.Option(False, help="Continue an interrupted run in OUT with the settings it was started with (options given must agree with them)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ):
     """The options of `pmaxent train` besides the settings dataclasses' fields."""
@@ -112,10 +112,14 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
     """
     import numpy as np
 
-    from pmaxent.train import TrainingDiverged, run_training
+    from pmaxent.train import CONFIG_FILE, TrainingDiverged, run_training, saved_config
 
     try:
-        config = _train_config(values, map_file, continuous)
+        if resume and (out / CONFIG_FILE).exists():
+            given = {**values, "env": map_file.stem, "layout": _load_layout(map_file)} if map_file is not None else values
+            config = saved_config(out, given)
+        else:
+            config = _train_config(values, map_file, continuous)
         if config.methods == ("mepol",):
             from pmaxent.continuous.mepol_run import run_mepol
 
@@ -125,7 +129,7 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
         _fail(str(error))
     except KeyboardInterrupt:
-        _fail(f"interrupted; the last checkpoint in {out} is kept: continue with the same options and --resume")
+        _fail(f"interrupted; the last checkpoint in {out} is kept: continue it with: pmaxent train --out {out} --resume")
     typer.echo(f"run directory: {out}")
     window = max(1, config.updates // 100)
     second = next((name for name in ("support", "coverage") if name in run.metrics), None)
