@@ -88,19 +88,51 @@ def test_without_a_store_a_stored_program_is_the_jitted_function(tmp_path):
     assert counting.lowerings == 0 and not any(tmp_path.iterdir())
 
 
-def test_a_program_whose_results_do_not_survive_pickling_is_not_stored_and_runs_in_every_process(store):
-    # an Equinox module's structure holds a sentinel compared by identity: a pickled copy of it is
-    # not equal to it, and a program reloaded with such a copy cannot rebuild its results
+def test_a_program_returning_an_equinox_network_is_stored_and_rebuilds_it(store):
+    # an Equinox module's structure holds equinox's MISSING sentinel, compared by identity: the
+    # store pickles it by name, so the reloaded program rebuilds the network
     import equinox as eqx
 
-    def make_layer(key):
-        return eqx.nn.Linear(2, 3, key=key)
+    def make_mlp(key):
+        first, second = jax.random.split(key)
+        return eqx.nn.Linear(2, 8, key=first), eqx.nn.Linear(8, 2, use_bias=False, key=second)
 
     key = jax.random.key(1)
-    expected = jax.jit(make_layer)(key)
+    expected = jax.jit(make_mlp)(key)
+    programs.StoredProgram(jax.jit(make_mlp), "mlp", "f")(key)
+    assert len(list(store.glob("mlp-*.pkl"))) == 1
+    counting = CountingJit(make_mlp)
+    reloaded = programs.StoredProgram(counting, "mlp", "f")(key)
+    assert counting.lowerings == 0 and all(isinstance(layer, eqx.nn.Linear) for layer in reloaded)
+    assert jax.tree.structure(reloaded) == jax.tree.structure(expected)
+    np.testing.assert_array_equal(reloaded[1](reloaded[0](jnp.ones(2))), expected[1](expected[0](jnp.ones(2))))
+
+
+@jax.tree_util.register_pytree_node_class
+class _Tagged:
+    """A pytree node whose structure holds an object compared by identity that is no module's
+    value: a pickled copy of the structure is not equal to it."""
+
+    def __init__(self, value, tag=None):
+        self.value, self.tag = value, tag if tag is not None else object()
+
+    def tree_flatten(self):
+        return (self.value,), self.tag
+
+    @classmethod
+    def tree_unflatten(cls, tag, children):
+        return cls(children[0], tag)
+
+
+def test_a_program_whose_results_do_not_survive_pickling_is_not_stored_and_runs_in_every_process(store):
+    tagged = _Tagged(jnp.ones(3))
+
+    def double(x):
+        return _Tagged(x.value * 2, x.tag)
+
     for _ in range(2):  # the second is what a later process does
-        layer = programs.StoredProgram(jax.jit(make_layer), "layer", "f")(key)
-        assert isinstance(layer, eqx.nn.Linear)
-        np.testing.assert_array_equal(layer.weight, expected.weight)
-        np.testing.assert_array_equal(layer(jnp.ones(2)), expected(jnp.ones(2)))
-    assert not list(store.glob("layer-*.pkl"))
+        counting = CountingJit(double)
+        result = programs.StoredProgram(counting, "tagged", "f")(tagged)
+        assert counting.lowerings == 1 and result.tag is tagged.tag
+        np.testing.assert_array_equal(result.value, [2.0, 2.0, 2.0])
+    assert not list(store.glob("tagged-*.pkl"))

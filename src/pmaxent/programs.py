@@ -9,8 +9,8 @@ tracing and lowering the training program, then 0.05 s to load it (room-det, m =
 the devices and the arguments' shapes and shardings) and loads it with
 ``jax.experimental.serialize_executable``. A program built from something the key cannot see
 (components a user passed in) must not be stored: :class:`StoredProgram` is then not used.
-Nor is a program whose argument or result structure does not survive pickling (an Equinox
-network's): it is compiled, through the persistent cache, in every process.
+Nor is a program whose argument or result structure does not survive pickling: it is compiled,
+through the persistent cache, in every process.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
 import importlib.metadata
+import io
 import os
 import pickle
+import sys
+import types
 from pathlib import Path
 from typing import Any, Callable
 
@@ -92,13 +96,48 @@ def _execution_devices(compiled) -> list | None:
     return None
 
 
+def _singleton_name(obj: Any) -> tuple[str, str] | None:
+    """(module, name) when obj is compared by identity and is a module-level value of its class's
+    module (a sentinel such as Equinox's MISSING), else None."""
+    kind = type(obj)
+    if kind.__eq__ is not object.__eq__ or isinstance(obj, (type, types.FunctionType, types.ModuleType)):
+        return None
+    module = sys.modules.get(kind.__module__)
+    return next(((kind.__module__, name) for name, value in vars(module).items() if value is obj), None) if module else None
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles module-level sentinels by name, so that an unpickled pytree structure holds the same
+    objects: an Equinox module's structure holds equinox's MISSING, compared by identity, and a
+    copy of it would leave the reloaded program unable to rebuild its results ("'_Missing' object
+    is not subscriptable")."""
+
+    def persistent_id(self, obj):
+        return _singleton_name(obj)
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid):
+        module, name = pid
+        return getattr(importlib.import_module(module), name)
+
+
+def _dumps(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(value)
+    return buffer.getvalue()
+
+
+def _loads(data: bytes) -> Any:
+    return _Unpickler(io.BytesIO(data)).load()
+
+
 def _survives_pickling(treedef) -> bool:
-    """Whether a pickled copy of treedef is equal to it. A stored program is reloaded with pickled
-    copies of its argument and result structures, and some pytree nodes do not survive: an
-    Equinox module's structure holds a sentinel compared by identity (equinox 0.13), so the
-    reloaded program cannot rebuild its results ("'_Missing' object is not subscriptable")."""
+    """Whether a pickled copy of treedef is equal to it: a stored program is reloaded with copies
+    of its argument and result structures, so a program whose structures do not survive (a node
+    whose data pickle cannot rebuild) is not stored."""
     try:
-        return pickle.loads(pickle.dumps(treedef)) == treedef
+        return _loads(_dumps(treedef)) == treedef
     except Exception:  # noqa: BLE001  (a node type pickle cannot handle)
         return False
 
@@ -150,8 +189,7 @@ class StoredProgram:
         path = _store / f"{self._name}-{key}.pkl"
         if path.exists():
             try:
-                with path.open("rb") as handle:
-                    serialized, in_tree, out_tree, device_ids = pickle.load(handle)
+                serialized, in_tree, out_tree, device_ids = _loads(path.read_bytes())
                 devices = {d.id: d for d in jax.devices()}
                 return deserialize_and_load(serialized, in_tree, out_tree, execution_devices=[devices[i] for i in device_ids])
             except Exception:  # noqa: BLE001  (a file cut short or from another XLA: compile it again)
@@ -170,7 +208,6 @@ class StoredProgram:
             return compiled
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        with partial.open("wb") as handle:
-            pickle.dump((*serialized, [d.id for d in devices]), handle)
+        partial.write_bytes(_dumps((*serialized, [d.id for d in devices])))
         os.replace(partial, path)  # a process reading it meanwhile never sees half a file
         return compiled
