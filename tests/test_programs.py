@@ -136,3 +136,15 @@ def test_a_program_whose_results_do_not_survive_pickling_is_not_stored_and_runs_
         assert counting.lowerings == 1 and result.tag is tagged.tag
         np.testing.assert_array_equal(result.value, [2.0, 2.0, 2.0])
     assert not list(store.glob("tagged-*.pkl"))
+
+
+def test_a_program_calling_kernels_outside_itself_is_not_stored(store):
+    # a Cholesky factorisation on a CPU is a custom call into LAPACK (as in MJX's constraint
+    # solver); a stored program holding custom calls crashed the process that reloaded it
+    matrix = jnp.array([[4.0, 2.0], [2.0, 3.0]])
+    for _ in range(2):
+        counting = CountingJit(jnp.linalg.cholesky)
+        factor = programs.StoredProgram(counting, "cholesky", "f")(matrix)
+        assert counting.lowerings == 1
+        np.testing.assert_allclose(factor @ factor.T, matrix, rtol=1e-6)
+    assert not list(store.glob("cholesky-*.pkl"))

@@ -9,8 +9,9 @@ tracing and lowering the training program, then 0.05 s to load it (room-det, m =
 the devices and the arguments' shapes and shardings) and loads it with
 ``jax.experimental.serialize_executable``. A program built from something the key cannot see
 (components a user passed in) must not be stored: :class:`StoredProgram` is then not used.
-Nor is a program whose argument or result structure does not survive pickling: it is compiled,
-through the persistent cache, in every process.
+Nor is a program that calls kernels outside itself (custom calls, e.g. LAPACK's in MJX) or whose
+argument or result structure does not survive pickling: it is compiled, through the persistent
+cache, in every process.
 """
 
 from __future__ import annotations
@@ -94,6 +95,14 @@ def _execution_devices(compiled) -> list | None:
     if not meshes and len(singles) == 1:
         return list(*singles)
     return None
+
+
+def _calls_outside_kernels(lowered) -> bool:
+    """Whether the program calls kernels that live outside it (custom calls: MJX's constraint
+    solver calls LAPACK's Cholesky, lapack_spotrf_ffi). A stored program holding them crashed the
+    process that reloaded it (segmentation fault, jaxlib 0.10.2 on CPU), so such programs are
+    never stored."""
+    return "custom_call" in lowered.as_text()
 
 
 def _singleton_name(obj: Any) -> tuple[str, str] | None:
@@ -195,7 +204,7 @@ class StoredProgram:
             except Exception:  # noqa: BLE001  (a file cut short or from another XLA: compile it again)
                 path.unlink(missing_ok=True)
         lowered = self._jitted.lower(*args)
-        if not (_survives_pickling(lowered.in_tree) and _survives_pickling(lowered.out_tree)):
+        if _calls_outside_kernels(lowered) or not (_survives_pickling(lowered.in_tree) and _survives_pickling(lowered.out_tree)):
             return lowered.compile()
         with _persistent_cache_off():
             compiled = lowered.compile()
