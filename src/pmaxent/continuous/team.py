@@ -14,15 +14,28 @@ from pmaxent.rollout import sample_team
 TEAM_FILE = "team.png"
 
 
-def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1, seed: int = 0) -> np.ndarray:
+def _feature_sampler(run, trajectories: int):
+    """One jitted ``(params, key, uniform) -> features [K, m, T+1, ...]`` for every method of a
+    run: called eagerly, the rollout's ops ran one small program each (most of a short run's
+    team picture)."""
+    env, policy = run.components.env, run.components.policy
+
+    def sample(params, key, uniform):
+        samples = sample_team(env, policy, params, key, trajectories, "jax", uniform)
+        return jax.vmap(jax.vmap(jax.vmap(env.features)))(samples.states)
+
+    return jax.jit(sample)
+
+
+def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1, seed: int = 0, sampler=None) -> np.ndarray:
     """Entropy features of ``trajectories`` trajectories of every agent of a trained method's team:
-    float [m, trajectories * (T + 1), ...] (positions in the navigation worlds)."""
+    float [m, trajectories * (T + 1), ...] (positions in the navigation worlds). ``sampler``: a
+    :func:`_feature_sampler` of the run to reuse."""
     from pmaxent.train import team_params
 
     params = jax.tree.map(lambda leaf: leaf[seed_index], team_params(run, method))
-    env, policy = run.components.env, run.components.policy
-    samples = sample_team(env, policy, params, jax.random.key(seed), trajectories, "jax", method == "random")
-    features = np.asarray(jax.vmap(jax.vmap(jax.vmap(env.features)))(samples.states))  # [K, m, T+1, ...]
+    sampler = sampler or _feature_sampler(run, trajectories)
+    features = np.asarray(sampler(params, jax.random.key(seed), np.asarray(method == "random")))  # [K, m, T+1, ...]
     return np.swapaxes(features, 0, 1).reshape((features.shape[1], -1) + features.shape[3:])
 
 
@@ -31,7 +44,8 @@ def write_team_picture(run, path: Path | None = None, trajectories: int = 4) -> 
     over the world's walls (an MJX point mass: over those of the kinematic world it was built from)."""
     from pmaxent.plots.continuous import plot_teams
 
-    teams = {method: team_positions(run, method, trajectories=trajectories) for method in run.config.methods}
+    sampler = _feature_sampler(run, trajectories)
+    teams = {method: team_positions(run, method, trajectories=trajectories, sampler=sampler) for method in run.config.methods}
     drawing = getattr(run.world, "drawing", None)
     world = run.world if drawing is None else dataclasses.replace(drawing, name=run.world.name)
     return plot_teams(world, teams, path or run.run_dir / TEAM_FILE)
