@@ -46,6 +46,23 @@ def test_an_interrupted_run_resumes_with_its_own_settings_from_out_and_resume_al
     assert (out / "metrics.csv").read_text() == (reference / "metrics.csv").read_text()
 
 
+def test_cache_shows_and_clears_the_programs_kept_between_runs(tmp_path, monkeypatch):
+    cache, store = tmp_path / "jax", tmp_path / "jax-programs"
+    (cache / "sub").mkdir(parents=True)
+    (cache / "sub" / "entry").write_bytes(b"x" * 1500)
+    store.mkdir()
+    (store / "train-chunk-0.pkl").write_bytes(b"y" * 2_500_000)
+    monkeypatch.setenv("PMAXENT_COMPILATION_CACHE", str(cache))
+    shown = runner.invoke(app, ["--no-compile-cache", "cache"])  # (the option keeps this test process's JAX settings)
+    assert shown.exit_code == 0, shown.output
+    assert f"compilation cache: {cache} (1 files, 0.0 MB)" in shown.output and f"program store: {store} (1 files, 2.5 MB)" in shown.output
+    cleared = runner.invoke(app, ["--no-compile-cache", "cache", "--clear"])
+    assert cleared.exit_code == 0 and "removed 2 files (2.5 MB)" in cleared.output
+    assert not cache.exists() and not store.exists()
+    monkeypatch.setenv("PMAXENT_COMPILATION_CACHE", "off")
+    assert "the compilation cache is off" in runner.invoke(app, ["--no-compile-cache", "cache"]).output
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.devices import Lanes
+from pmaxent.devices import Lanes, cache_usage, clear_compilation_cache
 
 
 def test_pack_pads_to_device_count_and_unpack_restores_every_leaf():
@@ -50,6 +50,10 @@ def test_the_cli_keeps_compiled_programs_and_reuses_them_with_the_same_result(tm
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == entries  # all hits: nothing new compiled
     assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl")} == stored  # loaded, not compiled and written again
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+    usage = cache_usage(cache)
+    assert usage[cache][0] == len(entries) and usage[store] == (2, sum(p.stat().st_size for p in store.glob("*.pkl")))
+    assert clear_compilation_cache(cache) == (len(entries) + 2, sum(size for _, size in usage.values()))
+    assert not cache.exists() and not store.exists()
 
 
 def test_the_compilation_cache_can_be_turned_off(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 from pathlib import Path
 
 import jax
@@ -66,15 +67,50 @@ def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
     directory, or None when $PMAXENT_COMPILATION_CACHE is "off" (then nothing is changed). The
     cache is keyed by the program, the JAX version and the XLA flags, and the program store by
     pmaxent's source, the settings and the library versions, so neither returns a stale program."""
-    setting = os.environ.get(CACHE_ENV, "")
-    if directory is None and setting.lower() in ("off", "0", "false", "no"):
+    path = cache_dir(directory)
+    if path is None:
         return None
-    path = Path(directory or setting or default_cache_dir()).expanduser()
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    use_program_store(path.with_name(path.name + "-programs"))
+    use_program_store(program_store_dir(path))
     return path
+
+
+def cache_dir(directory: str | Path | None = None) -> Path | None:
+    """The compilation cache's directory :func:`use_compilation_cache` uses: ``directory``, else
+    $PMAXENT_COMPILATION_CACHE, else :func:`default_cache_dir`; None when that variable is "off"."""
+    setting = os.environ.get(CACHE_ENV, "")
+    if directory is None and setting.lower() in ("off", "0", "false", "no"):
+        return None
+    return Path(directory or setting or default_cache_dir()).expanduser()
+
+
+def program_store_dir(cache: Path) -> Path:
+    """The program store (:mod:`pmaxent.programs`) beside the compilation cache ``cache``."""
+    return cache.with_name(cache.name + "-programs")
+
+
+def cache_usage(directory: str | Path | None = None) -> dict[Path, tuple[int, int]]:
+    """{directory: (files, bytes)} of the compilation cache and the program store ({} when the
+    cache is off); a directory not yet made counts (0, 0). ``pmaxent cache`` prints it."""
+    cache = cache_dir(directory)
+    if cache is None:
+        return {}
+    usage = {}
+    for path in (cache, program_store_dir(cache)):
+        files = [f for f in path.rglob("*") if f.is_file()] if path.is_dir() else []
+        usage[path] = (len(files), sum(f.stat().st_size for f in files))
+    return usage
+
+
+def clear_compilation_cache(directory: str | Path | None = None) -> tuple[int, int]:
+    """Delete the compilation cache and the program store (neither is ever pruned: each distinct
+    run config adds its programs); returns the (files, bytes) removed. ``pmaxent cache --clear``."""
+    usage = cache_usage(directory)
+    for path in usage:
+        shutil.rmtree(path, ignore_errors=True)
+    return sum(files for files, _ in usage.values()), sum(size for _, size in usage.values())
 
 
 class Lanes:

@@ -176,6 +176,25 @@ def reproduce(
     typer.echo(f"report: {report}")
 
 
+@app.command()
+def cache(clear: bool = typer.Option(False, "--clear", help="Delete the compilation cache and the program store (the next runs compile again).")):
+    """Show (or delete) the compiled programs kept between runs: JAX's compilation cache and
+    pmaxent's program store beside it ($PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax).
+    Neither is pruned: each distinct run config adds its programs."""
+    from pmaxent.devices import CACHE_ENV, cache_usage, clear_compilation_cache
+
+    usage = cache_usage()
+    if not usage:
+        typer.echo(f"the compilation cache is off (${CACHE_ENV})")
+        return
+    if clear:
+        files, size = clear_compilation_cache()
+        typer.echo(f"removed {files} files ({size / 1e6:.1f} MB) from {', '.join(map(str, usage))}")
+        return
+    for (path, (files, size)), label in zip(usage.items(), ("compilation cache", "program store")):
+        typer.echo(f"{label}: {path} ({files} files, {size / 1e6:.1f} MB)")
+
+
 def _register_commands_of_other_modules() -> None:
     from pmaxent.cli import data, theory
 
