@@ -9,3 +9,31 @@ os.environ["PMAXENT_COMPILATION_CACHE"] = "off"
 from pmaxent.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
+
+import pytest  # noqa: E402
+
+
+class Interruption:
+    """Stops training like a Ctrl-C right after its first checkpoint: ``start()`` makes
+    ``pmaxent.train.save_checkpoint`` raise KeyboardInterrupt once it has written, ``stop()``
+    lets runs finish again."""
+
+    def __init__(self, monkeypatch):
+        from pmaxent import train
+
+        self._monkeypatch, self._train, self._save = monkeypatch, train, train.save_checkpoint
+
+    def start(self):
+        def save_then_interrupt(*args):
+            self._save(*args)
+            raise KeyboardInterrupt
+
+        self._monkeypatch.setattr(self._train, "save_checkpoint", save_then_interrupt)
+
+    def stop(self):
+        self._monkeypatch.setattr(self._train, "save_checkpoint", self._save)
+
+
+@pytest.fixture
+def interruption(monkeypatch):
+    return Interruption(monkeypatch)

@@ -22,23 +22,15 @@ def test_train_writes_a_run_directory(tmp_path):
     assert (out / "params.npz").exists() and (out / "learning_curve.png").exists()
 
 
-def test_an_interrupted_run_resumes_with_its_own_settings_from_out_and_resume_alone(tmp_path, monkeypatch):
-    from pmaxent import train as train_module
-
+def test_an_interrupted_run_resumes_with_its_own_settings_from_out_and_resume_alone(tmp_path, interruption):
     options = ["--env", "maze-det", "-m", "2", "--updates", "40", "--batch", "8", "--seeds", "5", "--lr", "0.2", "--chunk", "20", "--quiet"]
     reference = tmp_path / "reference"
     assert runner.invoke(app, ["train", *options, "--out", str(reference)]).exit_code == 0
-    real_save = train_module.save_checkpoint
-
-    def save_then_interrupt(*args):  # the process is stopped right after its first checkpoint
-        real_save(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
+    interruption.start()
     out = tmp_path / "interrupted"
     stopped = runner.invoke(app, ["train", *options, "--out", str(out)])
     assert stopped.exit_code == 2 and f"pmaxent train --out {out} --resume" in stopped.output
-    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    interruption.stop()
     refused = runner.invoke(app, ["train", "--out", str(out), "--resume", "--lr", "0.1", "--agents", "2"])
     assert refused.exit_code == 2 and "started with lr = 0.2, not 0.1" in refused.output and "agents" not in refused.output
     resumed = runner.invoke(app, ["train", "--out", str(out), "--resume", "--quiet"])

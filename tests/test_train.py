@@ -68,19 +68,13 @@ def test_same_seed_same_numbers(finished_run, tmp_path):
         np.testing.assert_array_equal(again.metrics[name], finished_run.metrics[name])
 
 
-def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path, monkeypatch):
+def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path, interruption):
     out = tmp_path / "interrupted"
-    real_save = train_module.save_checkpoint
-
-    def save_then_interrupt(*args):  # the process is stopped right after its first checkpoint
-        real_save(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
+    interruption.start()
     with pytest.raises(KeyboardInterrupt):
         run_training(TrainConfig(**SMALL), out, progress=False, plot=False)
     assert (out / "checkpoint.npz").exists() and not (out / "params.npz").exists()
-    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    interruption.stop()
     with pytest.raises(FileExistsError, match="resume"):
         run_training(TrainConfig(**SMALL), out, progress=False)
     resumed = run_training(TrainConfig(**SMALL), out, resume=True, progress=False, plot=False)

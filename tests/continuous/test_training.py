@@ -52,23 +52,17 @@ def test_cli_trains_a_continuous_team_and_writes_its_run_directory(cli_run):
     assert np.all((coverage > 0) & (coverage <= 1))
 
 
-def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, monkeypatch):
+def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, interruption):
     out, _ = cli_run
     reference = load_run(out)
-    real_save = train_module.save_checkpoint
-
-    def save_then_interrupt(*args):  # the process is stopped right after its first checkpoint
-        real_save(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
+    interruption.start()
     again = tmp_path / "again"
     programs.use_program_store(tmp_path / "programs")  # as in the CLI: the resumed run reads what the first left there
     try:
         with pytest.raises(KeyboardInterrupt):
             run_training(ContinuousTrainConfig(**TINY), again, progress=False, plot=False)
         assert (again / "checkpoint.npz").exists()
-        monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+        interruption.stop()
         resumed = run_training(saved_config(again), again, resume=True, progress=False, plot=False)
     finally:
         programs.use_program_store(None)
