@@ -301,11 +301,6 @@ def _method_flags(config: TrainConfig):
     return shared, learning
 
 
-def _same_everywhere(flags: np.ndarray) -> bool | None:
-    """The value all of ``flags`` hold, or None when they differ."""
-    return bool(flags.flat[0]) if (flags == flags.flat[0]).all() else None
-
-
 def _jit(fun: Callable, name: str, fingerprint: str | None, static_argnums: tuple[int, ...] = ()) -> Callable:
     """``jax.jit(fun)``, kept in the program store when ``fingerprint`` says what ``fun`` is built from."""
     jitted = jax.jit(fun, static_argnums=static_argnums)
@@ -341,16 +336,9 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
 
         return make_host_chunk_runner(components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories)
     update = make_update(config, components)
-    # A flag every lane shares (a run without the random method, or without the single agent) is a
-    # constant of the program: a traced ``learning`` made a 1-agent continuous update 1.6 times
-    # slower (2.25 against 1.35 ms; the Gaussian policy then selects between two actions inside
-    # the rollout's loop). A flag that differs between lanes stays traced, so methods vmap together.
-    shared_flag, learning_flag = (_same_everywhere(flags) for flags in _method_flags(config))
 
     def run(states, length):
         def run_lane(state, shared, learning):
-            shared = shared if shared_flag is None else shared_flag
-            learning = learning if learning_flag is None else learning_flag
             return jax.lax.scan(lambda s, _: update(s, shared, learning), state, None, length=length)
 
         return jax.vmap(run_lane)(states, shared, learning)
