@@ -12,7 +12,7 @@ Runs the three parts of :mod:`pmaxent.baselines_study` and writes into the outpu
 - BASELINES.md: the report section, tables, figures and a recommendation derived from the numbers.
 
 Usage:
-    python benchmarks/bench_baselines.py [--quick] [--out DIR] [--report-only]
+    python benchmarks/bench_baselines.py [--quick] [--out DIR] [--report-only] [--check-readme]
 
 ``--quick`` is a smoke run of about a minute at toy sizes; its numbers mean nothing.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import math
 import platform
@@ -511,19 +512,79 @@ def _dump_json(results: dict) -> str:
     return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text)
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_BEGIN, README_END = "<!-- BEGIN results: baselines -->", "<!-- END results: baselines -->"
+
+
+def readme_lines(results: dict) -> list[str]:
+    """The README's summary of the study, made only from ``results`` (results.json)."""
+    variance, vs_m = results["variance"], results["variance_vs_m"]
+    others = [b for b in BASELINES if b != REFERENCE]
+    updates = " / ".join(f"{row['update']:,}" for row in variance["checkpoints"])
+    ratios = ", ".join(f"`{b}` " + " / ".join(f"{row['baselines'][b]['variance_ratio']:.2g}" for row in variance["checkpoints"]) for b in others)
+    first, last = vs_m["rows"][0], vs_m["rows"][-1]
+    choice, _ = recommend(results)
+    settings = _training_settings(results)
+    shown = choice if choice != REFERENCE else others[-1]
+    above, below = _above_below(settings, shown)
+    finals = []
+    for label, summary in settings:
+        mine, paper = summary["per_baseline"][shown]["final_mean"], summary["per_baseline"][REFERENCE]["final_mean"]
+        verdict = "higher" if label in above else "lower" if label in below else "equal within 2 standard errors"
+        finals.append(f"{label} {mine:.3f} against {paper:.3f} ({verdict})")
+    lower_anywhere = sorted({f"`{b}` on {label}" for b in others for label in _above_below(settings, b)[1]})
+    size = results["scaling"]["size"]
+    paper_curves = results["curves"]
+    return [
+        f"Written by `python benchmarks/bench_baselines.py` from its [results.json](docs/baselines/results.json) ([full report](docs/baselines/BASELINES.md)):",
+        "",
+        f"- gradient variance on {variance['env']} with m = {variance['agents']}, relative to the paper's estimator, at updates {updates}: {ratios}; "
+        f"on a {size} x {size} four-rooms map the ratio for `loo-agent` is {first['baselines']['loo-agent']['variance_ratio']:.2g} at m = {first['agents']} "
+        f"and {last['baselines']['loo-agent']['variance_ratio']:.2g} at m = {last['agents']};",
+        f"- final normalized entropy of `{shown}` against the paper's estimator (same updates and environment steps; "
+        f"{len(paper_curves['seeds'])} seeds and {paper_curves['updates']:,} updates on the paper's maps): {'; '.join(finals)};",
+        f"- settings in which a baseline ended lower (by more than 2 standard errors): {', '.join(lower_anywhere) or 'none'}.",
+        "",
+        f"**The default is `{choice}`**: higher in {len(above)} of {len(settings)} training settings, lower in {len(below)}.",
+    ]
+
+
+def rewrite_readme(results: dict, check: bool) -> bool:
+    """Put :func:`readme_lines` between the README's baselines markers; with ``check``, only
+    compare (printing the differing lines). Returns whether the README agreed."""
+    text = README.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"{README} has no {README_BEGIN} ... {README_END} block")
+    head, rest = text.split(README_BEGIN, 1)
+    old, tail = rest.split(README_END, 1)
+    new = "\n" + "\n".join(readme_lines(results)) + "\n"
+    if old == new:
+        return True
+    if check:
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "README.md", "results.json"))
+        return False
+    README.write_text(head + README_BEGIN + new + README_END + tail)
+    return True
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute at toy sizes")
     parser.add_argument("--out", type=Path, default=None, help=f"output directory (default {DEFAULT_OUT}; quick: DEFAULT/quick)")
-    parser.add_argument("--report-only", action="store_true", help="rewrite BASELINES.md from the output directory's results.json, without training")
+    parser.add_argument("--report-only", action="store_true", help="rewrite BASELINES.md and the README's summary from the output directory's results.json, without training")
+    parser.add_argument("--check-readme", action="store_true", help="only check that the README's summary agrees with the output directory's results.json (exit 1 if not)")
     args = parser.parse_args(argv)
     out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
     out.mkdir(parents=True, exist_ok=True)
     preset = QUICK if args.quick else FULL
-    if args.report_only:
+    if args.report_only or args.check_readme:
         # the report reads only summaries and variance rows, which results.json keeps in full
         saved = json.loads((out / "results.json").read_text())
+        if args.check_readme:
+            sys.exit(0 if rewrite_readme(saved, check=True) else 1)
         print(f"wrote {write_report(saved, saved['seconds'], out, saved['command'], args.quick, preset.lr_choice)}", file=sys.stderr)
+        if out == DEFAULT_OUT:
+            rewrite_readme(saved, check=False)
         return
     command = "python benchmarks/bench_baselines.py" + (" --quick" if args.quick else "")
     start = time.perf_counter()
@@ -540,6 +601,8 @@ def main(argv=None) -> None:
         "command": command, "seconds": seconds, "preset": dataclasses.asdict(preset), "recommended_default": choice, **results,
     }))  # fmt: skip
     report = write_report(results, seconds, out, command, args.quick, preset.lr_choice)
+    if out == DEFAULT_OUT:  # the README summarises the committed study only
+        rewrite_readme(json.loads((out / "results.json").read_text()), check=False)
     print(f"wrote {report} and figures in {out} ({time.perf_counter() - start:.0f} s in all)", file=sys.stderr)
 
 

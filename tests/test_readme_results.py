@@ -2,6 +2,8 @@
 disagrees with a report is caught with the differing lines."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,9 @@ def test_the_projects_readme_has_the_paper_block():
 def test_a_readme_without_the_block_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no block"):
         readme_results.rewrite("# nothing\n", "paper", ["x"])
+
+
+def test_the_readmes_baselines_summary_agrees_with_the_studys_results():
+    """The README's estimator-study figures are generated from docs/baselines/results.json."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_baselines.py"), "--check-readme"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 
 from pmaxent import train as train_module
+from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.tables import read_metrics_csv
 from pmaxent.train import (
     TrainConfig,
     TrainingDiverged,
+    init_state,
     load_run,
     make_train,
+    make_update,
     run_training,
     saved_config,
     team_params,
@@ -135,6 +138,28 @@ def test_make_train_is_pure_and_vmaps_over_seeds():
     np.testing.assert_array_equal(state_a.params, state_b.params)
     assert metrics_a["normalized_entropy"].shape == (3, 30)
     assert not np.allclose(state_a.params[0], state_a.params[1])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(env="room-det", agents=2, batch_size=6),
+        ContinuousTrainConfig(env="gridworld-continuous", agents=2, batch_size=3, horizon=15, hidden=(8, 8)),
+    ],
+    ids=["tabular", "continuous"],
+)
+@pytest.mark.parametrize("shared, learning", [(False, True), (True, True), (False, False)])
+def test_an_update_takes_python_bools_as_it_takes_traced_flags(config, shared, learning):
+    """make_train passes learning=True as a Python bool: ``~True`` is -2, which is truthy, and an
+    update that negated it so made every learning team act uniformly."""
+    components = config.make_components()
+    state = init_state(config, components, jax.random.key(4), learning, shared)
+    update = make_update(config, components)
+    constant, constant_metrics = jax.jit(lambda s: update(s, shared, learning))(state)
+    traced, traced_metrics = jax.jit(update)(state, np.bool_(shared), np.bool_(learning))
+    for a, b in zip(jax.tree.leaves(constant.params), jax.tree.leaves(traced.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(constant_metrics["entropy"], traced_metrics["entropy"], rtol=1e-5)
 
 
 @pytest.mark.parametrize(

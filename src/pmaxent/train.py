@@ -220,7 +220,9 @@ def make_update(config: TrainConfig, components: Components) -> Callable[[TrainS
 
     def update(state: TrainState, shared, learning):
         key, sample_key = jax.random.split(state.key)
-        samples = sample_team(env, policy, state.params, sample_key, config.batch_size * config.trajectories, generator, ~learning)
+        # logical_not, not ~: a Python True would become ~True == -2, which is truthy (act uniformly)
+        uniform = jnp.logical_not(learning)
+        samples = sample_team(env, policy, state.params, sample_key, config.batch_size * config.trajectories, generator, uniform)
         features = over_samples(env.features)(samples.states)
         observations = over_samples(env.observe)(jax.tree.map(lambda x: x[:, :, :-1], samples.states))
         return learn(state._replace(key=key), shared, learning, features, observations, samples.actions)
