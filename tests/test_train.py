@@ -88,8 +88,14 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
 
 
 def test_resume_refuses_a_different_config(finished_run):
-    with pytest.raises(ValueError, match=rf"different config \(lr = {TrainConfig(**SMALL).lr!r} there, 0.2 here\)"):
+    with pytest.raises(ValueError, match=rf"was started with lr = {TrainConfig(**SMALL).lr!r}, not 0.2"):
         run_training(TrainConfig(**{**SMALL, "lr": 0.2}), finished_run.run_dir, resume=True, progress=False)
+
+
+def test_resume_refuses_a_config_of_another_family(finished_run):
+    continuous = ContinuousTrainConfig(env="gridworld-continuous", agents=2, batch_size=3, horizon=15, hidden=(8, 8))
+    with pytest.raises(ValueError, match=r"holds a tabular run \(TrainConfig\), which has no setting .*hidden"):
+        run_training(continuous, finished_run.run_dir, resume=True, progress=False)
 
 
 def test_saved_config_is_the_runs_own_and_refuses_other_settings(finished_run, tmp_path):

@@ -487,10 +487,9 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
     if config_path.exists():
         if not resume:
             raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (--resume) to continue it or choose another directory")
-        saved = _read_config(config_path)
-        if saved != config:
-            differing = "; ".join(f"{f.name} = {getattr(saved, f.name)!r} there, {getattr(config, f.name)!r} here" for f in dataclasses.fields(config) if getattr(saved, f.name) != getattr(config, f.name))
-            raise ValueError(f"{run_dir} was started with a different config ({differing}); resume with the run's settings")
+        saved = saved_config(run_dir, {f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
+        if saved != config:  # every field agrees, the family does not
+            raise ValueError(f"{run_dir} holds a {saved.family} run ({type(saved).__name__}), not a {config.family} one ({type(config).__name__})")
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(config.to_json())

@@ -27,14 +27,17 @@ def _feature_sampler(run, trajectories: int):
     return jax.jit(sample)
 
 
-def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1, seed: int = 0, sampler=None) -> np.ndarray:
+def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1, seed: int = 0) -> np.ndarray:
     """Entropy features of ``trajectories`` trajectories of every agent of a trained method's team:
-    float [m, trajectories * (T + 1), ...] (positions in the navigation worlds). ``sampler``: a
-    :func:`_feature_sampler` of the run to reuse."""
+    float [m, trajectories * (T + 1), ...] (positions in the navigation worlds)."""
+    return _positions(_feature_sampler(run, trajectories), run, method, seed_index, seed)
+
+
+def _positions(sampler, run, method: str, seed_index: int, seed: int) -> np.ndarray:
+    """:func:`team_positions` with a :func:`_feature_sampler` of the run (one for all methods)."""
     from pmaxent.train import team_params
 
     params = jax.tree.map(lambda leaf: leaf[seed_index], team_params(run, method))
-    sampler = sampler or _feature_sampler(run, trajectories)
     features = np.asarray(sampler(params, jax.random.key(seed), np.asarray(method == "random")))  # [K, m, T+1, ...]
     return np.swapaxes(features, 0, 1).reshape((features.shape[1], -1) + features.shape[3:])
 
@@ -45,7 +48,7 @@ def write_team_picture(run, path: Path | None = None, trajectories: int = 4) -> 
     from pmaxent.plots.continuous import plot_teams
 
     sampler = _feature_sampler(run, trajectories)
-    teams = {method: team_positions(run, method, trajectories=trajectories, sampler=sampler) for method in run.config.methods}
+    teams = {method: _positions(sampler, run, method, 0, 0) for method in run.config.methods}
     drawing = getattr(run.world, "drawing", None)
     world = run.world if drawing is None else dataclasses.replace(drawing, name=run.world.name)
     return plot_teams(world, teams, path or run.run_dir / TEAM_FILE)
