@@ -13,7 +13,9 @@ For m in {1, 4, 16} agents on gridworld-continuous (B = 10 team samples of T = 1
    of each agent and without each agent + gradient + Adam), compilation excluded;
 2. NumPy: the same rollout as a Python loop over steps with NumPy networks and world, and the
    same entropies with sklearn's NearestNeighbors, agent-steps per second. It computes no
-   gradient, so the ratio understates the speed-up of a full update.
+   gradient, so the ratio understates the speed-up of a full update;
+3. the team k-NN search of one update alone (B samples of m x (T + 1) uniform points, median of
+   10 calls), to show how much of an update it is.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from scipy.special import digamma, gammaln  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
+from pmaxent.continuous.knn import team_knn_distances  # noqa: E402
 from pmaxent.devices import Lanes  # noqa: E402
 from pmaxent.train import _initial_states, make_chunk_runner  # noqa: E402
 
@@ -55,6 +58,19 @@ def jax_throughput(agents: int, updates: int, k: int) -> dict:
     seconds = time.perf_counter() - start
     steps = BATCH * agents * HORIZON * updates
     return {"agents": agents, "updates": updates, "seconds": round(seconds, 3), "agent_steps_per_second": steps / seconds, "first_call_with_compile_seconds": round(compile_and_first, 2)}
+
+
+def search_seconds(agents: int, k: int) -> float:
+    """Median wall time of the team search of one update (B samples of m x (T + 1) points)."""
+    points = jax.random.uniform(jax.random.key(0), (BATCH, agents, HORIZON + 1, 2), minval=-6, maxval=6)
+    search = jax.jit(lambda x: team_knn_distances(x, k))
+    jax.block_until_ready(search(points))
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        jax.block_until_ready(search(points))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
 
 
 def _knn_entropy(points: np.ndarray, k: int) -> float:
@@ -117,9 +133,12 @@ def main() -> None:
         jax_row = jax_throughput(agents, 5 if args.quick else 30, args.k)
         numpy_row = numpy_throughput(agents, 1 if args.quick else 3, args.k)
         ratio = jax_row["agent_steps_per_second"] / numpy_row["agent_steps_per_second"]
-        results["rows"].append({"jax": jax_row, "numpy": numpy_row, "ratio": ratio})
+        search = search_seconds(agents, args.k)
+        update = BATCH * agents * HORIZON / jax_row["agent_steps_per_second"]
+        results["rows"].append({"jax": jax_row, "numpy": numpy_row, "ratio": ratio, "team_search_seconds": search, "update_seconds": update})
         print(f"  m = {agents:2d}: JAX {jax_row['agent_steps_per_second'] / 1e3:8.1f} k agent-steps/s (whole updates)   "
-              f"NumPy + sklearn {numpy_row['agent_steps_per_second'] / 1e3:6.1f} k (rollout and entropies only)   ratio {ratio:5.0f}x")
+              f"NumPy + sklearn {numpy_row['agent_steps_per_second'] / 1e3:6.1f} k (rollout and entropies only)   ratio {ratio:5.0f}x   "
+              f"team search {search * 1e3:.1f} of {update * 1e3:.1f} ms per update")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
