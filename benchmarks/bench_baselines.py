@@ -536,7 +536,7 @@ def readme_lines(results: dict) -> list[str]:
     size = results["scaling"]["size"]
     paper_curves = results["curves"]
     return [
-        f"Written by `python benchmarks/bench_baselines.py` from its [results.json](docs/baselines/results.json) ([full report](docs/baselines/BASELINES.md)):",
+        "Written by `python benchmarks/bench_baselines.py` from its [results.json](docs/baselines/results.json) ([full report](docs/baselines/BASELINES.md)):",
         "",
         f"- gradient variance on {variance['env']} with m = {variance['agents']}, relative to the paper's estimator, at updates {updates}: {ratios}; "
         f"on a {size} x {size} four-rooms map the ratio for `loo-agent` is {first['baselines']['loo-agent']['variance_ratio']:.2g} at m = {first['agents']} "

@@ -37,7 +37,7 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import team_knn_distances  # noqa: E402
 from pmaxent.devices import Lanes  # noqa: E402
-from pmaxent.train import _initial_states, make_chunk_runner  # noqa: E402
+from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
 
 HORIZON, BATCH, HIDDEN = 100, 10, (64, 64)
 

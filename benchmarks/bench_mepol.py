@@ -23,14 +23,13 @@ import json
 import time
 
 import jax
-import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.mepol import Mepol, MepolConfig
 from pmaxent.devices import Lanes
 from pmaxent.rollout import map_copies, sample_team
-from pmaxent.train import _initial_states, make_chunk_runner
+from pmaxent.runs import _initial_states, make_chunk_runner
 
 EVAL_TRAJECTORIES, EVAL_K = 20, 50
 

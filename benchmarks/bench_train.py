@@ -32,7 +32,8 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent import tabular  # noqa: E402
-from pmaxent.train import TrainConfig, _initial_states, make_chunk_runner, paper_config, run_training  # noqa: E402
+from pmaxent.runs import _initial_states, make_chunk_runner, run_training  # noqa: E402
+from pmaxent.train import TrainConfig, paper_config  # noqa: E402
 from pmaxent.devices import Lanes  # noqa: E402
 
 

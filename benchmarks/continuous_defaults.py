@@ -33,7 +33,7 @@ from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.team import team_positions  # noqa: E402
 from pmaxent.experiments import final_metric  # noqa: E402
 from pmaxent.statistics import difference_interval  # noqa: E402
-from pmaxent.train import run_training  # noqa: E402
+from pmaxent.runs import run_training  # noqa: E402
 
 SETTINGS = (
     *({"k": k} for k in (15, 25, 10, 7, 4)),

@@ -15,23 +15,23 @@ import pytest  # noqa: E402
 
 class Interruption:
     """Stops training like a Ctrl-C right after its first checkpoint: ``start()`` makes
-    ``pmaxent.train.save_checkpoint`` raise KeyboardInterrupt once it has written, ``stop()``
+    ``pmaxent.runs.save_checkpoint`` raise KeyboardInterrupt once it has written, ``stop()``
     lets runs finish again."""
 
     def __init__(self, monkeypatch):
-        from pmaxent import train
+        from pmaxent import runs
 
-        self._monkeypatch, self._train, self._save = monkeypatch, train, train.save_checkpoint
+        self._monkeypatch, self._runs, self._save = monkeypatch, runs, runs.save_checkpoint
 
     def start(self):
         def save_then_interrupt(*args):
             self._save(*args)
             raise KeyboardInterrupt
 
-        self._monkeypatch.setattr(self._train, "save_checkpoint", save_then_interrupt)
+        self._monkeypatch.setattr(self._runs, "save_checkpoint", save_then_interrupt)
 
     def stop(self):
-        self._monkeypatch.setattr(self._train, "save_checkpoint", self._save)
+        self._monkeypatch.setattr(self._runs, "save_checkpoint", self._save)
 
 
 @pytest.fixture

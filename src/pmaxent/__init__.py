@@ -36,12 +36,12 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "TrainConfig": "pmaxent.train",
-    "run_training": "pmaxent.train",
+    "run_training": "pmaxent.runs",
     "make_train": "pmaxent.train",
     "MepolConfig": "pmaxent.continuous.mepol",
     "run_mepol": "pmaxent.continuous.mepol_run",
-    "load_run": "pmaxent.train",
-    "saved_config": "pmaxent.train",
+    "load_run": "pmaxent.runs",
+    "saved_config": "pmaxent.runs",
     "collect_run": "pmaxent.tabular.run_datasets",
     "load_dataset": "pmaxent.tabular.datasets",
     "evaluate_run": "pmaxent.tabular.offline",

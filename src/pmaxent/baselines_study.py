@@ -38,7 +38,8 @@ from pmaxent.pgpse import BASELINES, gradient_from_entropies
 from pmaxent.tabular.enumeration import enumerate_trajectories
 from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.rollout import sample_team
-from pmaxent.train import PAPER_SEEDS, TrainConfig, init_state, key_impl, make_update, run_training
+from pmaxent.runs import run_training
+from pmaxent.train import PAPER_SEEDS, TrainConfig, init_state, key_impl, make_update
 
 #: The paper's estimator, against which every other is compared.
 REFERENCE = "none"

@@ -23,7 +23,8 @@ from pmaxent import tabular
 from pmaxent.tables import read_csv
 from pmaxent.statistics import SIGNIFICANCE, comparison_rows, comparison_table, failure_note, mean_std
 from pmaxent.tabular.entropy import entropy_np
-from pmaxent.train import PAPER_SEEDS, TrainConfig, load_run, run_training
+from pmaxent.runs import load_run, run_training
+from pmaxent.train import PAPER_SEEDS, TrainConfig
 
 FINAL_FRACTION = 0.01
 """Final metrics are averaged over the last 1% of updates (at least one)."""

@@ -90,7 +90,7 @@ def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uni
 
 def make_host_chunk_runner(components: Components, lanes, learn: Callable, shared: jax.Array, learning: jax.Array, batch: int):
     """``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])`` like
-    :func:`pmaxent.train.make_chunk_runner`, each update sampled on the host and learned by the
+    :func:`pmaxent.runs.make_chunk_runner`, each update sampled on the host and learned by the
     jitted ``learn`` (:func:`pmaxent.train.make_learn`) vmapped over the lanes.
 
     ``shared``, ``learning``: the packed lanes' method flags [n_packed_lanes]; ``batch``: B * K.

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from pmaxent import runs as runs_module
 from pmaxent import train as train_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
@@ -18,7 +19,7 @@ from pmaxent.continuous.gymnasium_envs import gym_environment, mountain_car_conf
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.policy import GaussianMLPTeam
 from pmaxent.host_rollout import make_act, sample_host
-from pmaxent.train import load_run, run_training
+from pmaxent.runs import load_run, run_training
 
 TINY = dict(env="gym:MountainCarContinuous-v0", features=(0, 1), agents=2, batch_size=3, updates=4, seeds=(0,), chunk=2, horizon=30, hidden=(8,))
 STOPPER = "pmaxent-test/Stopper-v0"
@@ -104,7 +105,7 @@ def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatc
     assert entropy.shape == (3, 1, 4) and np.all(np.isfinite(entropy))
     assert np.all(np.isnan(reference.metrics["normalized_entropy"]))  # the (x, v) box has volume 0.25 < 1
 
-    real_runner = train_module.make_chunk_runner
+    real_runner = runs_module.make_chunk_runner
 
     def interrupted_runner(config, components, lanes, fingerprint=None):
         run = real_runner(config, components, lanes, fingerprint)
@@ -118,13 +119,13 @@ def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatc
 
         return chunk
 
-    monkeypatch.setattr(train_module, "make_chunk_runner", interrupted_runner)
+    monkeypatch.setattr(runs_module, "make_chunk_runner", interrupted_runner)
     again = tmp_path / "again"
     config = ContinuousTrainConfig(**TINY)
     with pytest.raises(KeyboardInterrupt):
         run_training(config, again, progress=False, plot=False)
     assert (again / "checkpoint.npz").exists()
-    monkeypatch.setattr(train_module, "make_chunk_runner", real_runner)
+    monkeypatch.setattr(runs_module, "make_chunk_runner", real_runner)
     resumed = run_training(config, again, resume=True, progress=False, plot=False)
     np.testing.assert_allclose(resumed.metrics["entropy"], entropy, rtol=1e-5, atol=1e-6)
     for a, b in zip(jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"])):
@@ -145,7 +146,7 @@ def test_host_learn_step_is_the_jax_worlds_one_on_the_same_samples():
 
 def test_a_world_producing_nan_states_stops_the_run(tmp_path):
     config = ContinuousTrainConfig(env=f"gym:{NAN_WORLD}", agents=2, batch_size=2, updates=2, seeds=(0,), chunk=1, horizon=5, hidden=(4,), k=2, methods=("parallel",))
-    with pytest.raises(train_module.TrainingDiverged, match=r"diverged at update 1: .*method parallel, seed 0"):
+    with pytest.raises(runs_module.TrainingDiverged, match=r"diverged at update 1: .*method parallel, seed 0"):
         run_training(config, tmp_path / "nan", progress=False, plot=False)
     assert not (tmp_path / "nan" / "params.npz").exists()
 

@@ -15,7 +15,7 @@ from pmaxent.cli import app
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.mepol import Mepol, MepolConfig
 from pmaxent.continuous.mepol_run import run_mepol
-from pmaxent.train import TrainingDiverged, load_run
+from pmaxent.runs import TrainingDiverged, load_run
 
 TINY = dict(trajectories=4, horizon=40, k=5, hidden=(8,), updates=4, chunk=2, lr=1e-3)
 

@@ -152,7 +152,7 @@ def test_a_tiny_ant_run_reports_raw_entropy_and_collects(tmp_path):
 
 def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     from pmaxent.continuous.team import team_positions
-    from pmaxent.train import load_run
+    from pmaxent.runs import load_run
 
     rows = ["-------", "-SF-FF-", "-FF-FF-", "-FFFFF-", "-------"]
     (tmp_path / "hall.txt").write_text("\n".join(rows))

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pmaxent import programs
-from pmaxent import train as train_module
+from pmaxent import runs as runs_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.train import TrainingDiverged, load_run, run_training, saved_config, team_params
+from pmaxent.runs import TrainingDiverged, load_run, run_training, saved_config, team_params
 
 TINY = dict(env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8))
 TINY_ARGS = ["--env", "gridworld-continuous", "--agents", "2", "--batch", "3", "--updates", "6", "--seeds", "0,1", "--chunk", "3", "--horizon", "15", "--hidden", "8,8", "--quiet"]
@@ -118,7 +118,7 @@ def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
 
 
 def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_path, monkeypatch):
-    real_make_update = train_module.make_update
+    real_make_update = runs_module.make_update
 
     def breaking(config, components):
         update = real_make_update(config, components)
@@ -131,7 +131,7 @@ def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_pa
 
         return broken
 
-    monkeypatch.setattr(train_module, "make_update", breaking)
+    monkeypatch.setattr(runs_module, "make_update", breaking)
     out = tmp_path / "diverged"
     with pytest.raises(TrainingDiverged, match=r"diverged at update 5:.*last good checkpoint \(update 3\)"):
         run_training(ContinuousTrainConfig(**{**TINY, "methods": ("parallel",)}), out, progress=False)

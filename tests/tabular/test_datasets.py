@@ -12,13 +12,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import pmaxent.train
+import pmaxent.runs
 from pmaxent.datasets import datasets_root
 from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.cli.data import collect_command
 from pmaxent.tabular import from_map, make
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.train import TrainConfig, TrainedRun
+from pmaxent.runs import TrainedRun
+from pmaxent.train import TrainConfig
 
 START_ROOM = 27
 
@@ -267,7 +268,7 @@ def test_empty_or_inconsistent_dataset_is_refused():
 
 @pytest.fixture
 def fake_run(tmp_path, monkeypatch):
-    """A run directory whose pmaxent.train.load_run returns hand-made team tables."""
+    """A run directory whose pmaxent.runs.load_run returns hand-made team tables."""
     config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel", "single"), updates=1)
     components = config.make_components()
     mdp = components.world
@@ -275,7 +276,7 @@ def fake_run(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     run = TrainedRun(config, components, params, {}, run_dir)
-    monkeypatch.setattr(pmaxent.train, "load_run", lambda path: run)
+    monkeypatch.setattr(pmaxent.runs, "load_run", lambda path: run)
     return run
 
 

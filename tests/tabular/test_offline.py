@@ -13,13 +13,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import pmaxent.train
+import pmaxent.runs
 from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.tabular import offline as O
 from pmaxent.cli.data import offline_command
 from pmaxent.tabular import from_map, make, make_dynamics
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.train import TrainConfig, TrainedRun
+from pmaxent.runs import TrainedRun
+from pmaxent.train import TrainConfig
 
 LEFT, DOWN, RIGHT, UP = range(4)
 GAMMA, ALPHA = 0.99, 0.1
@@ -223,7 +224,7 @@ def collected_run(tmp_path, monkeypatch):
     params[:, 0, :, LEFT] = params[:, 1, :, RIGHT] = 2.0
     run = TrainedRun(config, components, {"parallel": params}, {}, tmp_path / "run")
     run.run_dir.mkdir()
-    monkeypatch.setattr(pmaxent.train, "load_run", lambda path: run)
+    monkeypatch.setattr(pmaxent.runs, "load_run", lambda path: run)
     R.collect_run(run.run_dir, show_progress=False)
     return run
 

@@ -112,7 +112,7 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
     """
     import numpy as np
 
-    from pmaxent.train import CONFIG_FILE, TrainingDiverged, run_training, saved_config
+    from pmaxent.runs import CONFIG_FILE, TrainingDiverged, run_training, saved_config
 
     try:
         if resume and (out / CONFIG_FILE).exists():

@@ -35,9 +35,9 @@ _RUN_DIR = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help
 
 def _family(run_dir: Path) -> str:
     """The family of worlds a run directory was trained in."""
-    from pmaxent import train
+    from pmaxent import runs
 
-    return train.load_run(run_dir).config.family
+    return runs.load_run(run_dir).config.family
 
 
 def _collect_continuous(run_dir: Path, method, trajectories: int, overwrite: bool, quiet: bool) -> None:

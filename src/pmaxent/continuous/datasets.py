@@ -77,7 +77,7 @@ def collect_continuous_run(
     anything, when a dataset exists and ``overwrite`` is False.
     """
     from pmaxent.plots.datasets import plot_dataset_entropy
-    from pmaxent.train import load_run, team_params
+    from pmaxent.runs import load_run, team_params
 
     if trajectories < 1:
         raise ValueError(f"trajectories per agent must be at least 1; got {trajectories}")
@@ -232,7 +232,7 @@ def load_continuous_run_datasets(run_dir: Path | str, methods: Sequence[str] | N
         FileNotFoundError: a dataset of a requested method and seed is missing.
         ValueError: the run trained in a world other than a kinematic continuous one, or a dataset is corrupt.
     """
-    from pmaxent.train import load_run
+    from pmaxent.runs import load_run
 
     run_dir = Path(run_dir)
     run = load_run(run_dir)

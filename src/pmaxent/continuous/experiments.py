@@ -19,7 +19,7 @@ from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, o
 from pmaxent.experiments import _parallel_highest_claim, _Stages, _verdict, final_metric, prepare_reproduction, run_name
 from pmaxent.tables import read_csv
 from pmaxent.statistics import comparison_rows, comparison_table, mean_std
-from pmaxent.train import load_run, run_training
+from pmaxent.runs import load_run, run_training
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """MEPOL run directories (``pmaxent train --method mepol``): the same files as a PGPSE run, so
-``pmaxent collect``, :func:`pmaxent.train.load_run` and the figures work on them unchanged.
+``pmaxent collect``, :func:`pmaxent.runs.load_run` and the figures work on them unchanged.
 
     RUN/config.json        every setting (MepolConfig, "methods": ["mepol"])
     RUN/metrics.csv        method (mepol), seed, update (the epoch), entropy, normalized_entropy,
@@ -33,10 +33,8 @@ from pmaxent.components import Components, Params
 from pmaxent.continuous.mepol import Mepol, MepolConfig
 from pmaxent.progress import progress_bar
 from pmaxent.pytrees import tree_to_arrays
+from pmaxent.runs import CHECKPOINT_FILE, CURVE_FILE, METRICS_FILE, PARAMS_FILE, TrainedRun, TrainingDiverged, checkpoint_tmp, load_checkpoint, load_run, prepare_run_dir, save_checkpoint  # fmt: skip
 from pmaxent.tables import write_metrics_csv
-from pmaxent.train import (
-    CHECKPOINT_FILE, CURVE_FILE, METRICS_FILE, PARAMS_FILE, TrainedRun, TrainingDiverged, checkpoint_tmp, load_checkpoint, load_run, prepare_run_dir, save_checkpoint,
-)  # fmt: skip
 
 METHOD = "mepol"
 
@@ -73,7 +71,7 @@ def run_mepol(
     components: Components | None = None,
 ) -> TrainedRun:
     """Train MEPOL for every seed of ``config``; with ``out_dir``, write and checkpoint a run
-    directory (as :func:`pmaxent.train.run_training`: an existing one is refused unless
+    directory (as :func:`pmaxent.runs.run_training`: an existing one is refused unless
     ``resume``, whose config must match).
 
     Raises TrainingDiverged (the last checkpoint kept) if the behaviour batch's entropy is not

@@ -35,7 +35,7 @@ def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1,
 
 def _positions(sampler, run, method: str, seed_index: int, seed: int) -> np.ndarray:
     """:func:`team_positions` with a :func:`_feature_sampler` of the run (one for all methods)."""
-    from pmaxent.train import team_params
+    from pmaxent.runs import team_params
 
     params = jax.tree.map(lambda leaf: leaf[seed_index], team_params(run, method))
     features = np.asarray(sampler(params, jax.random.key(seed), np.asarray(method == "random")))  # [K, m, T+1, ...]

@@ -236,7 +236,7 @@ def family_params(method: str, params: np.ndarray) -> np.ndarray:
     """Check that parameters [n_seeds, m, ...] fit the dataset family and return them as float32.
 
     "single" needs the m copies of each seed identical (one shared table); "random" needs zeros
-    (the uniform policy, as returned by ``pmaxent.train.team_params(run, "random")``).
+    (the uniform policy, as returned by ``pmaxent.runs.team_params(run, "random")``).
     """
     if method not in METHODS:
         raise ValueError(f"unknown dataset method {method!r}; choose from {METHODS}")

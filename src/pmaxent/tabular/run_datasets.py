@@ -1,4 +1,4 @@
-"""The datasets of a tabular run directory (contract of :mod:`pmaxent.train`: ``load_run``,
+"""The datasets of a tabular run directory (contract of :mod:`pmaxent.runs`: ``load_run``,
 ``team_params``): collect them (``pmaxent collect``), load them back, and their metrics,
 ``RUN/datasets.csv`` and Figures 2 and 8."""
 
@@ -74,11 +74,11 @@ class RunDatasets(NamedTuple):
 
 
 def _trained_run_api():
-    """(load_run, team_params) of pmaxent.train.
+    """(load_run, team_params) of pmaxent.runs.
 
-    Imported on use because pmaxent.train may itself import this module for its pipeline.
+    Imported on use because pmaxent.runs may itself import this module for its pipeline.
     """
-    from pmaxent.train import load_run, team_params
+    from pmaxent.runs import load_run, team_params
 
     return load_run, team_params
 
