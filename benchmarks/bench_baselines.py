@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
 import json
 import math
 import platform
@@ -30,7 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-from pmaxent.devices import use_all_cpu_cores
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
+
+from pmaxent.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()  # before JAX starts: seeds of a run spread over the cores
 
@@ -512,10 +514,6 @@ def _dump_json(results: dict) -> str:
     return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text)
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-README_BEGIN, README_END = "<!-- BEGIN results: baselines -->", "<!-- END results: baselines -->"
-
-
 def readme_lines(results: dict) -> list[str]:
     """The README's summary of the study, made only from ``results`` (results.json)."""
     variance, vs_m = results["variance"], results["variance_vs_m"]
@@ -550,21 +548,9 @@ def readme_lines(results: dict) -> list[str]:
 
 
 def rewrite_readme(results: dict, check: bool) -> bool:
-    """Put :func:`readme_lines` between the README's baselines markers; with ``check``, only
-    compare (printing the differing lines). Returns whether the README agreed."""
-    text = README.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise SystemExit(f"{README} has no {README_BEGIN} ... {README_END} block")
-    head, rest = text.split(README_BEGIN, 1)
-    old, tail = rest.split(README_END, 1)
-    new = "\n" + "\n".join(readme_lines(results)) + "\n"
-    if old == new:
-        return True
-    if check:
-        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "README.md", "results.json"))
-        return False
-    README.write_text(head + README_BEGIN + new + README_END + tail)
-    return True
+    """Put :func:`readme_lines` in the README's baselines block; with ``check``, only compare
+    (printing the differing lines). Returns whether the README agreed."""
+    return readme_blocks.update("baselines", readme_lines(results), "docs/baselines/results.json", check)
 
 
 def main(argv=None) -> None:

@@ -1,7 +1,9 @@
 """MEPOL against a pmaxent team on MEPOL's GridWorld (gridworld-continuous), side by side:
 entropy against wall time and against environment steps.
 
-    python benchmarks/bench_mepol.py [--quick] [--budget SECONDS] [--json out.json] [--plot out.png]
+    python benchmarks/bench_mepol.py [--quick] [--budget SECONDS] [--json out.json] [--plot out.png] [--save]
+    python benchmarks/bench_mepol.py --readme          # the README's block from docs/mepol/results.json
+    python benchmarks/bench_mepol.py --check-readme    # exit 1, printing the differences, if it disagrees
 
 Both methods are measured with one yardstick: after each MEPOL epoch and each chunk of PGPSE
 updates, 20 fresh trajectories of T steps of the current policy (MEPOL: 20 of its one agent;
@@ -14,24 +16,42 @@ MEPOL runs its GridWorld setting (k = 50, 20 x T, Adam 1e-5, KL threshold 15, at
 off-policy steps, backtracking, 300-300 network, log std -1.5) with MEPOL's T = 1200, or
 T = 400 and a smaller network (64-64) with ``--quick``. The team runs pmaxent's continuous
 defaults (m = 4, B = 10, k = 15, 64-64, Adam, baseline "both") at the same T.
+
+``--save`` keeps the run, with its command, date, commit and machine, in docs/mepol/results.json
+and rewrites the README's ``mepol`` block from it; ``tests/test_readme_results.py`` checks that
+block against the file, so the README quotes no figure of this benchmark by hand. Its figures
+depend on the machine's speed (a fixed budget of seconds): the block says which machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import platform
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-import jax
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
 
-from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.continuous.knn import knn_entropy
-from pmaxent.continuous.mepol import Mepol, MepolConfig
-from pmaxent.devices import Lanes
-from pmaxent.rollout import map_copies, sample_team
-from pmaxent.runs import _initial_states, make_chunk_runner
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
+from pmaxent.continuous.knn import knn_entropy  # noqa: E402
+from pmaxent.continuous.mepol import Mepol, MepolConfig  # noqa: E402
+from pmaxent.devices import Lanes  # noqa: E402
+from pmaxent.rollout import map_copies, sample_team  # noqa: E402
+from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
 
 EVAL_TRAJECTORIES, EVAL_K = 20, 50
+RESULTS = ROOT / "docs" / "mepol" / "results.json"
+LAST = 5
+"""The README's final entropy of a method: the mean of its last LAST evaluations."""
 
 
 def evaluate(env, policy, params, key) -> float:
@@ -98,13 +118,57 @@ def plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
+def _steps(value: int) -> str:
+    return f"{value:,}"
+
+
+def readme_lines(saved: dict) -> list[str]:
+    """The README's block, made only from a saved run (docs/mepol/results.json)."""
+    mepol, team = saved["results"]["mepol"], saved["results"]["pmaxent m=4"]
+    machine = saved["machine"]
+    final = {name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in (("mepol", mepol), ("team", team))}
+    # per environment step: the largest step count at which both were evaluated
+    common = sorted({r["env_steps"] for r in mepol} & {r["env_steps"] for r in team} - {0})
+    at = common[-1] if common else None
+    by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
+    lines = [
+        f"Written by `python benchmarks/bench_mepol.py --readme` from [docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
+        f"({saved['date']}, commit {saved['commit']}, {machine['processor']} with {len(machine['devices'])} JAX CPU devices, JAX {machine['jax']}; "
+        f"T = {saved['horizon']}, {saved['budget']:.0f} s of training each; entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} evaluations):",
+        "",
+        "| method | updates | environment steps | entropy at the start | final entropy |",
+        "|---|---|---|---|---|",
+        f"| MEPOL | {mepol[-1]['epoch']} epochs | {_steps(mepol[-1]['env_steps'])} | {mepol[0]['entropy']:.2f} | {final['mepol']:.2f} |",
+        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {_steps(team[-1]['env_steps'])} | {team[0]['entropy']:.2f} | {final['team']:.2f} |",
+        "",
+    ]
+    if at is None:
+        lines.append("The two were never evaluated at the same number of environment steps.")
+    else:
+        m, t = by_steps["mepol"][at], by_steps["team"][at]
+        lines.append(f"At {_steps(at)} environment steps, the largest count at which both were evaluated, MEPOL scored {m['entropy']:.2f} "
+                     f"({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} ({t['wall_time']:.1f} s into its budget, compilation included).")
+    return lines
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 400, 64-64 MEPOL network, 60 s per method")
     parser.add_argument("--budget", type=float, default=None, help="training seconds per method (default 600, quick 60)")
     parser.add_argument("--json", default=None, help="write the rows here")
     parser.add_argument("--plot", default=None, help="write the two-panel figure here")
+    parser.add_argument("--save", action="store_true", help=f"keep the run in {RESULTS.relative_to(ROOT)} and rewrite the README's block from it")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the README's block from the saved run")
+    parser.add_argument("--check-readme", action="store_true", help="only check the README's block against the saved run (exit 1 if it differs)")
     args = parser.parse_args()
+    if args.readme or args.check_readme:
+        saved = json.loads(RESULTS.read_text())
+        sys.exit(0 if readme_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
     horizon, hidden = (400, (64, 64)) if args.quick else (1200, (300, 300))
     budget = args.budget or (60.0 if args.quick else 600.0)
     results = {"mepol": run_mepol(horizon, hidden, budget), "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20)}
@@ -113,9 +177,19 @@ def main() -> None:
         print(f"{name}:")
         for row in rows:
             print(f"  steps {row['env_steps']:>9d}  wall {row['wall_time']:7.1f} s  entropy {row['entropy']:.3f}")
+    saved = {
+        "command": "python benchmarks/bench_mepol.py " + " ".join(a for a in sys.argv[1:] if a != "--save"),
+        "date": datetime.date.today().isoformat(),
+        "commit": _commit(),
+        "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
+        "horizon": horizon, "budget": budget, "results": results,
+    }  # fmt: skip
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"horizon": horizon, "budget": budget, "results": results}, handle, indent=2)
+        Path(args.json).write_text(json.dumps(saved, indent=1) + "\n")
+    if args.save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+        readme_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
     if args.plot:
         plot(results, args.plot)
 

@@ -1,7 +1,9 @@
 """The measurements behind the continuous defaults: parallel teams against the single agent in
 gridworld-continuous under a few settings, with where each agent goes.
 
-    python benchmarks/continuous_defaults.py [--json out.json] [--agents 4] [--seeds 0,1,2,3,4,5] [--setting k=15 ...]
+    python benchmarks/continuous_defaults.py [--table NAME] [--agents 4] [--seeds 0,1,2,3,4,5] [--setting k=15 ...]
+    python benchmarks/continuous_defaults.py --readme          # the README's block from the saved tables
+    python benchmarks/continuous_defaults.py --check-readme    # exit 1, printing the differences, if it disagrees
 
 For each setting (ContinuousTrainConfig fields changed from the defaults: the k-NN estimator's k
 from 4 to 25, and the horizon 400 against the default 200) it trains the parallel team and the single agent
@@ -11,18 +13,31 @@ interval and the seeds it leads in, and each parallel agent's share of its posit
 rooms (4 trajectories sampled after training), as digits 0-9 in the order bottom-left (the start
 room), bottom-right, top-left, top-right: "3051" is an agent with 3/9 of its positions at home,
 5/9 in the top-left room and 1/9 in the far top-right one.
+
+A run saves its table, with the command, date, commit and machine, in
+docs/continuous_defaults/NAME.json (``--table NAME``, default "settings") and rewrites the README's
+``continuous-defaults`` block from every saved table (:data:`TABLES`), so the README quotes no
+figure of these runs by hand; ``tests/test_readme_results.py`` checks that block against the files.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import json
 import platform
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from pmaxent.devices import use_all_cpu_cores
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
+
+from pmaxent.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
 
@@ -40,6 +55,13 @@ SETTINGS = (
     {"k": 15, "horizon": 400},
 )
 ROOMS = ("bottom-left (start)", "bottom-right", "top-left", "top-right")
+RESULTS = ROOT / "docs" / "continuous_defaults"
+TABLES = ("settings", "lr_decay")
+"""The saved tables the README shows, in its order: the k and horizon settings, and the step-size
+decay over twelve seeds (``--table lr_decay --setting lr_decay=1 --setting lr_decay=0.998
+--setting lr_decay=0.996 --seeds 0,...,11``)."""
+HEADER = ("| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |", "|---|---|---|---|---|---|---|---|")
+DEFAULTS_SHOWN = ("horizon", "lr", "lr_decay", "batch_size", "k", "hidden", "log_std_init", "updates")
 
 
 def room_shares(positions: np.ndarray) -> np.ndarray:
@@ -69,39 +91,81 @@ def digits(shares) -> str:
     return " ".join("".join(str(int(round(9 * f))) for f in agent) for agent in shares)
 
 
+def table_row(row: dict, defaults: dict) -> str:
+    """One row of the table (the setting in bold where it is the default)."""
+    p, s = row["parallel"], row["single"]
+    label = ", ".join(f"{k}={v}" for k, v in row["setting"].items())
+    cells = [f"**{label}**" if all(defaults.get(k) == v for k, v in row["setting"].items()) else label]
+    for values in (p["normalized_entropy"], s["normalized_entropy"]):
+        cells.append(f"{np.mean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})")
+    lead = np.subtract(p["normalized_entropy"], s["normalized_entropy"])
+    low, high = difference_interval(np.array(p["normalized_entropy"]), np.array(s["normalized_entropy"]))
+    cells.append(f"{lead.mean():+.3f} ({low:+.3f}, {high:+.3f}), {int(np.sum(lead > 0))} of {len(lead)}")
+    for values in (p["coverage"], s["coverage"]):
+        cells.append(f"{np.mean(values):.3f}")
+    cells.append(" / ".join(digits(shares) for shares in p["rooms"]))
+    cells.append(str(row["seconds"]))
+    return "| " + " | ".join(cells) + " |"
+
+
+def readme_lines(tables: dict[str, dict]) -> list[str]:
+    """The README's block, made only from the saved tables."""
+    files = " and ".join(f"[{name}.json](docs/continuous_defaults/{name}.json)" for name in tables)
+    lines = [f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the last 1% of updates."]
+    for table in tables.values():
+        machine = table["machine"]
+        seeds = table["seeds"]
+        lines += [
+            "",
+            f"`{table['command']}` ({table['date']}, commit {table['commit']}, {machine['processor']} with {len(machine['devices'])} JAX CPU devices, JAX {machine['jax']}; "
+            f"m = {table['agents']}, seeds {seeds[0]} to {seeds[-1]}, the other settings the defaults: "
+            + ", ".join(f"{k} {v}" for k, v in table["defaults"].items()) + "; bold: the default):",
+            "",
+            *HEADER,
+            *(table_row(row, table["defaults"]) for row in table["rows"]),
+        ]
+    return lines
+
+
+def load_tables() -> dict[str, dict]:
+    return {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in TABLES if (RESULTS / f"{name}.json").exists()}
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=ContinuousTrainConfig.agents)
     parser.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated training seeds")
     parser.add_argument("--setting", action="append", help="only this setting, as FIELD=NUMBER[,FIELD=NUMBER] (repeatable; default: SETTINGS)")
-    parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--table", default="settings", help=f"save the table as {RESULTS.relative_to(ROOT)}/TABLE.json (the README shows {', '.join(TABLES)})")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the README's block from the saved tables")
+    parser.add_argument("--check-readme", action="store_true", help="only check the README's block against the saved tables (exit 1 if it differs)")
     args = parser.parse_args()
+    if args.readme or args.check_readme:
+        sys.exit(0 if readme_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
     seeds = tuple(int(s) for s in args.seeds.split(","))
     settings = SETTINGS if not args.setting else tuple({name: json.loads(value) for name, value in (item.split("=") for item in text.split(","))} for text in args.setting)
-    defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in ("horizon", "lr", "batch_size", "k", "hidden", "log_std_init", "updates", "lr_decay")}
+    defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in DEFAULTS_SHOWN}
+    table = {
+        "command": "python benchmarks/continuous_defaults.py " + " ".join(sys.argv[1:]),
+        "date": datetime.date.today().isoformat(),
+        "commit": _commit(),
+        "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
+        "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": [],
+    }  # fmt: skip
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")
-    print("| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
-    rows = []
+    print("\n".join(HEADER))
     for setting in settings:
-        row = measure(setting, args.agents, seeds)
-        rows.append(row)
-        p, s = row["parallel"], row["single"]
-        cells = [", ".join(f"{k}={v}" for k, v in setting.items())]
-        for values in (p["normalized_entropy"], s["normalized_entropy"]):
-            cells.append(f"{np.mean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})")
-        lead = np.subtract(p["normalized_entropy"], s["normalized_entropy"])
-        low, high = difference_interval(np.array(p["normalized_entropy"]), np.array(s["normalized_entropy"]))
-        cells.append(f"{lead.mean():+.3f} ({low:+.3f}, {high:+.3f}), {int(np.sum(lead > 0))} of {len(lead)}")
-        for values in (p["coverage"], s["coverage"]):
-            cells.append(f"{np.mean(values):.3f}")
-        cells.append(" / ".join(digits(shares) for shares in p["rooms"]))
-        cells.append(str(row["seconds"]))
-        print("| " + " | ".join(cells) + " |", flush=True)
-    if args.json:
-        machine = {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
-        with open(args.json, "w") as f:
-            json.dump({"machine": machine, "rows": rows}, f, indent=2)
+        table["rows"].append(measure(setting, args.agents, seeds))
+        print(table_row(table["rows"][-1], defaults), flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.table}.json").write_text(json.dumps(table, indent=1) + "\n")
+    if args.table in TABLES:
+        readme_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=False)
 
 
 if __name__ == "__main__":

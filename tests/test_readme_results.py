@@ -1,17 +1,15 @@
 """tools/readme_results.py: the README's results block is made from a report, and a README that
 disagrees with a report is caught with the differing lines."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import readme_blocks  # tools/, on the tests' path (pyproject.toml)
+import readme_results
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("readme_results", ROOT / "tools" / "readme_results.py")
-readme_results = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(readme_results)
 
 REPORT = """# pmaxent: reproduction of *Enhancing Diversity in Parallel Agents* (ICML 2025)
 
@@ -68,10 +66,67 @@ def test_the_projects_readme_has_the_paper_block():
 
 def test_a_readme_without_the_block_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no block"):
-        readme_results.rewrite("# nothing\n", "paper", ["x"])
+        readme_blocks.rewrite("# nothing\n", "paper", ["x"])
 
 
 def test_the_readmes_baselines_summary_agrees_with_the_studys_results():
     """The README's estimator-study figures are generated from docs/baselines/results.json."""
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_baselines.py"), "--check-readme"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("script", ["continuous_defaults.py", "bench_mepol.py"])
+def test_the_readmes_benchmark_blocks_agree_with_their_saved_results(script):
+    """The README's continuous-defaults tables and MEPOL comparison are generated from the JSON
+    files their benchmarks saved (docs/continuous_defaults/, docs/mepol/)."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--check-readme"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_stale_block_is_reported_with_its_lines(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- BEGIN results: mepol -->\nold\n<!-- END results: mepol -->\nb\n")
+    assert not readme_blocks.update("mepol", ["new"], "results.json", check=True, readme=readme)
+    assert "-old" in capsys.readouterr().out and "old" in readme.read_text()
+    assert readme_blocks.update("mepol", ["new"], "results.json", check=False, readme=readme)
+    assert readme.read_text() == "a\n<!-- BEGIN results: mepol -->\nnew\n<!-- END results: mepol -->\nb\n"
+    assert readme_blocks.update("mepol", ["new"], "results.json", check=True, readme=readme)
+
+
+CONTINUOUS_REPORT = """# Parallel maximum state entropy in continuous worlds
+
+Teams of m agents, seeds 0, 1, 2.
+
+## Claims
+
+| claim | measured | holds here |
+|---|---|---|
+| (c) offline goal reaching wins | highest in 1/2 | **no** (no failure significant at 5%) |
+
+### By configuration, with 95% bootstrap intervals over seeds
+
+| claim | world | m | parallel | best other | difference | parallel is |
+|---|---|---|---|---|---|---|
+| (c) offline success | grid | 4 | p | s | +0.020 [-0.010, +0.050] | tie |
+| (c) offline success | maze | 4 | p | s | +0.100 [+0.050, +0.150] | higher |
+
+## Offline goal reaching
+
+One agent per dataset.
+
+| world | m | method | mean success over goals |
+|---|---|---|---|
+| grid | 4 | parallel | 0.050 ± 0.010 |
+| grid | 4 | single | 0.030 ± 0.010 |
+| maze | 4 | parallel | 0.190 ± 0.020 |
+| maze | 4 | single | 0.090 ± 0.020 |
+
+## Settings
+"""
+
+
+def test_a_continuous_block_quotes_the_offline_success_of_every_world():
+    block = readme_results.results_block(CONTINUOUS_REPORT)
+    assert "- grid, m = 4: parallel 0.050 ± 0.010, single 0.030 ± 0.010; difference +0.020 [-0.010, +0.050], tie" in block
+    assert "- maze, m = 4: parallel 0.190 ± 0.020, single 0.090 ± 0.020; difference +0.100 [+0.050, +0.150], higher" in block
+    assert not any(line.startswith("- ") for line in readme_results.results_block(REPORT))  # the paper's report has no such section

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import difflib
 import re
 import sys
 from pathlib import Path
 
-from pmaxent.statistics import COMPARISON_HEADING
+import readme_blocks  # this folder's, beside this script
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from pmaxent.statistics import COMPARISON_HEADING
 
 
 def suite_of(report: str) -> str:
@@ -68,40 +67,39 @@ def results_block(report: str) -> list[str]:
                 exceptions = "; ".join(f"{v}: {', '.join(by_verdict[v])}" for v in ("tie", "lower") if by_verdict[v])
                 parts.append(f"{label[4:]}: {counts}" + (f" ({exceptions})" if exceptions else ""))
         lines.append(f"| {claim} | {verdict} | {measured.split(';')[0]} | {'; '.join(parts) or '-'} |")
+    return lines + _offline_lines(report, comparisons)
+
+
+OFFLINE_HEADING = "## Offline goal reaching"
+"""The continuous report's section with the mean success per method (tools/readme_results.py
+quotes its table, so the README's offline figures come from the report too)."""
+
+
+def _offline_lines(report: str, comparisons: list[list[str]]) -> list[str]:
+    """For a continuous report with offline results: each world's mean success per method and
+    parallel's difference from the best other method, with its interval."""
+    if f"\n{OFFLINE_HEADING}\n" not in report:
+        return []
+    success: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+    for world, m, method, value in _table_rows(report, OFFLINE_HEADING):
+        success[world, m].append(f"{method} {value}")
+    differences = {(world, m): (difference, verdict) for label, world, m, _, _, difference, verdict in comparisons if label == "(c) offline success"}
+    lines = ["", "Offline goal reaching, mean success over goals (mean ± std over seeds), and parallel's difference from the best other method (95% bootstrap interval):", ""]
+    for (world, m), values in success.items():
+        difference, verdict = differences[world, m]
+        lines.append(f"- {world}, m = {m}: {', '.join(values)}; difference {difference}, {verdict}")
     return lines
-
-
-def _markers(suite: str) -> tuple[str, str]:
-    return f"<!-- BEGIN results: {suite} -->", f"<!-- END results: {suite} -->"
-
-
-def rewrite(readme: str, suite: str, block: list[str]) -> str:
-    begin, end = _markers(suite)
-    if begin not in readme or end not in readme:
-        raise SystemExit(f"README.md has no block {begin} ... {end}")
-    head, rest = readme.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return head + begin + "\n" + "\n".join(block) + "\n" + end + tail
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", type=Path, help="report.md of a reproduction")
     parser.add_argument("--check", action="store_true", help="compare instead of rewriting; exit 1 on a difference")
-    parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument("--readme", type=Path, default=readme_blocks.README)
     args = parser.parse_args(argv)
     report = args.report.read_text()
-    current = args.readme.read_text()
-    updated = rewrite(current, suite_of(report), results_block(report))
-    if not args.check:
-        args.readme.write_text(updated)
-        return 0
-    if updated == current:
-        print(f"README.md agrees with {args.report}")
-        return 0
-    print(f"README.md disagrees with {args.report} (- README, + fresh report):")
-    sys.stdout.writelines(line for line in difflib.unified_diff(current.splitlines(True), updated.splitlines(True), "README.md", str(args.report), n=0))
-    return 1
+    agrees = readme_blocks.update(suite_of(report), results_block(report), str(args.report), args.check, args.readme)
+    return 0 if agrees else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,47 @@
+"""The README's generated blocks: lines between ``<!-- BEGIN results: NAME -->`` and
+``<!-- END results: NAME -->`` that a script writes from a report or a results file and that a
+test (or CI) checks, so that no figure in them is typed by hand.
+
+Used by ``tools/readme_results.py`` (the reproductions' blocks) and by the benchmarks whose
+results the README quotes (``benchmarks/bench_baselines.py``, ``benchmarks/continuous_defaults.py``,
+``benchmarks/bench_mepol.py``); those put this folder on ``sys.path`` to import it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- BEGIN results: {name} -->", f"<!-- END results: {name} -->"
+
+
+def rewrite(readme: str, name: str, block: list[str]) -> str:
+    """``readme`` with the lines between NAME's markers replaced by ``block``."""
+    begin, end = markers(name)
+    if begin not in readme or end not in readme:
+        raise SystemExit(f"README.md has no block {begin} ... {end}")
+    head, rest = readme.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + "\n".join(block) + "\n" + end + tail
+
+
+def update(name: str, block: list[str], source: str, check: bool, readme: Path = README) -> bool:
+    """Writes ``block`` into README's NAME block, or with ``check`` only compares, printing the
+    differing lines (- README, + ``source``). Returns whether the README agreed (or now agrees)."""
+    current = readme.read_text()
+    updated = rewrite(current, name, block)
+    if updated == current:
+        print(f"README.md's {name} block agrees with {source}")
+        return True
+    if not check:
+        readme.write_text(updated)
+        print(f"README.md's {name} block rewritten from {source}")
+        return True
+    print(f"README.md's {name} block disagrees with {source} (- README, + {source}):")
+    sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), updated.splitlines(True), "README.md", source, n=0))
+    return False
