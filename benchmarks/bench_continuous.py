@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
 from pmaxent.devices import use_all_cpu_cores
@@ -40,7 +39,7 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import team_knn_distances  # noqa: E402
-from pmaxent.devices import Lanes  # noqa: E402
+from pmaxent.devices import Lanes, describe_machine  # noqa: E402
 from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
 
 HORIZON, BATCH, HIDDEN = 100, 10, (64, 64)
@@ -187,7 +186,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=ContinuousTrainConfig.k, help="k of the k-NN entropies (default: the training default, ContinuousTrainConfig.k)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds of the all-devices row (run at once, as pmaxent train runs a run's seeds)")
     args = parser.parse_args()
-    results = {"k": args.k, "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}, "rows": []}
+    results = {"k": args.k, "machine": describe_machine(), "rows": []}
     print(f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {args.k}, networks {HIDDEN}; agent-steps per second of whole updates (rollout, entropies, gradient, Adam)")
     numpy_throughput(1, 1, args.k)  # untimed: the first sklearn and NumPy calls of a process pay their set-up
     for agents in (1, 4, 16):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import subprocess
 import sys
 import time
@@ -44,7 +43,7 @@ import numpy as np  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import knn_entropy  # noqa: E402
 from pmaxent.continuous.mepol import Mepol, MepolConfig  # noqa: E402
-from pmaxent.devices import Lanes  # noqa: E402
+from pmaxent.devices import Lanes, describe_machine  # noqa: E402
 from pmaxent.rollout import map_copies, sample_team  # noqa: E402
 from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
 
@@ -133,7 +132,7 @@ def readme_lines(saved: dict) -> list[str]:
     by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
     lines = [
         f"Written by `python benchmarks/bench_mepol.py --readme` from [docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
-        f"({saved['date']}, commit {saved['commit']}, {machine['processor']} with {len(machine['devices'])} JAX CPU devices, JAX {machine['jax']}; "
+        f"({saved['date']}, commit {saved['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}; "
         f"T = {saved['horizon']}, {saved['budget']:.0f} s of training each; entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} evaluations):",
         "",
         "| method | updates | environment steps | entropy at the start | final entropy |",
@@ -181,7 +180,7 @@ def main() -> None:
         "command": "python benchmarks/bench_mepol.py " + " ".join(a for a in sys.argv[1:] if a != "--save"),
         "date": datetime.date.today().isoformat(),
         "commit": _commit(),
-        "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
+        "machine": describe_machine(),
         "horizon": horizon, "budget": budget, "results": results,
     }  # fmt: skip
     if args.json:

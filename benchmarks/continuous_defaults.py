@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
 
-from pmaxent.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.devices import describe_machine, use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
 
@@ -108,6 +107,16 @@ def table_row(row: dict, defaults: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _shown(value) -> str:
+    """A default as the README shows it: None (the horizon) is the world's own."""
+    return "the world's" if value is None else "-".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def machine_text(machine: dict) -> str:
+    """'AMD EPYC (AVX2, 2 cores, 2 JAX devices), JAX 0.10.2', from :func:`describe_machine`'s dict."""
+    return f"{machine['processor']} ({machine['isa']}, {machine['cores']} cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}"
+
+
 def readme_lines(tables: dict[str, dict]) -> list[str]:
     """The README's block, made only from the saved tables."""
     files = " and ".join(f"[{name}.json](docs/continuous_defaults/{name}.json)" for name in tables)
@@ -117,9 +126,9 @@ def readme_lines(tables: dict[str, dict]) -> list[str]:
         seeds = table["seeds"]
         lines += [
             "",
-            f"`{table['command']}` ({table['date']}, commit {table['commit']}, {machine['processor']} with {len(machine['devices'])} JAX CPU devices, JAX {machine['jax']}; "
+            f"`{table['command']}` ({table['date']}, commit {table['commit']}, {machine_text(machine)}; "
             f"m = {table['agents']}, seeds {seeds[0]} to {seeds[-1]}, the other settings the defaults: "
-            + ", ".join(f"{k} {v}" for k, v in table["defaults"].items()) + "; bold: the default):",
+            + ", ".join(f"{k} {_shown(v)}" for k, v in table["defaults"].items()) + "; bold: the default):",
             "",
             *HEADER,
             *(table_row(row, table["defaults"]) for row in table["rows"]),
@@ -154,7 +163,7 @@ def main() -> None:
         "command": "python benchmarks/continuous_defaults.py " + " ".join(sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
         "commit": _commit(),
-        "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
+        "machine": describe_machine(),
         "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": [],
     }  # fmt: skip
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")

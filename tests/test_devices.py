@@ -97,3 +97,11 @@ def test_xla_is_capped_at_a_portable_instruction_set_unless_the_user_chose_one()
     env["XLA_FLAGS"] = "--xla_cpu_max_isa=SSE4_2"
     kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert kept.stdout.split().count("--xla_cpu_max_isa=SSE4_2") == 1 and "AVX2" not in kept.stdout
+
+
+def test_describe_machine_names_the_cpu_its_vector_width_and_the_devices():
+    from pmaxent.devices import describe_machine
+
+    machine = describe_machine()
+    assert machine["isa"] in ("AVX-512", "AVX2", "AVX", None)
+    assert machine["devices"] == [str(d) for d in jax.devices()] and machine["cores"] >= 1 and machine["processor"]

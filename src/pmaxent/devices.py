@@ -49,6 +49,21 @@ def use_all_cpu_cores() -> None:
     os.environ["XLA_FLAGS"] = flags.strip()
 
 
+def describe_machine() -> dict:
+    """What a benchmark's or report's figures depend on: the CPU (its model and widest x86 vector
+    instruction set, which changes continuous runs' numbers: see the README's determinism note),
+    the JAX devices and JAX's version."""
+    cpu, isa = platform.processor() or platform.machine(), None
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        fields = dict(line.split(":", 1) for line in cpuinfo.read_text().splitlines() if ":" in line)
+        fields = {key.strip(): value.strip() for key, value in fields.items()}
+        cpu = fields.get("model name", cpu)
+        flags = set(fields.get("flags", "").split())
+        isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "AVX" if "avx" in flags else None
+    return {"processor": cpu, "isa": isa, "cores": os.cpu_count(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
+
+
 CACHE_ENV = "PMAXENT_COMPILATION_CACHE"
 """Environment variable: the compilation cache's directory, or "off" to disable it."""
 

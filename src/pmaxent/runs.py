@@ -14,10 +14,8 @@ result, and writes a run directory:
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
-import threading
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -173,11 +171,6 @@ def run_training(
         if (run_dir / PARAMS_FILE).exists():
             return load_run(run_dir, components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
-    # matplotlib takes about half a second to import: a thread imports the figures' module while
-    # the programs load and the devices compute (holding no GIL), instead of after training
-    plots_import = threading.Thread(target=importlib.import_module, args=("pmaxent.plots.training",), daemon=True) if plot and run_dir is not None else None
-    if plots_import is not None:
-        plots_import.start()
     states = _initial_states(config, components, fingerprint)
     metrics: dict[str, np.ndarray] = {}
     if checkpoint is not None and checkpoint.exists():
@@ -195,7 +188,10 @@ def run_training(
         ahead = not isinstance(components.env, HostEnvironment)
 
         def dispatch(packed, i):
-            return run_chunk(packed, lengths[i])
+            chunk = run_chunk(packed, lengths[i])
+            if i + 1 == len(lengths) and plot and run_dir is not None:
+                import pmaxent.plots.training  # noqa: F401  (imported while the last chunk computes)
+            return chunk
 
         pending = None
         empty = np.zeros((len(config.methods), len(config.seeds), 0), np.float32)
@@ -213,8 +209,6 @@ def run_training(
     states = lanes.unpack(packed)
     params = {method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)}
     run = TrainedRun(config, components, params, metrics, run_dir)
-    if plots_import is not None:
-        plots_import.join()
     if run_dir is not None:
         _write_results(run, plot)
         checkpoint.unlink()
