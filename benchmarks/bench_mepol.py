@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -150,11 +149,6 @@ def readme_lines(saved: dict) -> list[str]:
     return lines
 
 
-def _commit() -> str:
-    done = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 400, 64-64 MEPOL network, 60 s per method")
@@ -179,7 +173,7 @@ def main() -> None:
     saved = {
         "command": "python benchmarks/bench_mepol.py " + " ".join(a for a in sys.argv[1:] if a != "--save"),
         "date": datetime.date.today().isoformat(),
-        "commit": _commit(),
+        "commit": readme_blocks.source_commit(),
         "machine": describe_machine(),
         "horizon": horizon, "budget": budget, "results": results,
     }  # fmt: skip

@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,6 @@ from pmaxent.devices import describe_machine, use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
 
-import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
@@ -133,16 +131,36 @@ def readme_lines(tables: dict[str, dict]) -> list[str]:
             *HEADER,
             *(table_row(row, table["defaults"]) for row in table["rows"]),
         ]
+    return lines + _repeated_settings(tables)
+
+
+def _repeated_settings(tables: dict[str, dict]) -> list[str]:
+    """Where two tables ran the same configuration: whether their common seeds ended equal."""
+    def config(table, row):
+        return json.dumps({**table["defaults"], **row["setting"], "agents": table["agents"]}, sort_keys=True)
+
+    entries = [(name, table, row) for name, table in tables.items() for row in table["rows"]]
+    lines = []
+    for i, (name_a, table_a, row_a) in enumerate(entries):
+        for name_b, table_b, row_b in entries[i + 1 :]:
+            if name_a == name_b or config(table_a, row_a) != config(table_b, row_b):
+                continue
+            common = [s for s in table_a["seeds"] if s in table_b["seeds"]]
+            verdicts = []
+            for method, who in (("parallel", "the team's"), ("single", "the single agent's")):
+                a = [row_a[method]["normalized_entropy"][table_a["seeds"].index(s)] for s in common]
+                b = [row_b[method]["normalized_entropy"][table_b["seeds"].index(s)] for s in common]
+                differing = [(s, x, y) for s, x, y in zip(common, a, b) if x != y]
+                verdicts.append(f"{who} final entropies " + ("were equal" if not differing else f"differed in {len(differing)} of {len(common)} seeds (seed {differing[0][0]}: {differing[0][1]:.3f} and {differing[0][2]:.3f})"))
+            label = ", ".join(f"{k}={v}" for k, v in row_a["setting"].items())
+            label = "the default" if all(table_a["defaults"].get(k) == v for k, v in row_a["setting"].items()) else label
+            lines += ["", f"The same configuration ({label}) ran in {name_a}.json with seeds {table_a['seeds'][0]} to {table_a['seeds'][-1]} and in {name_b}.json "
+                          f"with seeds {table_b['seeds'][0]} to {table_b['seeds'][-1]}: for their {len(common)} common seeds {' and '.join(verdicts)}."]
     return lines
 
 
 def load_tables() -> dict[str, dict]:
     return {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in TABLES if (RESULTS / f"{name}.json").exists()}
-
-
-def _commit() -> str:
-    done = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
 
 
 def main() -> None:
@@ -162,7 +180,7 @@ def main() -> None:
     table = {
         "command": "python benchmarks/continuous_defaults.py " + " ".join(sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
-        "commit": _commit(),
+        "commit": readme_blocks.source_commit(),
         "machine": describe_machine(),
         "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": [],
     }  # fmt: skip

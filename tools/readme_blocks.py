@@ -10,6 +10,7 @@ results the README quotes (``benchmarks/bench_baselines.py``, ``benchmarks/conti
 from __future__ import annotations
 
 import difflib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,3 +46,9 @@ def update(name: str, block: list[str], source: str, check: bool, readme: Path =
     print(f"README.md's {name} block disagrees with {source} (- README, + {source}):")
     sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), updated.splitlines(True), "README.md", source, n=0))
     return False
+
+
+def source_commit() -> str:
+    """The checkout's commit, as a saved result records it ("-dirty" when the tree has changes)."""
+    done = subprocess.run(["git", "-C", str(README.parent), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
