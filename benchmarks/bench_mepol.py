@@ -26,7 +26,6 @@ depend on the machine's speed (a fixed budget of seconds): the block says which 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 import time
@@ -42,7 +41,7 @@ import numpy as np  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import knn_entropy  # noqa: E402
 from pmaxent.continuous.mepol import Mepol, MepolConfig  # noqa: E402
-from pmaxent.devices import Lanes, describe_machine  # noqa: E402
+from pmaxent.devices import Lanes  # noqa: E402
 from pmaxent.rollout import map_copies, sample_team  # noqa: E402
 from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
 
@@ -116,14 +115,9 @@ def plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
-def _steps(value: int) -> str:
-    return f"{value:,}"
-
-
 def readme_lines(saved: dict) -> list[str]:
     """The README's block, made only from a saved run (docs/mepol/results.json)."""
     mepol, team = saved["results"]["mepol"], saved["results"]["pmaxent m=4"]
-    machine = saved["machine"]
     final = {name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in (("mepol", mepol), ("team", team))}
     # per environment step: the largest step count at which both were evaluated
     common = sorted({r["env_steps"] for r in mepol} & {r["env_steps"] for r in team} - {0})
@@ -131,20 +125,20 @@ def readme_lines(saved: dict) -> list[str]:
     by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
     lines = [
         f"Written by `python benchmarks/bench_mepol.py --readme` from [docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
-        f"({saved['date']}, commit {saved['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}; "
+        f"({readme_blocks.provenance_text(saved)}; "
         f"T = {saved['horizon']}, {saved['budget']:.0f} s of training each; entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} evaluations):",
         "",
         "| method | updates | environment steps | entropy at the start | final entropy |",
         "|---|---|---|---|---|",
-        f"| MEPOL | {mepol[-1]['epoch']} epochs | {_steps(mepol[-1]['env_steps'])} | {mepol[0]['entropy']:.2f} | {final['mepol']:.2f} |",
-        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {_steps(team[-1]['env_steps'])} | {team[0]['entropy']:.2f} | {final['team']:.2f} |",
+        f"| MEPOL | {mepol[-1]['epoch']} epochs | {mepol[-1]['env_steps']:,} | {mepol[0]['entropy']:.2f} | {final['mepol']:.2f} |",
+        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {team[-1]['env_steps']:,} | {team[0]['entropy']:.2f} | {final['team']:.2f} |",
         "",
     ]
     if at is None:
         lines.append("The two were never evaluated at the same number of environment steps.")
     else:
         m, t = by_steps["mepol"][at], by_steps["team"][at]
-        lines.append(f"At {_steps(at)} environment steps, the largest count at which both were evaluated, MEPOL scored {m['entropy']:.2f} "
+        lines.append(f"At {at:,} environment steps, the largest count at which both were evaluated, MEPOL scored {m['entropy']:.2f} "
                      f"({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} ({t['wall_time']:.1f} s into its budget, compilation included).")
     return lines
 
@@ -170,13 +164,7 @@ def main() -> None:
         print(f"{name}:")
         for row in rows:
             print(f"  steps {row['env_steps']:>9d}  wall {row['wall_time']:7.1f} s  entropy {row['entropy']:.3f}")
-    saved = {
-        "command": "python benchmarks/bench_mepol.py " + " ".join(a for a in sys.argv[1:] if a != "--save"),
-        "date": datetime.date.today().isoformat(),
-        "commit": readme_blocks.source_commit(),
-        "machine": describe_machine(),
-        "horizon": horizon, "budget": budget, "results": results,
-    }  # fmt: skip
+    saved = {**readme_blocks.provenance("benchmarks/bench_mepol.py"), "horizon": horizon, "budget": budget, "results": results}
     if args.json:
         Path(args.json).write_text(json.dumps(saved, indent=1) + "\n")
     if args.save:

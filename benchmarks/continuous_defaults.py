@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import sys
 import tempfile
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
 
-from pmaxent.devices import describe_machine, use_all_cpu_cores  # noqa: E402
+from pmaxent.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
 
@@ -110,21 +109,15 @@ def _shown(value) -> str:
     return "the world's" if value is None else "-".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def machine_text(machine: dict) -> str:
-    """'AMD EPYC (AVX2, 2 cores, 2 JAX devices), JAX 0.10.2', from :func:`describe_machine`'s dict."""
-    return f"{machine['processor']} ({machine['isa']}, {machine['cores']} cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}"
-
-
 def readme_lines(tables: dict[str, dict]) -> list[str]:
     """The README's block, made only from the saved tables."""
     files = " and ".join(f"[{name}.json](docs/continuous_defaults/{name}.json)" for name in tables)
     lines = [f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the last 1% of updates."]
     for table in tables.values():
-        machine = table["machine"]
         seeds = table["seeds"]
         lines += [
             "",
-            f"`{table['command']}` ({table['date']}, commit {table['commit']}, {machine_text(machine)}; "
+            f"`{table['command']}` ({readme_blocks.provenance_text(table)}; "
             f"m = {table['agents']}, seeds {seeds[0]} to {seeds[-1]}, the other settings the defaults: "
             + ", ".join(f"{k} {_shown(v)}" for k, v in table["defaults"].items()) + "; bold: the default):",
             "",
@@ -177,13 +170,7 @@ def main() -> None:
     seeds = tuple(int(s) for s in args.seeds.split(","))
     settings = SETTINGS if not args.setting else tuple({name: json.loads(value) for name, value in (item.split("=") for item in text.split(","))} for text in args.setting)
     defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in DEFAULTS_SHOWN}
-    table = {
-        "command": "python benchmarks/continuous_defaults.py " + " ".join(sys.argv[1:]),
-        "date": datetime.date.today().isoformat(),
-        "commit": readme_blocks.source_commit(),
-        "machine": describe_machine(),
-        "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": [],
-    }  # fmt: skip
+    table = {**readme_blocks.provenance("benchmarks/continuous_defaults.py"), "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": []}
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")
     print("\n".join(HEADER))
     for setting in settings:

@@ -9,6 +9,7 @@ results the README quotes (``benchmarks/bench_baselines.py``, ``benchmarks/conti
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import subprocess
 import sys
@@ -52,3 +53,20 @@ def source_commit() -> str:
     """The checkout's commit, as a saved result records it ("-dirty" when the tree has changes)."""
     done = subprocess.run(["git", "-C", str(README.parent), "describe", "--always", "--dirty"], capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
+
+
+def provenance(script: str) -> dict:
+    """What a saved result records of its run: the command (``script`` with this process's
+    arguments, without --save), the date, the commit and the machine."""
+    from pmaxent.devices import describe_machine
+
+    command = " ".join(["python", script, *(arg for arg in sys.argv[1:] if arg != "--save")])
+    return {"command": command, "date": datetime.date.today().isoformat(), "commit": source_commit(), "machine": describe_machine()}
+
+
+def provenance_text(record: dict) -> str:
+    """'2026-12-06, commit abc1234, AMD EPYC (AVX2, 2 cores, 2 JAX devices), JAX 0.10.2' from a
+    record holding :func:`provenance`'s fields."""
+    machine = record["machine"]
+    return (f"{record['date']}, commit {record['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} cores, "
+            f"{len(machine['devices'])} JAX devices), JAX {machine['jax']}")
