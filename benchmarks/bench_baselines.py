@@ -1,6 +1,6 @@
 """Issue 7: do counterfactual baselines make PGPSE's gradient less noisy, and learn faster?
 
-Runs the three parts of :mod:`pmaxent.baselines_study` and writes into the output directory
+Runs the three parts of :mod:`baselines_study` and writes into the output directory
 (default docs/baselines/):
 
 - variance.png: total variance of each estimator at checkpoints of a run of the paper's
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
 
-from pmaxent.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()  # before JAX starts: seeds of a run spread over the cores
 
@@ -44,7 +44,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import NullLocator  # noqa: E402
 
-from pmaxent.baselines_study import (  # noqa: E402
+from baselines_study import (  # noqa: E402
     FINAL_FRACTION,
     REFERENCE,
     four_rooms,
@@ -55,9 +55,9 @@ from pmaxent.baselines_study import (  # noqa: E402
     trailing_mean,
     variance_vs_team_size,
 )
-from pmaxent.pgpse import BASELINES  # noqa: E402
+from pmaxent.core.pgpse import BASELINES  # noqa: E402
 from pmaxent.plots.maps import plot_map  # noqa: E402
-from pmaxent.train import PAPER_SEEDS, TrainConfig  # noqa: E402
+from pmaxent.tabular.config import PAPER_SEEDS, TabularTrainConfig  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "baselines"
 CURVE_POINTS = 200
@@ -133,10 +133,10 @@ def run_all(preset: Preset) -> tuple[dict, dict]:
         seconds[name] = round(time.perf_counter() - start, 1)
         print(f"{name}: {seconds[name]} s", flush=True)
 
-    def scaling_config(m: int) -> TrainConfig:
+    def scaling_config(m: int) -> TabularTrainConfig:
         return four_rooms_config(m, size=preset.scaling_size, horizon=preset.scaling_horizon)
 
-    variance_config = TrainConfig(env=preset.variance_env, agents=preset.variance_agents, baseline="none", chunk=min(500, max(preset.checkpoints)))
+    variance_config = TabularTrainConfig(env=preset.variance_env, agents=preset.variance_agents, baseline="none", chunk=min(500, max(preset.checkpoints)))
     stage("variance", lambda: gradient_variance_study(variance_config, preset.checkpoints, preset.n_estimates))
     stage("variance_vs_m", lambda: variance_vs_team_size(scaling_config, preset.variance_team_sizes, preset.n_estimates))
     stage("curves", lambda: learning_curves(preset.curve_envs, updates=preset.curve_updates, seeds=preset.curve_seeds, lr=preset.curve_lr))
@@ -374,7 +374,7 @@ def write_report(results: dict, seconds: dict, out: Path, command: str, quick: b
     lines += [
         "The paper's estimator weights agent i's score by the team entropy H_b of its sample; most of",
         "H_b is made by the other m - 1 agents and is noise in agent i's gradient. The baselines",
-        "(`pmaxent.pgpse.entropy_weights`) keep the estimator unbiased and remove that part:",
+        "(`pmaxent.core.pgpse.entropy_weights`) keep the estimator unbiased and remove that part:",
         "`loo-agent` weights by H_b - H_b^{-i} (agent i's marginal contribution), `loo-sample` by",
         "H_b minus the mean of the batch's other samples, `both` applies the second to the first.",
         "",

@@ -24,7 +24,7 @@ MEASURE = """
 import json, sys
 sys.path.insert(0, {benchmarks!r})
 import bench_train
-from pmaxent.train import paper_config
+from pmaxent.tabular.config import paper_config
 print(json.dumps(bench_train.jax_throughput(paper_config("room-det", 6, methods=("parallel",), updates={updates}))))
 """
 

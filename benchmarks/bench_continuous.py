@@ -28,7 +28,7 @@ import argparse
 import json
 import time
 
-from pmaxent.devices import use_all_cpu_cores
+from pmaxent.core.devices import use_all_cpu_cores
 
 use_all_cpu_cores()
 
@@ -39,8 +39,8 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import team_knn_distances  # noqa: E402
-from pmaxent.devices import Lanes, describe_machine  # noqa: E402
-from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
+from pmaxent.core.devices import Lanes, describe_machine  # noqa: E402
+from pmaxent.core.runs import _initial_states, make_chunk_runner  # noqa: E402
 
 HORIZON, BATCH, HIDDEN = 100, 10, (64, 64)
 

@@ -40,10 +40,10 @@ import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import knn_entropy  # noqa: E402
-from pmaxent.continuous.mepol import Mepol, MepolConfig  # noqa: E402
-from pmaxent.devices import Lanes  # noqa: E402
-from pmaxent.rollout import map_copies, sample_team  # noqa: E402
-from pmaxent.runs import _initial_states, make_chunk_runner  # noqa: E402
+from pmaxent.mepol.algorithm import Mepol, MepolConfig  # noqa: E402
+from pmaxent.core.devices import Lanes  # noqa: E402
+from pmaxent.core.rollout import map_copies, sample_team  # noqa: E402
+from pmaxent.core.runs import _initial_states, make_chunk_runner  # noqa: E402
 
 EVAL_TRAJECTORIES, EVAL_K = 20, 50
 RESULTS = ROOT / "docs" / "mepol" / "results.json"

@@ -16,7 +16,7 @@ import json
 import platform
 import time
 
-from pmaxent.devices import use_all_cpu_cores
+from pmaxent.core.devices import use_all_cpu_cores
 
 use_all_cpu_cores()
 
@@ -25,7 +25,7 @@ import jax.numpy as jnp  # noqa: E402
 
 from pmaxent.continuous import mjx_worlds  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
-from pmaxent.train import init_state, make_update  # noqa: E402
+from pmaxent.core.train import init_state, make_update  # noqa: E402
 
 
 def step_throughput(batch: int, steps: int = 50, name: str = "room-det-mjx") -> dict:

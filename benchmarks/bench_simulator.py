@@ -57,7 +57,7 @@ def _uniform_actions(u: jax.Array, n_actions: int) -> jax.Array:
 
 
 def _inverse_cdf_episode(dyn: Dynamics, n_actions: int, horizon: int, batch: tuple[int, ...], flat: bool = True):
-    """One episode from a single block of uniforms, as pmaxent.rollout does: key -> final states."""
+    """One episode from a single block of uniforms, as pmaxent.core.rollout does: key -> final states."""
 
     def episode(key):
         u = _uniform(key, (2 * horizon + 1, *batch), flat)

@@ -5,14 +5,14 @@
 Measures, on this machine:
 1. agent-steps per second of the paper configuration (room-det, m = 6, B = 40, the 5 paper
    seeds vmapped, 10,000 updates; parallel method, the paper's estimator), excluding compilation;
-2. the same with each random-number generator (the hashed counter of pmaxent.random against
+2. the same with each random-number generator (the hashed counter of pmaxent.core.random against
    JAX's threefry2x32, rbg and unsafe_rbg), on fewer updates;
 3. the same training written as most research code does: a NumPy/Python loop with one
    ``rng.choice`` per agent and step, timed on a few updates; and the ratio;
 4. wall time of the whole paper grid (4 environments x m in {2, 4, 6} x {parallel, single} x
    5 seeds x 10,000 updates), compilation included;
 5. peak memory (max RSS) of the process.
-One JAX device per CPU core is used (see pmaxent.devices), so the lanes are sharded over cores.
+One JAX device per CPU core is used (see pmaxent.core.devices), so the lanes are sharded over cores.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import resource
 import sys
 import time
 
-from pmaxent.devices import use_all_cpu_cores
+from pmaxent.core.devices import use_all_cpu_cores
 
 use_all_cpu_cores()
 
@@ -32,17 +32,17 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent import tabular  # noqa: E402
-from pmaxent.runs import _initial_states, make_chunk_runner, run_training  # noqa: E402
-from pmaxent.train import TrainConfig, paper_config  # noqa: E402
-from pmaxent.devices import Lanes  # noqa: E402
+from pmaxent.core.runs import _initial_states, make_chunk_runner, run_training  # noqa: E402
+from pmaxent.tabular.config import TabularTrainConfig, paper_config  # noqa: E402
+from pmaxent.core.devices import Lanes  # noqa: E402
 
 
-def agent_steps(config: TrainConfig, updates: int) -> int:
+def agent_steps(config: TabularTrainConfig, updates: int) -> int:
     horizon = config.make_components().env.horizon
     return len(config.methods) * len(config.seeds) * config.batch_size * config.trajectories * config.agents * horizon * updates
 
 
-def jax_throughput(config: TrainConfig) -> dict:
+def jax_throughput(config: TabularTrainConfig) -> dict:
     """Steady-state speed of the chunked trainer (compile excluded) and its compile time."""
     components = config.make_components()
     lanes = Lanes((len(config.methods), len(config.seeds)))

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
 
-from pmaxent.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
 
@@ -42,9 +42,9 @@ import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.team import team_positions  # noqa: E402
-from pmaxent.experiments import final_metric  # noqa: E402
+from pmaxent.reports import final_metric  # noqa: E402
 from pmaxent.statistics import difference_interval  # noqa: E402
-from pmaxent.runs import run_training  # noqa: E402
+from pmaxent.core.runs import run_training  # noqa: E402
 
 SETTINGS = (
     *({"k": k} for k in (15, 25, 10, 7, 4)),

@@ -6,7 +6,7 @@ import os
 
 os.environ["PMAXENT_COMPILATION_CACHE"] = "off"
 
-from pmaxent.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 
 use_all_cpu_cores()
 
@@ -15,11 +15,11 @@ import pytest  # noqa: E402
 
 class Interruption:
     """Stops training like a Ctrl-C right after its first checkpoint: ``start()`` makes
-    ``pmaxent.runs.save_checkpoint`` raise KeyboardInterrupt once it has written, ``stop()``
+    ``pmaxent.core.runs.save_checkpoint`` raise KeyboardInterrupt once it has written, ``stop()``
     lets runs finish again."""
 
     def __init__(self, monkeypatch):
-        from pmaxent import runs
+        from pmaxent.core import runs
 
         self._monkeypatch, self._runs, self._save = monkeypatch, runs, runs.save_checkpoint
 

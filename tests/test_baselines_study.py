@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from pmaxent.baselines_study import (
+from baselines_study import (
     FOUR_ROOMS_START,
     exact_gradient_variance,
     four_rooms,
@@ -25,7 +25,8 @@ from pmaxent.baselines_study import (
 from pmaxent.tabular.mdp import reachable_states
 from pmaxent.tabular.enumeration import exact_gradient
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.train import TrainConfig, init_state, make_train
+from pmaxent.core.train import init_state, make_train
+from pmaxent.tabular.config import TabularTrainConfig
 from tiny_mdps import three_state_mdp
 
 
@@ -126,7 +127,7 @@ def test_updates_to_target_and_summary():
 
 
 def test_train_checkpoints_lie_on_one_training_run():
-    config = TrainConfig(env="room-det", agents=2, batch_size=8, methods=("parallel",), chunk=2)
+    config = TabularTrainConfig(env="room-det", agents=2, batch_size=8, methods=("parallel",), chunk=2)
     run = train_checkpoints(config, (4, 0, 2), seed=3)  # 4: continued over two chunks
     assert run["updates"] == [0, 2, 4] and run["normalized_entropy"].shape == (4,)
     initial = init_state(config, config.make_components(), jax.random.key(3)).params
@@ -138,7 +139,7 @@ def test_train_checkpoints_lie_on_one_training_run():
 
 
 def test_study_functions_smoke():
-    config = TrainConfig(env="room-det", agents=2, batch_size=6, chunk=3)
+    config = TabularTrainConfig(env="room-det", agents=2, batch_size=6, chunk=3)
     variance = gradient_variance_study(config, (0, 3), n_estimates=4)
     assert [row["update"] for row in variance["checkpoints"]] == [0, 3]
     assert variance["checkpoints"][0]["baselines"]["none"]["variance_ratio"] == 1.0

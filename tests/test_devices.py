@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.devices import Lanes, cache_usage, clear_compilation_cache
+from pmaxent.core.devices import Lanes, cache_usage, clear_compilation_cache
 
 
 def test_pack_pads_to_device_count_and_unpack_restores_every_leaf():
@@ -86,7 +86,7 @@ def test_xla_is_capped_at_a_portable_instruction_set_unless_the_user_chose_one()
     import subprocess
     import sys
 
-    from pmaxent.devices import PORTABLE_X86_ISA
+    from pmaxent.core.devices import PORTABLE_X86_ISA
 
     code = "import os, pmaxent; print(os.environ['XLA_FLAGS'])"
     env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
@@ -100,7 +100,7 @@ def test_xla_is_capped_at_a_portable_instruction_set_unless_the_user_chose_one()
 
 
 def test_describe_machine_names_the_cpu_its_vector_width_and_the_devices():
-    from pmaxent.devices import describe_machine
+    from pmaxent.core.devices import describe_machine
 
     machine = describe_machine()
     assert machine["isa"] in ("AVX-512", "AVX2", "AVX", None)

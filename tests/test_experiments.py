@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pmaxent.cli import app
-from pmaxent.experiments import QUICK, final_metric, run_name
-from pmaxent.tables import read_metrics_csv
+from pmaxent.reports import final_metric, run_name
+from pmaxent.tabular.paper import QUICK
+from pmaxent.core.tables import read_metrics_csv
 
 runner = CliRunner()
 
@@ -70,6 +71,6 @@ def test_second_run_skips_finished_parts(quick_run):
 
 
 def test_other_settings_into_the_same_directory_are_refused(quick_run):
-    result = runner.invoke(app, ["reproduce", "--quick", "--no-theory", "--out", str(quick_run), "--quiet"])
+    result = runner.invoke(app, ["reproduce", "--quick", "--skip", "theory", "--out", str(quick_run), "--quiet"])
     assert result.exit_code == 2
     assert "other settings" in result.output

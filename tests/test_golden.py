@@ -1,7 +1,7 @@
 """The trainer built from components reproduces the tabular results of the trainer before it: the
 same rows, and values equal to the printed precision on the machine that wrote the golden file,
 within a relative 2e-5 on others. The golden file was written before pmaxent capped XLA's x86
-instruction set at AVX2 (pmaxent.devices.PORTABLE_X86_ISA); AVX2 code differs from it in the sixth
+instruction set at AVX2 (pmaxent.core.devices.PORTABLE_X86_ISA); AVX2 code differs from it in the sixth
 significant digit, at most 6e-6 relative.
 
 tests/golden/room-det-m6-500-updates.csv is the metrics.csv that `pmaxent train --env room-det

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pmaxent.pgpse import BASELINES, autodiff_weighted_score, entropy_weights, pgpse_gradient
-from pmaxent.rollout import sample_team
+from pmaxent.core.pgpse import BASELINES, autodiff_weighted_score, entropy_weights, pgpse_gradient
+from pmaxent.core.rollout import sample_team
 from pmaxent.tabular import TabularMDP
 from pmaxent.tabular.entropy import PluginEntropy
 from pmaxent.tabular.enumeration import exact_gradient, exact_objective, make_exact_objective

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pmaxent import programs
-from pmaxent.devices import Lanes
+from pmaxent.core import programs
+from pmaxent.core.devices import Lanes
 
 
 class CountingJit:

@@ -7,8 +7,8 @@ import pytest
 
 from pmaxent import tabular
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.random import uniform
-from pmaxent.rollout import sample_team
+from pmaxent.core.random import uniform
+from pmaxent.core.rollout import sample_team
 from pmaxent.tabular.environment import tabular_environment
 
 

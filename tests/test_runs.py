@@ -7,11 +7,12 @@ import jax
 import numpy as np
 import pytest
 
-from pmaxent import runs as runs_module
+from pmaxent.core import runs as runs_module
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.runs import TrainingDiverged, load_run, run_training, saved_config, team_params
-from pmaxent.tables import read_metrics_csv
-from pmaxent.train import TrainConfig
+from pmaxent.core.runs import TrainingDiverged, run_training, team_params
+from pmaxent.families import load_run, saved_config
+from pmaxent.core.tables import read_metrics_csv
+from pmaxent.tabular.config import TabularTrainConfig
 
 SMALL = dict(env="room-det", agents=2, batch_size=20, updates=200, seeds=(0, 1), chunk=100)
 
@@ -19,7 +20,7 @@ SMALL = dict(env="room-det", agents=2, batch_size=20, updates=200, seeds=(0, 1),
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "r"
-    return run_training(TrainConfig(**SMALL), out, progress=False)
+    return run_training(TabularTrainConfig(**SMALL), out, progress=False)
 
 
 def test_training_raises_entropy_well_above_initial_policy(finished_run):
@@ -56,7 +57,7 @@ def test_single_agent_tables_stay_tied_and_random_stays_uniform(finished_run):
 
 
 def test_same_seed_same_numbers(finished_run, tmp_path):
-    again = run_training(TrainConfig(**SMALL), tmp_path / "again", progress=False, plot=False)
+    again = run_training(TabularTrainConfig(**SMALL), tmp_path / "again", progress=False, plot=False)
     assert list(again.metrics) == ["entropy", "normalized_entropy", "support", "agent_entropy", "diversity"]
     for name in again.metrics:
         np.testing.assert_array_equal(again.metrics[name], finished_run.metrics[name])
@@ -66,12 +67,12 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
     out = tmp_path / "interrupted"
     interruption.start()
     with pytest.raises(KeyboardInterrupt):
-        run_training(TrainConfig(**SMALL), out, progress=False, plot=False)
+        run_training(TabularTrainConfig(**SMALL), out, progress=False, plot=False)
     assert (out / "checkpoint.npz").exists() and not (out / "params.npz").exists()
     interruption.stop()
     with pytest.raises(FileExistsError, match="resume"):
-        run_training(TrainConfig(**SMALL), out, progress=False)
-    resumed = run_training(TrainConfig(**SMALL), out, resume=True, progress=False, plot=False)
+        run_training(TabularTrainConfig(**SMALL), out, progress=False)
+    resumed = run_training(TabularTrainConfig(**SMALL), out, resume=True, progress=False, plot=False)
     for method in ("parallel", "single"):
         np.testing.assert_array_equal(resumed.params[method], finished_run.params[method])
     for name in finished_run.metrics:
@@ -79,23 +80,23 @@ def test_resume_after_interruption_gives_identical_result(finished_run, tmp_path
 
 
 def test_resume_refuses_a_different_config(finished_run):
-    with pytest.raises(ValueError, match=rf"was started with lr = {TrainConfig(**SMALL).lr!r}, not 0.2"):
-        run_training(TrainConfig(**{**SMALL, "lr": 0.2}), finished_run.run_dir, resume=True, progress=False)
+    with pytest.raises(ValueError, match=rf"was started with lr = {TabularTrainConfig(**SMALL).lr!r}, not 0.2"):
+        run_training(TabularTrainConfig(**{**SMALL, "lr": 0.2}), finished_run.run_dir, resume=True, progress=False)
 
 
 def test_resume_refuses_a_config_of_another_family(finished_run):
     continuous = ContinuousTrainConfig(env="gridworld-continuous", agents=2, batch_size=3, horizon=15, hidden=(8, 8))
-    with pytest.raises(ValueError, match=r"holds a tabular run \(TrainConfig\), which has no setting .*hidden"):
+    with pytest.raises(ValueError, match=r"holds a tabular run, not a continuous one \(ContinuousTrainConfig\)"):
         run_training(continuous, finished_run.run_dir, resume=True, progress=False)
 
 
 def test_saved_config_is_the_runs_own_and_refuses_other_settings(finished_run, tmp_path):
     run_dir = finished_run.run_dir
-    assert saved_config(run_dir) == TrainConfig(**SMALL)
-    assert saved_config(run_dir, {"env": "room-det", "agents": 2}) == TrainConfig(**SMALL)
-    with pytest.raises(ValueError, match=rf"started with lr = {TrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; a run resumes with its own settings"):
+    assert saved_config(run_dir) == TabularTrainConfig(**SMALL)
+    assert saved_config(run_dir, {"env": "room-det", "agents": 2}) == TabularTrainConfig(**SMALL)
+    with pytest.raises(ValueError, match=rf"started with lr = {TabularTrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; a run resumes with its own settings"):
         saved_config(run_dir, {"lr": 0.2, "agents": 2, "updates": 300})
-    with pytest.raises(ValueError, match="tabular run .TrainConfig., which has no setting k"):
+    with pytest.raises(ValueError, match="tabular run .TabularTrainConfig., which has no setting k"):
         saved_config(run_dir, {"k": 4})
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         saved_config(run_dir, {"batch_size": -1})
@@ -120,7 +121,7 @@ def test_divergence_stops_with_the_update_and_keeps_checkpoint(tmp_path, monkeyp
     monkeypatch.setattr(runs_module, "make_update", update_that_breaks_at_update_150)
     out = tmp_path / "diverged"
     with pytest.raises(TrainingDiverged, match=r"diverged at update 150:.*last good checkpoint \(update 100\)"):
-        run_training(TrainConfig(**{**SMALL, "methods": ("parallel",)}), out, progress=False)
+        run_training(TabularTrainConfig(**{**SMALL, "methods": ("parallel",)}), out, progress=False)
     assert not (out / "params.npz").exists()
     with np.load(out / "checkpoint.npz") as checkpoint:
         assert int(checkpoint["state.step"].max()) == 100 and np.all(np.isfinite(checkpoint["state.params"]))
@@ -141,7 +142,7 @@ def test_corrupt_run_files_are_named(finished_run, tmp_path):
 
 def test_corrupt_checkpoint_is_named(tmp_path):
     out = tmp_path / "run"
-    config = TrainConfig(**{**SMALL, "updates": 20, "chunk": 10})
+    config = TabularTrainConfig(**{**SMALL, "updates": 20, "chunk": 10})
     out.mkdir()
     (out / "config.json").write_text(config.to_json())
     (out / "checkpoint.npz").write_bytes(b"garbage")

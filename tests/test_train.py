@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.runs import run_training
-from pmaxent.train import TrainConfig, init_state, make_train, make_update
+from pmaxent.core.runs import run_training
+from pmaxent.core.train import init_state, make_train, make_update
+from pmaxent.tabular.config import TabularTrainConfig
 
 SMALL = dict(env="room-det", agents=2, batch_size=20, updates=200, seeds=(0, 1), chunk=100)
 
 
 def test_make_train_is_pure_and_vmaps_over_seeds():
-    config = TrainConfig(**{**SMALL, "updates": 30})
+    config = TabularTrainConfig(**{**SMALL, "updates": 30})
     train = jax.jit(jax.vmap(make_train(config), in_axes=(0, None)))
     keys = jax.random.split(jax.random.key(0), 3)
     state_a, metrics_a = train(keys, False)
@@ -28,7 +29,7 @@ def test_make_train_is_pure_and_vmaps_over_seeds():
 @pytest.mark.parametrize(
     "config",
     [
-        TrainConfig(env="room-det", agents=2, batch_size=6),
+        TabularTrainConfig(env="room-det", agents=2, batch_size=6),
         ContinuousTrainConfig(env="gridworld-continuous", agents=2, batch_size=3, horizon=15, hidden=(8, 8)),
     ],
     ids=["tabular", "continuous"],
@@ -65,16 +66,16 @@ def test_an_update_takes_python_bools_as_it_takes_traced_flags(config, shared, l
 )
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**{**SMALL, field: value})
+        TabularTrainConfig(**{**SMALL, field: value})
 
 
 def test_unknown_environment_lists_valid_names():
     with pytest.raises(ValueError, match="room-det, room-stoc, maze-det, maze-stoc"):
-        TrainConfig(env="lava").make_components()
+        TabularTrainConfig(env="lava").make_components()
 
 
 def test_time_indexed_adam_and_k_trajectories_train(tmp_path):
-    config = TrainConfig(**{**SMALL, "time_indexed": True, "optimizer": "adam", "trajectories": 2, "updates": 60, "chunk": 60, "lr": 0.05})
+    config = TabularTrainConfig(**{**SMALL, "time_indexed": True, "optimizer": "adam", "trajectories": 2, "updates": 60, "chunk": 60, "lr": 0.05})
     run = run_training(config, progress=False)
     assert run.params["parallel"].shape == (2, 2, 8, 55, 4)
     assert np.all(np.isfinite(run.metrics["entropy"]))

@@ -58,7 +58,7 @@ def source_commit() -> str:
 def provenance(script: str) -> dict:
     """What a saved result records of its run: the command (``script`` with this process's
     arguments, without --save), the date, the commit and the machine."""
-    from pmaxent.devices import describe_machine
+    from pmaxent.core.devices import describe_machine
 
     command = " ".join(["python", script, *(arg for arg in sys.argv[1:] if arg != "--save")])
     return {"command": command, "date": datetime.date.today().isoformat(), "commit": source_commit(), "machine": describe_machine()}

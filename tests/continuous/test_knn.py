@@ -12,7 +12,7 @@ import pytest
 import scipy.special
 from scipy.spatial import cKDTree
 
-from pmaxent.components import TeamEntropies
+from pmaxent.core.components import TeamEntropies
 from pmaxent.continuous.knn import (
     MIN_DISTANCE,
     NETWORK_MAX_NEIGHBOURS,

@@ -8,7 +8,7 @@ import pytest
 from scipy.special import digamma, gamma
 
 from pmaxent.continuous.knn import knn_entropy
-from pmaxent.continuous.mepol import Mepol, MepolConfig, importance_weights, knn_kl, neighbourhoods, weighted_entropy
+from pmaxent.mepol.algorithm import Mepol, MepolConfig, importance_weights, knn_kl, neighbourhoods, weighted_entropy
 
 TINY = dict(trajectories=4, horizon=60, k=5, hidden=(16,), updates=2)
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from pmaxent.cli import app
 from pmaxent.continuous.knn import knn_entropy
-from pmaxent.continuous.mepol import Mepol, MepolConfig
-from pmaxent.continuous.mepol_run import run_mepol
-from pmaxent.runs import TrainingDiverged, load_run
+from pmaxent.mepol.algorithm import Mepol, MepolConfig
+from pmaxent.mepol.runs import run_mepol
+from pmaxent.core.runs import TrainingDiverged, load_run
 
 TINY = dict(trajectories=4, horizon=40, k=5, hidden=(8,), updates=4, chunk=2, lr=1e-3)
 
@@ -91,7 +91,7 @@ def test_cli_trains_mepol_and_collects_its_datasets(tmp_path):
     assert saved["methods"] == ["mepol"] and saved["kl_threshold"] == 15.0 and saved["hidden"] == [8]
     collected = _invoke("collect", str(out), "--quiet", "--trajectories", "2")
     assert collected.exit_code == 0, collected.output
-    from pmaxent.tables import read_csv
+    from pmaxent.core.tables import read_csv
 
     rows = {row["method"]: row for row in read_csv(out / "datasets.csv")}
     assert set(rows) == {"mepol", "random"} and rows["mepol"]["dataset_id"] == "pmaxent/gridworld-continuous-mepol-m1-seed0-n2-v0"

@@ -64,7 +64,7 @@ def test_a_tiny_physical_team_trains(tmp_path):
     args = ["train", "--env", "room-det-mjx", "--agents", "2", "--batch", "2", "--updates", "2", "--seeds", "0", "--horizon", "8", "--k", "4", "--hidden", "8,8", "--chunk", "2", "--out", str(out), "--quiet"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    from pmaxent.tables import read_metrics_csv
+    from pmaxent.core.tables import read_metrics_csv
 
     metrics = read_metrics_csv(out / "metrics.csv")
     assert set(metrics) == {"parallel", "single", "random"}
@@ -96,7 +96,7 @@ def test_ant_is_gymnasiums_model_with_mepols_features_and_no_volume():
     np.testing.assert_allclose(state[0], mjx_worlds.ANT_QPOS0, atol=1e-6)  # the middle of the start box
     config = mjx_worlds.ant_config()
     assert (config.k, config.horizon, config.hidden, config.log_std_init, config.agents * config.batch_size) == (4, 500, (400, 300), -0.5, 20)
-    from pmaxent.continuous.mepol import MepolConfig
+    from pmaxent.mepol.algorithm import MepolConfig
 
     mepol = MepolConfig(env="ant-xy-mjx")
     assert (mepol.k, mepol.horizon, mepol.trajectories, mepol.hidden, mepol.log_std_init) == (4, 500, 20, (400, 300), -0.5)
@@ -137,7 +137,7 @@ def test_a_tiny_ant_run_reports_raw_entropy_and_collects(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "parallel entropy" in result.output and "normalized" not in result.output
-    from pmaxent.tables import read_metrics_csv
+    from pmaxent.core.tables import read_metrics_csv
 
     metrics = read_metrics_csv(out / "metrics.csv")["parallel"]
     assert np.all(np.isfinite(metrics["entropy"])) and np.all(np.isnan(metrics["normalized_entropy"]))
@@ -152,7 +152,7 @@ def test_a_tiny_ant_run_reports_raw_entropy_and_collects(tmp_path):
 
 def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     from pmaxent.continuous.team import team_positions
-    from pmaxent.runs import load_run
+    from pmaxent.core.runs import load_run
 
     rows = ["-------", "-SF-FF-", "-FF-FF-", "-FFFFF-", "-------"]
     (tmp_path / "hall.txt").write_text("\n".join(rows))

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from pmaxent.components import Environment
+from pmaxent.core.components import Environment
 from pmaxent.continuous.policy import GaussianMLPTeam
-from pmaxent.pgpse import autodiff_weighted_score
-from pmaxent.random import uniform
-from pmaxent.rollout import sample_team
+from pmaxent.core.pgpse import autodiff_weighted_score
+from pmaxent.core.random import uniform
+from pmaxent.core.rollout import sample_team
 
 LOW, HIGH = (-0.2, -0.5), (0.2, 1.0)
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pmaxent import programs
-from pmaxent import runs as runs_module
+from pmaxent.core import programs
+from pmaxent.core import runs as runs_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.runs import TrainingDiverged, load_run, run_training, saved_config, team_params
+from pmaxent.core.runs import TrainingDiverged, load_run, run_training, saved_config, team_params
 
 TINY = dict(env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8))
 TINY_ARGS = ["--env", "gridworld-continuous", "--agents", "2", "--batch", "3", "--updates", "6", "--seeds", "0,1", "--chunk", "3", "--horizon", "15", "--hidden", "8,8", "--quiet"]
@@ -92,7 +92,7 @@ def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
     assert np.all(np.abs(episode.actions) <= 0.2 + 1e-6)
     # the listed entropy is the run's estimator on the stored points (stride 1 for T = 15)
     from pmaxent.continuous.knn import knn_entropy
-    from pmaxent.tables import read_csv
+    from pmaxent.core.tables import read_csv
 
     points = np.concatenate([e.observations for e in dataset.iterate_episodes()])
     listed = next(r for r in read_csv(out / "datasets.csv") if r["method"] == "random" and r["seed"] == "1")
@@ -170,7 +170,7 @@ def test_policies_start_with_mepols_log_std_unless_one_is_given():
 def test_a_map_without_start_is_refused(tmp_path):
     map_file = tmp_path / "nostart.txt"
     map_file.write_text("FFF\nF-F\nFFF\n")
-    result = _invoke("train", "--map", str(map_file), "--continuous", "--out", str(tmp_path / "x"), "--quiet")
+    result = _invoke("train", "--map", str(map_file), "--family", "continuous", "--out", str(tmp_path / "x"), "--quiet")
     assert result.exit_code == 2 and "start cell" in result.output
 
 

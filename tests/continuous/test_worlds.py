@@ -292,7 +292,7 @@ class _UniformTeam:
 
 
 def test_world_environment_runs_in_the_trainers_rollout():
-    from pmaxent.rollout import sample_team
+    from pmaxent.core.rollout import sample_team
 
     world = make("maze-stoc-continuous")
     env = world_environment(world)

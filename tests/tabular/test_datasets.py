@@ -12,14 +12,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import pmaxent.runs
+import pmaxent.core.runs
 from pmaxent.datasets import datasets_root
 from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.cli.data import collect_command
 from pmaxent.tabular import from_map, make
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.runs import TrainedRun
-from pmaxent.train import TrainConfig
+from pmaxent.core.runs import TrainedRun
+from pmaxent.tabular.config import TabularTrainConfig
 
 START_ROOM = 27
 
@@ -268,15 +268,16 @@ def test_empty_or_inconsistent_dataset_is_refused():
 
 @pytest.fixture
 def fake_run(tmp_path, monkeypatch):
-    """A run directory whose pmaxent.runs.load_run returns hand-made team tables."""
-    config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel", "single"), updates=1)
+    """A run directory whose pmaxent.core.runs.load_run returns hand-made team tables."""
+    config = TabularTrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel", "single"), updates=1)
     components = config.make_components()
     mdp = components.world
     params = {"parallel": preferring([0, 2], mdp.n_states, n_seeds=2), "single": preferring([3, 3], mdp.n_states, n_seeds=2)}
     run_dir = tmp_path / "run"
     run_dir.mkdir()
+    (run_dir / "config.json").write_text(config.to_json())
     run = TrainedRun(config, components, params, {}, run_dir)
-    monkeypatch.setattr(pmaxent.runs, "load_run", lambda path: run)
+    monkeypatch.setattr(pmaxent.core.runs, "load_run", lambda path, config_class, components=None: run)
     return run
 
 
@@ -312,7 +313,7 @@ def test_collect_run_writes_all_families_and_never_overwrites(fake_run):
 
 
 def test_collect_run_refuses_an_untrained_method(fake_run):
-    fake_run.config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel",), updates=1)
+    fake_run.config = TabularTrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel",), updates=1)
     with pytest.raises(ValueError, match="did not train"):
         R.collect_run(fake_run.run_dir, ["single"], show_progress=False)
 

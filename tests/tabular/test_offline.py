@@ -13,14 +13,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import pmaxent.runs
+import pmaxent.core.runs
 from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.tabular import offline as O
 from pmaxent.cli.data import offline_command
 from pmaxent.tabular import from_map, make, make_dynamics
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.runs import TrainedRun
-from pmaxent.train import TrainConfig
+from pmaxent.core.runs import TrainedRun
+from pmaxent.tabular.config import TabularTrainConfig
 
 LEFT, DOWN, RIGHT, UP = range(4)
 GAMMA, ALPHA = 0.99, 0.1
@@ -217,14 +217,15 @@ def test_bad_inputs_raise(corridor):
 @pytest.fixture
 def collected_run(tmp_path, monkeypatch):
     """A run directory (hand-made team tables) whose datasets are collected."""
-    config = TrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel",), updates=1)
+    config = TabularTrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel",), updates=1)
     components = config.make_components()
     mdp = components.world
     params = np.zeros((2, 2, mdp.n_states, 4), np.float32)
     params[:, 0, :, LEFT] = params[:, 1, :, RIGHT] = 2.0
     run = TrainedRun(config, components, {"parallel": params}, {}, tmp_path / "run")
     run.run_dir.mkdir()
-    monkeypatch.setattr(pmaxent.runs, "load_run", lambda path: run)
+    (run.run_dir / "config.json").write_text(config.to_json())
+    monkeypatch.setattr(pmaxent.core.runs, "load_run", lambda path, config_class, components=None: run)
     R.collect_run(run.run_dir, show_progress=False)
     return run
 

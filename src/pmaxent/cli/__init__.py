@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import gc
 from pathlib import Path
 from typing import Optional
@@ -12,7 +10,6 @@ import typer
 
 from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import option_fields, with_config_options
-from pmaxent.tabular import ENV_NAMES
 
 app = typer.Typer(
     help="Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL.",
@@ -30,7 +27,7 @@ def _global_options(
 ):
     """Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL."""
     if compile_cache:
-        from pmaxent.devices import use_compilation_cache
+        from pmaxent.core.devices import use_compilation_cache
 
         use_compilation_cache()
 
@@ -47,85 +44,92 @@ def _load_layout(map_file: Path) -> tuple[str, ...]:
 
 @app.command()
 def show(
-    env: str = typer.Argument(..., help=f"Environment: one of {', '.join(ENV_NAMES)}."),
+    env: str = typer.Argument(..., help="Environment name (e.g. room-det, gridworld-continuous), or a label for --map."),
     output: Path = typer.Option(Path("map.png"), "-o", "--output", help="PNG file to write."),
     map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of ENV."),
-    goal: Optional[int] = typer.Option(None, help="Mark this cell as a goal."),
+    family: Optional[str] = typer.Option(None, help="With --map: the family that reads it (default: the first that draws maps, tabular)."),
+    goal: Optional[int] = typer.Option(None, help="Mark this cell as a goal (tabular maps)."),
 ):
-    """Draw an environment's map (the paper's Figures 5 and 6)."""
-    from pmaxent import tabular
-    from pmaxent.plots.maps import plot_map
+    """Draw an environment's map (the paper's Figures 5 and 6, or a continuous world's floor plan)."""
+    from pmaxent import families
 
     try:
-        mdp = tabular.from_map(_load_layout(map_file), name=map_file.stem) if map_file else tabular.make(env)
+        if map_file is not None:
+            owner = families.get(family) if family else families.every()[0]
+            line = owner.draw(map_file.stem, output, layout=_load_layout(map_file), goal=goal)
+        else:
+            line = (families.get(family) if family else families.for_env(env)).draw(env, output, goal=goal)
     except ValueError as error:
         _fail(str(error))
-    path = plot_map(mdp, output, title=mdp.name, goal=goal)
-    typer.echo(f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, horizon {mdp.horizon} -> {path}")
+    typer.echo(line)
 
 
 def _train_options(
     map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it."),
-    continuous: bool = typer.Option(False, help="With --map: a continuous world of the map (each cell a unit square) instead of a tabular MDP (implied by --physics)."),
+    family: Optional[str] = typer.Option(None, help="The family whose settings apply (default: the environment's; with --map, the first whose settings take the options given)."),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
     resume: bool = typer.Option(False, help="Continue an interrupted run in OUT with the settings it was started with (options given must agree with them)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ):
-    """The options of `pmaxent train` besides the settings dataclasses' fields."""
+    """The options of `pmaxent train` besides the families' settings fields."""
 
 
-def _train_config(values: dict, map_file: Optional[Path], continuous: bool):
+def _family_for(values: dict, family: Optional[str], map_given: bool):
+    """The family whose settings the options given describe."""
+    from pmaxent import families
+
+    if family is not None:
+        return families.get(family)
+    methods = values.get("methods", ())
+    if "env" in values and not map_given:
+        return families.for_env(values["env"], methods)
+    for candidate in families.every():
+        fields = set(option_fields(candidate.config_class))
+        if set(values) - {"env"} <= fields and set(methods) <= set(candidate.config_class.method_names):
+            return candidate
+    return families.for_methods(methods) if methods else families.every()[0]
+
+
+def _train_config(values: dict, map_file: Optional[Path], family_name: Optional[str]):
     """The settings of the family the environment belongs to, with the options given."""
-    from pmaxent import registry
-
     if map_file is not None:
-        family = "continuous" if continuous or "physics" in values else "tabular"  # --physics: a continuous world's motion
         values = {"env": map_file.stem, **values, "layout": _load_layout(map_file)}
-    else:
-        default = "continuous" if "mepol" in values.get("methods", ()) else "tabular"  # MEPOL's default world: gridworld-continuous
-        family = registry.family_of(values["env"]) if "env" in values else default
-    cls = registry.config_class(family, values.get("methods"))
+    family = _family_for({k: v for k, v in values.items() if k != "layout"}, family_name, map_file is not None)
+    cls = family.config_class
     foreign = sorted(set(values) - set(option_fields(cls)) - {"layout"})
     if foreign:
         names = ", ".join("--" + f.replace("_", "-") for f in foreign)
-        scope = "MEPOL (--method mepol)" if "mepol" in values.get("methods", ()) else f"{family} environments"
-        raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to {scope}")
+        raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to the {family.name} family ({cls.__name__})")
     return cls(**values)
 
 
 def _train_classes() -> dict[str, type]:
-    from pmaxent.continuous.config import ContinuousTrainConfig
-    from pmaxent.continuous.mepol import MepolConfig
-    from pmaxent.train import TrainConfig
+    from pmaxent import families
 
-    return {"tabular": TrainConfig, "continuous": ContinuousTrainConfig, "mepol": MepolConfig}
+    return {family.name: family.config_class for family in families.every()}
 
 
 @app.command()
 @with_config_options(_train_classes(), _train_options)
-def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, resume: bool, quiet: bool):
-    """Train PGPSE teams and the baselines (or MEPOL: --method mepol); writes config, metrics,
-    parameters and figures.
+def train(values: dict, map_file: Optional[Path], family: Optional[str], out: Path, resume: bool, quiet: bool):
+    """Train a family's methods side by side (PGPSE teams and the baselines, or MEPOL: --method
+    mepol); writes config, metrics, parameters and figures.
 
     Options left out take the defaults of the environment's family (tabular: the paper's;
     continuous: k-NN entropy, Gaussian MLP teams, Adam; mepol: MEPOL's settings for the world).
     """
     import numpy as np
 
-    from pmaxent.runs import CONFIG_FILE, TrainingDiverged, run_training, saved_config
+    from pmaxent import families
+    from pmaxent.core.runs import CONFIG_FILE, TrainingDiverged
 
     try:
         if resume and (out / CONFIG_FILE).exists():
             given = {**values, "env": map_file.stem, "layout": _load_layout(map_file)} if map_file is not None else values
-            config = saved_config(out, given)
+            config = families.saved_config(out, given)
         else:
-            config = _train_config(values, map_file, continuous)
-        if config.methods == ("mepol",):
-            from pmaxent.continuous.mepol_run import run_mepol
-
-            run = run_mepol(config, out, resume=resume, progress=not quiet, components=config.make_components())
-        else:
-            run = run_training(config, out, resume=resume, progress=not quiet)  # its own components: their programs can be stored
+            config = _train_config(values, map_file, family)
+        run = families.run_training(config, out, resume=resume, progress=not quiet)
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
         _fail(str(error))
     except KeyboardInterrupt:
@@ -144,31 +148,21 @@ def train(values: dict, map_file: Optional[Path], continuous: bool, out: Path, r
         typer.echo(line)
 
 
-class Suite(str, enum.Enum):
-    paper = "paper"
-    continuous = "continuous"
-
-
 @app.command()
 def reproduce(
-    out: Optional[Path] = typer.Option(None, help="Run directory (default: runs/paper, or runs/continuous); re-running skips finished stages."),
-    suite: Suite = typer.Option(Suite.paper, help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11)."),
+    out: Optional[Path] = typer.Option(None, help="Output directory (default: runs/SUITE); re-running skips finished stages."),
+    suite: str = typer.Option("paper", help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11); or a suite of a family of yours."),
     quick: bool = typer.Option(False, help="A small grid that runs in about a minute (the tests use it)."),
-    no_theory: bool = typer.Option(False, "--no-theory", help="Skip the theory figures (paper suite)."),
+    skip: Optional[list[str]] = typer.Option(None, "--skip", help="An optional stage to leave out, repeatable (paper: theory)."),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ):
-    """Reproduce the paper (train the grid, collect datasets, offline RL, theory) or run the
-    continuous experiment; write OUT/report.md."""
-    out = out or Path(f"runs/{suite.value}")
+    """Run an experiment suite end to end (the paper: train the grid, collect datasets, offline
+    RL, theory; or the continuous experiment) and write OUT/report.md."""
+    from pmaxent import families
+
+    out = out or Path(f"runs/{suite}")
     try:
-        if suite is Suite.continuous:
-            from pmaxent.continuous.experiments import QUICK_CONTINUOUS, ContinuousSuiteConfig, reproduce_continuous
-
-            report = reproduce_continuous(out, QUICK_CONTINUOUS if quick else ContinuousSuiteConfig(), progress=not quiet)
-        else:
-            from pmaxent.experiments import QUICK, ReproduceConfig, reproduce as run_reproduce
-
-            report = run_reproduce(out, dataclasses.replace(QUICK if quick else ReproduceConfig(), theory=not no_theory), progress=not quiet)
+        report = families.reproduce(out, suite, quick=quick, progress=not quiet, skip=tuple(skip or ()))
     except ValueError as error:
         _fail(str(error))
     except KeyboardInterrupt:
@@ -181,7 +175,7 @@ def cache(clear: bool = typer.Option(False, "--clear", help="Delete the compilat
     """Show (or delete) the compiled programs kept between runs: JAX's compilation cache and
     pmaxent's program store beside it ($PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax).
     Neither is pruned: each distinct run config adds its programs."""
-    from pmaxent.devices import CACHE_ENV, cache_usage, clear_compilation_cache
+    from pmaxent.core.devices import CACHE_ENV, cache_usage, clear_compilation_cache
 
     usage = cache_usage()
     if not usage:
@@ -204,7 +198,7 @@ def _register_commands_of_other_modules() -> None:
 
 
 def main() -> None:
-    from pmaxent.devices import use_all_cpu_cores
+    from pmaxent.core.devices import use_all_cpu_cores
 
     use_all_cpu_cores()
     try:

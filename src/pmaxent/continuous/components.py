@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pmaxent.components import Components
+from pmaxent.core.components import Components
 from pmaxent.continuous import mjx_worlds, worlds
 from pmaxent.continuous.config import ContinuousTrainConfig, initial_log_std
 from pmaxent.continuous.gymnasium_envs import gym_environment, gym_id

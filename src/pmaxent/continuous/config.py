@@ -6,7 +6,8 @@ import dataclasses
 import math
 from typing import ClassVar
 
-from pmaxent.train import TrainConfig
+from pmaxent.core.components import Components
+from pmaxent.core.train import TrainConfig
 
 POINTS_PER_TRAJECTORY = 101
 """Default cap on the k-NN points one trajectory contributes (``point_stride``): the neighbour
@@ -15,25 +16,18 @@ within one step of each other, so more points add cost faster than information."
 
 
 DEFAULT_K = 15
-"""Default k of the k-NN estimator. In gridworld-continuous (m = 4, T = 200, 101 points per
-trajectory) the team's lead over the single agent grew with k over 4, 7, 10 and 15, and its agents
-reached the far rooms more often: k = 4 rewards spreading a trajectory's points locally more than
-going somewhere new (benchmarks/continuous_defaults.py, README)."""
+"""Default k of the k-NN estimator. A small k rewards spreading a trajectory's points locally more
+than going somewhere new; the measured effect of k is in the docs (continuous defaults)."""
 
 
 LR_DECAY = 0.998
-"""Default per-update decay of Adam's step size (lr 0.01 falls to 0.003 over 600 updates). Without
-it, parallel teams in gridworld-continuous sometimes dropped in their last updates; over 12 seeds
-(m = 4, k = 15) 0.998 raised the final normalized entropy of the team from 0.759 to 0.791 and of the
-single agent from 0.694 to 0.720, and the team led in 11 seeds instead of 9; 0.996 gave the same
-(benchmarks/continuous_defaults.py, README)."""
+"""Default per-update decay of Adam's step size, so that late updates settle instead of
+overshooting (measured in the docs' continuous defaults)."""
 
 
 LOG_STD_INIT = -1.5
-"""Initial log standard deviation of the Gaussian policies: MEPOL's (std 0.22 for GridWorld's moves
-of at most 0.2). In GridWorldContinuous at T = 200 the parallel agents split the rooms with it in
-every seed measured; with -1.0 or -0.5 the single agent's trajectories spread as far
-(benchmarks/continuous_defaults.py, README)."""
+"""Initial log standard deviation of the Gaussian policies: MEPOL's (a standard deviation close to
+the largest move of its GridWorld)."""
 
 
 def initial_log_std(config) -> float:
@@ -62,18 +56,19 @@ def check_physics(config) -> None:
 @dataclasses.dataclass(frozen=True)
 class ContinuousTrainConfig(TrainConfig):
     """Every setting of a training run in a continuous world, with defaults under which a team of
-    four splits gridworld-continuous's rooms between its agents in a few minutes on a 2-core CPU
-    (measured in the README, with how it compares with the single agent).
+    four splits gridworld-continuous's rooms between its agents (docs: continuous worlds).
 
-    The k-NN estimator, a Gaussian MLP team, Adam and the counterfactual baselines are used; the
-    tabular settings ``time_indexed`` and ``init`` do not apply.
+    The k-NN estimator, a Gaussian MLP team, Adam and the counterfactual baselines are used.
     """
 
     family: ClassVar[str] = "continuous"
-    not_applicable: ClassVar[tuple[str, ...]] = ("time_indexed", "init")
 
     env: str = "gridworld-continuous"
     """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id with Box spaces), or a label for `layout`."""
+    horizon: int | None = None
+    """T, steps per trajectory (default: the world's; gym:ID, its time limit)."""
+    slip: float | None = None
+    """Probability that a kinematic world's move is replaced by a random one (default: the world's)."""
     agents: int = 4
     """m, the number of parallel agents (and of trajectories of the single-agent baseline)."""
     batch_size: int = 10
@@ -111,10 +106,14 @@ class ContinuousTrainConfig(TrainConfig):
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""
         return self.point_stride or -(-(horizon + 1) // POINTS_PER_TRAJECTORY)
 
+    def make_components(self) -> Components:
+        """The world's environment, a Gaussian MLP team and the k-NN entropy estimator."""
+        from pmaxent.continuous.components import continuous_components
+
+        return continuous_components(self)
+
     def __post_init__(self):
         super().__post_init__()
-        if self.time_indexed:
-            raise ValueError("time_indexed applies to tabular policies only")
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
         if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):

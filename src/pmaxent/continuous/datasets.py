@@ -23,16 +23,18 @@ from typing import NamedTuple, Sequence
 import jax
 import numpy as np
 
-from pmaxent.components import HostEnvironment
+from pmaxent.core.components import HostEnvironment
+from pmaxent.core.runs import TrainedRun, load_run, team_params
+from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.gym_env import gym_id
 from pmaxent.continuous.gymnasium_envs import gym_id as gymnasium_id
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.worlds import CONTINUOUS_ENVS, ContinuousWorld
 from pmaxent.datasets import METADATA_KEY, NAMESPACE, METHODS, _id_slug, collection_keys, datasets_root, run_methods, write_minari_dataset
-from pmaxent.host_rollout import make_act, sample_host
-from pmaxent.progress import progress_bar
-from pmaxent.rollout import map_copies, sample_team
-from pmaxent.tables import write_csv
+from pmaxent.core.host_rollout import make_act, sample_host
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.rollout import map_copies, sample_team
+from pmaxent.core.tables import write_csv
 
 CSV_FIELDS = ("env", "method", "agents", "seed", "trajectories_per_agent", "episodes", "transitions", "entropy", "normalized_entropy", "coverage", "dataset_id")
 
@@ -60,8 +62,16 @@ def dataset_id(env: str, method: str, agents: int, seed: int, trajectories: int 
     return f"{NAMESPACE}/{_id_slug(env)}-{method}-m{agents}-seed{seed}{repeats}-v0"
 
 
+def as_run(run: TrainedRun | Path | str) -> TrainedRun:
+    """A continuous run: ``run`` itself, or the run a directory holds (a PGPSE run; other
+    families' runs in continuous worlds, MEPOL's, are loaded by their family and passed as runs)."""
+    if isinstance(run, TrainedRun):
+        return run
+    return load_run(Path(run), ContinuousTrainConfig)
+
+
 def collect_continuous_run(
-    run_dir: Path | str,
+    run: TrainedRun | Path | str,
     methods: Sequence[str] | None = None,
     *,
     trajectories: int = 1,
@@ -77,12 +87,11 @@ def collect_continuous_run(
     anything, when a dataset exists and ``overwrite`` is False.
     """
     from pmaxent.plots.datasets import plot_dataset_entropy
-    from pmaxent.runs import load_run, team_params
 
     if trajectories < 1:
         raise ValueError(f"trajectories per agent must be at least 1; got {trajectories}")
-    run_dir = Path(run_dir)
-    run = load_run(run_dir)
+    run = as_run(run)
+    run_dir = run.run_dir
     config, env = run.config, run.components.env
     families = run_methods(config.methods, methods)
     root = datasets_root(run_dir).resolve()
@@ -225,18 +234,15 @@ def load_continuous_dataset(path: Path | str) -> ContinuousDataset:
     return ContinuousDataset(identifier, fields["method"], int(fields["seed"]), observations, actions, lengths, float(fields["entropy"]), float(fields["normalized_entropy"]), float(fields["coverage"]))
 
 
-def load_continuous_run_datasets(run_dir: Path | str, methods: Sequence[str] | None = None, *, trajectories: int = 1):
+def load_continuous_run_datasets(run: TrainedRun | Path | str, methods: Sequence[str] | None = None, *, trajectories: int = 1):
     """(the run's world, {method: datasets in the order of the run's seeds}) of a continuous run.
 
     Raises:
         FileNotFoundError: a dataset of a requested method and seed is missing.
         ValueError: the run trained in a world other than a kinematic continuous one, or a dataset is corrupt.
     """
-    from pmaxent.runs import load_run
-
-    run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    config = run.config
+    run = as_run(run)
+    run_dir, config = run.run_dir, run.config
     if not isinstance(run.world, ContinuousWorld):
         raise ValueError(f"{run_dir} trained in {config.env}: offline goal reaching needs one of pmaxent's kinematic continuous worlds (gridworld-continuous, the continuous Room and Maze, a text map)")
     root = datasets_root(run_dir)

@@ -1,9 +1,9 @@
 """Any registered Gymnasium environment with Box observation and action spaces as a trainer
-environment (``--env gym:ID``), stepped from the host (:mod:`pmaxent.host_rollout`).
+environment (``--env gym:ID``), stepped from the host (:mod:`pmaxent.core.host_rollout`).
 
 The entropy features are observation coordinates (``features``, default all). The environment's
 time limit is set to the horizon T, so a trajectory ends before T only when the environment
-terminates it (the rollout then repeats its last observation: see :mod:`pmaxent.host_rollout`).
+terminates it (the rollout then repeats its last observation: see :mod:`pmaxent.core.host_rollout`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 import gymnasium
 import numpy as np
 
-from pmaxent.components import HostEnvironment
+from pmaxent.core.components import HostEnvironment
 
 GYM_PREFIX = "gym:"
 PRESET_HORIZONS = {"MountainCarContinuous-v0": 400}

@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.components import TeamEntropies
+from pmaxent.core.components import TeamEntropies
 from pmaxent.continuous.neighbours import BRUTE_BLOCK, SWEEP_BLOCK, brute_force, nearest
 
 MIN_DISTANCE = 1e-5
@@ -373,7 +373,7 @@ def team_knn_distances(features: jax.Array, k: int, chunk_size: int | None = Non
 
 class KNNEntropy:
     """Kozachenko-Leonenko k-NN entropies of team samples: the
-    :class:`~pmaxent.components.EntropyEstimator` for continuous worlds.
+    :class:`~pmaxent.core.components.EntropyEstimator` for continuous worlds.
 
     ``team`` is the entropy of the m N pooled points, ``agents[:, i]`` of agent i's N points and
     ``without_agent[:, i]`` of the (m - 1) N points of the other agents (0 when m = 1), which does

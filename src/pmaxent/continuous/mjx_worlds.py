@@ -1,7 +1,7 @@
 """MuJoCo worlds stepped by MJX inside the jitted trainer (the ``mjx`` extra).
 
 :func:`mjx_environment` turns any MJCF model into the trainer's
-:class:`~pmaxent.components.Environment`: the state is the pair (qpos, qvel), a step sets the
+:class:`~pmaxent.core.components.Environment`: the state is the pair (qpos, qvel), a step sets the
 controls to the action (clipped to the actuators' control ranges) and calls ``mjx.step``
 ``frame_skip`` times, and the entropy features are chosen coordinates of qpos. Everything is a
 pure JAX function of one copy, so the trainer vmaps it over the B x m copies like the kinematic
@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.components import Environment
+from pmaxent.core.components import Environment
 from pmaxent.continuous import worlds
 
 MJX_ENVS = {"room-det-mjx": "room-det-continuous", "maze-det-mjx": "maze-det-continuous"}

@@ -31,7 +31,7 @@ import os
 import zlib
 from functools import partial
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
 
 import jax
 import numpy as np
@@ -40,9 +40,12 @@ from pmaxent.continuous import worlds
 from pmaxent.continuous.goals import GOAL_RADIUS, GOAL_SPACING, goal_points, relabel
 from pmaxent.continuous.worlds import ContinuousWorld
 from pmaxent.datasets import METHODS
-from pmaxent.progress import progress_bar
-from pmaxent.tables import write_csv
-from pmaxent.tabular.offline import OfflineResult
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.tables import write_csv
+from pmaxent.offline import OfflineResult
+
+if TYPE_CHECKING:
+    from pmaxent.core.runs import TrainedRun
 
 ALGORITHMS = ("iql", "td3+bc")
 
@@ -238,7 +241,7 @@ def evaluate_continuous_datasets(
     """Offline goal reaching on every dataset (anything with ``observations`` [E, T+1, 2],
     ``actions`` [E, T, 2] and ``seed``, e.g. :class:`~pmaxent.continuous.datasets.ContinuousDataset`).
 
-    Returns an :class:`~pmaxent.tabular.offline.OfflineResult` whose ``variant`` is the
+    Returns an :class:`~pmaxent.offline.OfflineResult` whose ``variant`` is the
     algorithm, ``goals`` float [G, 2] and ``success[family]`` float [n_datasets, G].
     """
     if not offline_available():
@@ -296,7 +299,7 @@ def write_offline_csv(path: Path | str, result: OfflineResult) -> Path:
 
 
 def evaluate_continuous_run(
-    run_dir: Path | str,
+    run: TrainedRun | Path | str,
     config: ContinuousOfflineConfig = ContinuousOfflineConfig(),
     *,
     seed: int = 0,
@@ -307,12 +310,13 @@ def evaluate_continuous_run(
     """Offline goal reaching on the stored datasets of a continuous run (``pmaxent collect``);
     writes RUN/offline.csv, RUN/figures/fig3_offline_success.png (mean success per family) and
     RUN/figures/fig9_offline_heatmaps.png (success per goal over the world)."""
-    from pmaxent.continuous.datasets import load_continuous_run_datasets
+    from pmaxent.continuous.datasets import as_run, load_continuous_run_datasets
     from pmaxent.plots.continuous import plot_goal_success
     from pmaxent.plots.datasets import plot_offline_success_bars
 
-    run_dir = Path(run_dir)
-    world, datasets_by_family = load_continuous_run_datasets(run_dir, methods, trajectories=trajectories)
+    run = as_run(run)
+    run_dir = run.run_dir
+    world, datasets_by_family = load_continuous_run_datasets(run, methods, trajectories=trajectories)
     result = evaluate_continuous_datasets(world, datasets_by_family, config, seed=seed, show_progress=show_progress)
     write_offline_csv(run_dir / "offline.csv", result)
     figures = run_dir / "figures"

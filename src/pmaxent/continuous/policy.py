@@ -1,5 +1,5 @@
 """Gaussian MLP team policies for Box action spaces (SPEC section 11), a
-:class:`~pmaxent.components.TeamPolicy`.
+:class:`~pmaxent.core.components.TeamPolicy`.
 
 Agent i acts a ~ N(mu_i(o), diag(sigma_i^2)): the mean is an MLP of the observation and the
 log standard deviation a learnable vector, independent of the state. By default the MLP's output
@@ -16,7 +16,7 @@ equal).
 Why Equinox for the networks: an Equinox module *is* a pytree, so the m agents' networks are
 built with ``filter_vmap`` over m keys and evaluated with ``jax.vmap`` over the agent axis,
 and ``eqx.partition`` leaves the parameters a plain pytree of arrays that optax, ``jnp.where``
-in the trainer and the ``.npz`` checkpoints (:mod:`pmaxent.pytrees`) handle like the tabular
+in the trainer and the ``.npz`` checkpoints (:mod:`pmaxent.core.pytrees`) handle like the tabular
 table; there is no framework state (no ``init``/``apply`` split, no mutable collections, no RNG
 plumbing); and it is a light import on top of JAX (about 0.15-0.2 s).
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from pmaxent.rollout import sample_team
+from pmaxent.core.rollout import sample_team
 
 TEAM_FILE = "team.png"
 
@@ -35,7 +35,7 @@ def team_positions(run, method: str, seed_index: int = 0, trajectories: int = 1,
 
 def _positions(sampler, run, method: str, seed_index: int, seed: int) -> np.ndarray:
     """:func:`team_positions` with a :func:`_feature_sampler` of the run (one for all methods)."""
-    from pmaxent.runs import team_params
+    from pmaxent.core.runs import team_params
 
     params = jax.tree.map(lambda leaf: leaf[seed_index], team_params(run, method))
     features = np.asarray(sampler(params, jax.random.key(seed), np.asarray(method == "random")))  # [K, m, T+1, ...]
@@ -52,3 +52,12 @@ def write_team_picture(run, path: Path | None = None, trajectories: int = 4) -> 
     drawing = getattr(run.world, "drawing", None)
     world = run.world if drawing is None else dataclasses.replace(drawing, name=run.world.name)
     return plot_teams(world, teams, path or run.run_dir / TEAM_FILE)
+
+
+def team_figures(run) -> None:
+    """The figures every continuous run writes beside its learning curve: the team picture, in a
+    world with a floor plan (a navigation world, or an MJX point mass among its walls)."""
+    from pmaxent.continuous.worlds import ContinuousWorld
+
+    if isinstance(run.world, ContinuousWorld) or getattr(run.world, "drawing", None) is not None:
+        write_team_picture(run)

@@ -34,8 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.components import Environment
-from pmaxent.tabular.mdp import MAZE_MAP, PAPER_SLIP, ROOM_MAP, START, WALL, map_rows
+from pmaxent.core.components import Environment
+from pmaxent.maps import MAZE_MAP, PAPER_SLIP, ROOM_MAP, START, WALL, map_rows
 
 #: Side of the square cells of the coverage grid (SPEC section 11).
 COVERAGE_CELL = 0.5
@@ -234,7 +234,7 @@ def gridworld_continuous(horizon: int = GRIDWORLD_HORIZON, name: str = "gridworl
 
 
 def _parse_rows(rows: Sequence[str] | str) -> tuple[str, ...]:
-    """The checks of :func:`pmaxent.tabular.mdp.map_rows`, and at least one start cell."""
+    """The checks of :func:`pmaxent.maps.map_rows`, and at least one start cell."""
     rows = map_rows(rows)
     if not any(START in line for line in rows):
         raise ValueError("the map has no start cell 'S'; a continuous world starts uniformly over its 'S' cells")
@@ -419,7 +419,7 @@ def action_space(world: ContinuousWorld) -> gymnasium.spaces.Box:
 
 
 def world_environment(world: ContinuousWorld) -> Environment:
-    """The world as the trainer's :class:`~pmaxent.components.Environment`: the state is the
+    """The world as the trainer's :class:`~pmaxent.core.components.Environment`: the state is the
     position (x, y), which is also the observation and the entropy feature; entropy is normalised
     by ln(free area); ``team_metrics`` adds ``coverage`` (:func:`coverage`)."""
 

@@ -9,9 +9,32 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 from matplotlib.figure import Figure
+
+
+class GridMap(Protocol):
+    """What a grid figure reads of a world: cells in row-major order (a tabular MDP has these)."""
+
+    name: str
+    n_states: int
+    grid_shape: tuple[int, int] | None
+    """(rows, columns), or None for a world that is not a grid."""
+    valid: np.ndarray
+    """bool [S], floor cells."""
+    mu: np.ndarray
+    """float [S], the initial state distribution (start cells > 0)."""
+
+
+class FloorPlan(Protocol):
+    """What a continuous figure reads of a world: rectangles (x0, x1, y0, y1) in its coordinates."""
+
+    name: str
+    bounds: tuple[float, float, float, float]
+    starts: tuple[tuple[float, float, float, float], ...]
+    walls: tuple[tuple[float, float, float, float], ...]
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kwargs) -> tuple[Figure, Any]:

@@ -11,8 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from pmaxent.continuous.worlds import ContinuousWorld
-from pmaxent.plots import save_figure
+from pmaxent.plots import FloorPlan, save_figure
 
 WALL_COLOUR = "#3a3a3a"
 FLOOR_COLOUR = "#f4f4f4"
@@ -37,7 +36,7 @@ def _agent_points(points) -> list[np.ndarray]:
 
 def draw_world(
     ax,
-    world: ContinuousWorld,
+    world: FloorPlan,
     points=None,
     colors: Sequence | None = None,
     labels: Sequence[str] | None = None,
@@ -87,13 +86,13 @@ def draw_world(
     ax.set_title(world.name if title is None else title)
 
 
-def _panel_inches(world: ContinuousWorld) -> tuple[float, float]:
+def _panel_inches(world: FloorPlan) -> tuple[float, float]:
     x0, x1, y0, y1 = world.bounds
     scale = min(_UNIT_INCHES, _MAX_INCHES / max(x1 - x0, y1 - y0))
     return (x1 - x0) * scale + 0.6, (y1 - y0) * scale + 0.6
 
 
-def plot_world(world: ContinuousWorld, path: str | Path, points=None, **draw_options) -> Path:
+def plot_world(world: FloorPlan, path: str | Path, points=None, **draw_options) -> Path:
     """One picture of ``world`` (see :func:`draw_world` for ``points`` and the options) in ``path``."""
     fig = Figure(figsize=_panel_inches(world))
     ax = fig.subplots()
@@ -103,7 +102,7 @@ def plot_world(world: ContinuousWorld, path: str | Path, points=None, **draw_opt
     return save_figure(fig, path)
 
 
-def plot_teams(world: ContinuousWorld, teams: dict[str, np.ndarray], path: str | Path) -> Path:
+def plot_teams(world: FloorPlan, teams: dict[str, np.ndarray], path: str | Path) -> Path:
     """One panel per method: where each agent of its team went ({method: points [m, ..., 2]}),
     each agent in its own colour (the paper's Figure 10 in continuous space)."""
     width, height = _panel_inches(world)
@@ -116,7 +115,7 @@ def plot_teams(world: ContinuousWorld, teams: dict[str, np.ndarray], path: str |
     return save_figure(fig, path)
 
 
-def plot_goal_success(world: ContinuousWorld, goals: np.ndarray, success: dict[str, np.ndarray], path: str | Path, radius: float, title: str | None = None) -> Path:
+def plot_goal_success(world: FloorPlan, goals: np.ndarray, success: dict[str, np.ndarray], path: str | Path, radius: float, title: str | None = None) -> Path:
     """The paper's Figure 9 in continuous space: a panel per family, each goal's disc of
     ``radius`` coloured by its success rate.
 

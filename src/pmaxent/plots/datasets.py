@@ -13,8 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from pmaxent.plots import save_figure, subplots
-from pmaxent.tabular.mdp import TabularMDP
+from pmaxent.plots import GridMap, save_figure, subplots
 from pmaxent.plots.maps import START_COLOUR, grid_heatmap
 from pmaxent.plots.training import METHOD_COLOURS, METHOD_LABELS
 
@@ -60,7 +59,7 @@ def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[
     return save_figure(fig, path)
 
 
-def plot_occupancy_heatmaps(mdp: TabularMDP, occupancy: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
+def plot_occupancy_heatmaps(mdp: GridMap, occupancy: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
     """Figure 8: state occupancy of the datasets on the grid, a panel per family (walls dark).
 
     Args:
@@ -107,7 +106,7 @@ def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Pat
     return save_figure(fig, path)
 
 
-def plot_offline_success_heatmaps(mdp: TabularMDP, goals: Sequence[int], success: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
+def plot_offline_success_heatmaps(mdp: GridMap, goals: Sequence[int], success: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
     """Figure 9: offline success rate of each goal cell on the grid, a panel per family.
 
     Walls are dark; the start (never a goal) is marked 'S' and left blank.
@@ -130,7 +129,7 @@ def plot_offline_success_heatmaps(mdp: TabularMDP, goals: Sequence[int], success
         image = grid_heatmap(ax, mdp, cells, cmap="viridis", vmin=0.0, vmax=1.0, colorbar=False)
         # Start cells are no goal: cover their (meaningless) colour, under the 'S' drawn above.
         for start in np.flatnonzero(mdp.mu > 0):
-            row, col = mdp.coords(start)
+            row, col = divmod(int(start), mdp.grid_shape[1])
             ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, color=START_COLOUR, zorder=1))
         ax.set_title(f"{METHOD_LABELS.get(family, family)}: {rates.mean():.2f}", fontsize=9)
     fig.colorbar(image, ax=list(axes), label="success rate", fraction=0.03, pad=0.02)
@@ -139,7 +138,7 @@ def plot_offline_success_heatmaps(mdp: TabularMDP, goals: Sequence[int], success
     return save_figure(fig, path)
 
 
-def _grid_panels(mdp: TabularMDP, count: int):
+def _grid_panels(mdp: GridMap, count: int):
     """A row of ``count`` axes sized to the grid."""
     if mdp.grid_shape is None:
         raise ValueError(f"{mdp.name} is not a grid world; there is no heatmap to draw")

@@ -15,8 +15,8 @@ import matplotlib.patheffects as path_effects
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from pmaxent.plots import save_figure, subplots
-from pmaxent.tabular.mdp import ACTION_MOVES, TabularMDP
+from pmaxent.plots import GridMap, save_figure, subplots
+from pmaxent.maps import ACTION_MOVES
 
 WALL_COLOUR = "#3a3a3a"
 FLOOR_COLOUR = "#f4f4f4"
@@ -38,13 +38,13 @@ _ARROW_WIDTH = 0.04
 _MIN_ARROW_PROB = 0.05
 
 
-def _grid_shape(mdp: TabularMDP) -> tuple[int, int]:
+def _grid_shape(mdp: GridMap) -> tuple[int, int]:
     if mdp.grid_shape is None:
         raise ValueError(f"{mdp.name} is not a grid world; there is no map to draw")
     return mdp.grid_shape
 
 
-def _cell_colours(mdp: TabularMDP, goal: int | None = None) -> np.ndarray:
+def _cell_colours(mdp: GridMap, goal: int | None = None) -> np.ndarray:
     """RGB image [rows, cols, 3]: walls dark, floor light, start and goal tinted."""
     rows, cols = _grid_shape(mdp)
     image = np.empty((mdp.n_states, 3))
@@ -76,13 +76,13 @@ def _letter(ax, state: int, cols: int, text: str, size: float) -> None:
     )  # fmt: skip
 
 
-def _check_goal(mdp: TabularMDP, goal: int | None) -> None:
+def _check_goal(mdp: GridMap, goal: int | None) -> None:
     if goal is not None and not (0 <= goal < mdp.n_states and mdp.valid[goal]):
         raise ValueError(f"goal {goal} is not a floor cell of {mdp.name}")
 
 
 def plot_map(
-    mdp: TabularMDP, path: str | Path, title: str | None = None, goal: int | None = None, show_indices: bool = True
+    mdp: GridMap, path: str | Path, title: str | None = None, goal: int | None = None, show_indices: bool = True
 ) -> Path:
     """Draw a grid world: walls dark, floor light, start 'S', optional goal 'G'.
 
@@ -115,7 +115,7 @@ def plot_map(
 
 def grid_heatmap(
     ax,
-    mdp: TabularMDP,
+    mdp: GridMap,
     values,
     cmap: str = "viridis",
     label: str | None = None,
@@ -155,7 +155,7 @@ def grid_heatmap(
     return image
 
 
-def plot_policies(mdp: TabularMDP, probs, path: str | Path, titles: list[str] | None = None) -> Path:
+def plot_policies(mdp: GridMap, probs, path: str | Path, titles: list[str] | None = None) -> Path:
     """Action probabilities of m agents as arrows on the grid (the paper's Figure 10).
 
     In each floor cell, one arrow per action (left, down, right, up) points out from near the

@@ -37,7 +37,7 @@ from pmaxent.datasets import (
     _MINARI_DATA_DIRNAME, _MINARI_MAIN_FILE, _MINARI_METADATA_FILE, METADATA_KEY, METADATA_VERSION, METHODS, NAMESPACE,
     _id_slug, collection_keys, write_minari_dataset,
 )  # fmt: skip
-from pmaxent.rollout import sample_team
+from pmaxent.core.rollout import sample_team
 from pmaxent.tabular.environment import dynamics_environment
 from pmaxent.tabular.gym_env import gym_id
 from pmaxent.tabular.mdp import PAPER_ENVS, TabularMDP, make
@@ -236,7 +236,7 @@ def family_params(method: str, params: np.ndarray) -> np.ndarray:
     """Check that parameters [n_seeds, m, ...] fit the dataset family and return them as float32.
 
     "single" needs the m copies of each seed identical (one shared table); "random" needs zeros
-    (the uniform policy, as returned by ``pmaxent.runs.team_params(run, "random")``).
+    (the uniform policy, as returned by ``pmaxent.core.runs.team_params(run, "random")``).
     """
     if method not in METHODS:
         raise ValueError(f"unknown dataset method {method!r}; choose from {METHODS}")

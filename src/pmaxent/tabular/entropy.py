@@ -1,7 +1,7 @@
 """Entropy of empirical state distributions (plug-in estimator) and the mixture decomposition.
 
 All entropies are Shannon entropies in nats. :class:`PluginEntropy` is the tabular
-:class:`~pmaxent.components.EntropyEstimator` the trainer uses on tabular MDPs.
+:class:`~pmaxent.core.components.EntropyEstimator` the trainer uses on tabular MDPs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.components import TeamEntropies
+from pmaxent.core.components import TeamEntropies
 
 
 def state_counts(states: jax.Array, n_states: int) -> jax.Array:

@@ -2,7 +2,7 @@
 and its gradient, by enumerating every joint trajectory of the team (SPEC section 5), with K >= 1
 i.i.d. trajectories per agent pooled into each team sample.
 
-The tests hold the PGPSE estimator (:mod:`pmaxent.pgpse`) to these numbers.
+The tests hold the PGPSE estimator (:mod:`pmaxent.core.pgpse`) to these numbers.
 """
 
 from __future__ import annotations

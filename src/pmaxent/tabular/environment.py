@@ -5,7 +5,7 @@ from __future__ import annotations
 import gymnasium
 import jax
 
-from pmaxent.components import Components, Environment
+from pmaxent.core.components import Components, Environment
 from pmaxent.tabular.entropy import PluginEntropy
 from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.tabular.policy import TabularSoftmax

@@ -37,15 +37,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pmaxent.offline import OfflineResult
 from pmaxent.datasets import METHODS
 from pmaxent.tabular.datasets import ExplorationDataset
 from pmaxent.tabular.run_datasets import load_run_datasets
 from pmaxent.tabular.gym_env import GOAL_EPISODE_STEPS
 from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
 from pmaxent.tabular.mdp import TabularMDP
-from pmaxent.progress import progress_bar
-from pmaxent.random import hashed_uniform
-from pmaxent.tables import write_csv
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.random import hashed_uniform
+from pmaxent.core.tables import write_csv
 
 VARIANTS = ("paper", "converged")
 VARIANT_TITLES = {"paper": "offline Q-learning (paper protocol)", "converged": "value iteration on the data (converged)"}
@@ -77,6 +78,14 @@ class OfflineConfig:
 
 
 PAPER_CONFIG = OfflineConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class OfflineChoice:
+    """What `pmaxent offline` runs on a tabular run's datasets."""
+
+    variant: str = "both"
+    """'paper' (Q-learning as in the paper), 'converged' (value iteration on the data) or 'both'."""
 
 
 def goal_cells(mdp: TabularMDP) -> np.ndarray:
@@ -259,33 +268,6 @@ def greedy_success(dyn: Dynamics, q: jax.Array, goals: jax.Array, key: jax.Array
     per_goal = jax.vmap(per_episode, in_axes=(0, 0, 0))
     per_dataset = jax.vmap(per_goal, in_axes=(0, None, 0))
     return per_dataset(greedy, goals, u).mean(axis=-1)
-
-
-@dataclasses.dataclass(frozen=True)
-class OfflineResult:
-    """Success rates of one variant on the datasets of several families.
-
-    Attributes:
-        variant: "paper" or "converged".
-        env: environment name.
-        goals: int32 [G].
-        success: family -> float [n_datasets, G], success rate per dataset and goal.
-        seeds: family -> training seed of each dataset.
-    """
-
-    variant: str
-    env: str
-    goals: np.ndarray
-    success: dict[str, np.ndarray]
-    seeds: dict[str, tuple[int, ...]]
-
-    def per_goal(self, family: str) -> np.ndarray:
-        """Success per goal averaged over the family's datasets (seeds): float [G]."""
-        return self.success[family].mean(axis=0)
-
-    def mean_success(self, family: str) -> float:
-        """Mean over goals of :meth:`per_goal`."""
-        return float(self.per_goal(family).mean())
 
 
 def evaluate_datasets(

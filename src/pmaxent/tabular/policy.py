@@ -1,5 +1,5 @@
 """The tabular softmax team policy of the paper (SPEC section 4), a
-:class:`~pmaxent.components.TeamPolicy`.
+:class:`~pmaxent.core.components.TeamPolicy`.
 
 One table per agent: theta [m, S, A], or [m, T, S, A] for the time-indexed (non-stationary)
 variant; pi_i(a | s) = softmax(theta[i, s])[a].
@@ -12,7 +12,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from pmaxent.random import uniform
+from pmaxent.core.random import uniform
 
 INITIALISATIONS = ("uniform", "zeros")
 

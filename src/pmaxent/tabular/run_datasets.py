@@ -1,4 +1,4 @@
-"""The datasets of a tabular run directory (contract of :mod:`pmaxent.runs`: ``load_run``,
+"""The datasets of a tabular run directory (contract of :mod:`pmaxent.core.runs`: ``load_run``,
 ``team_params``): collect them (``pmaxent collect``), load them back, and their metrics,
 ``RUN/datasets.csv`` and Figures 2 and 8."""
 
@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.datasets import datasets_root, run_methods
-from pmaxent.progress import progress_bar
-from pmaxent.tables import write_csv
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.tables import write_csv
 from pmaxent.tabular.datasets import DatasetInfo, ExplorationDataset, collect_datasets, dataset_path, dynamics_fingerprint, load_dataset, save_dataset
 from pmaxent.tabular.entropy import entropy_from_counts
 from pmaxent.tabular.mdp import TabularMDP
@@ -73,16 +73,6 @@ class RunDatasets(NamedTuple):
     datasets: dict[str, list[ExplorationDataset]]
 
 
-def _trained_run_api():
-    """(load_run, team_params) of pmaxent.runs.
-
-    Imported on use because pmaxent.runs may itself import this module for its pipeline.
-    """
-    from pmaxent.runs import load_run, team_params
-
-    return load_run, team_params
-
-
 def collect_run(
     run_dir: Path | str,
     methods: Sequence[str] | None = None,
@@ -105,9 +95,11 @@ def collect_run(
     Returns:
         the run's environment and the datasets just collected, per family.
     """
-    load_run, team_params = _trained_run_api()
+    from pmaxent.core.runs import load_run, team_params
+    from pmaxent.tabular.config import TabularTrainConfig
+
     run_dir = Path(run_dir)
-    run = load_run(run_dir)
+    run = load_run(run_dir, TabularTrainConfig)
     families = run_methods(run.config.methods, methods)
     root = datasets_root(run_dir)
     collected = {
@@ -142,9 +134,11 @@ def load_run_datasets(
     Raises:
         FileNotFoundError: a dataset of a requested family and seed is missing.
     """
-    load_run, _ = _trained_run_api()
+    from pmaxent.core.runs import load_run
+    from pmaxent.tabular.config import TabularTrainConfig
+
     run_dir = Path(run_dir)
-    run = load_run(run_dir)
+    run = load_run(run_dir, TabularTrainConfig)
     return RunDatasets(run.world, _load_stored_datasets(run, run_dir, run_methods(run.config.methods, methods), trajectories, missing_ok=False))
 
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.tabular.mdp import TabularMDP
-from pmaxent.random import uniform
+from pmaxent.core.random import uniform
 
 
 class Dynamics(NamedTuple):

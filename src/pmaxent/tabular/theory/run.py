@@ -3,7 +3,7 @@ figures (:func:`run_concentration`), the iterations-to-eps table of parallel Fra
 the number of agents (:func:`iterations_to_eps`, :func:`run_frank_wolfe`), and all of them
 (:func:`run_theory`, which the reproduction report calls).
 
-The figure writers (``pmaxent.plots.theory``) and the convex program (``optimum``, cvxpy) are
+The figure writers (``pmaxent.tabular.theory.plots``) and the convex program (``optimum``, cvxpy) are
 imported inside the functions that use them.
 """
 
@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 import jax
 import numpy as np
 
-from pmaxent.progress import progress_bar
-from pmaxent.tables import write_csv
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.tables import write_csv
 from pmaxent.tabular.mdp import TabularMDP, make
 from pmaxent.tabular.theory._checks import check_eps
 from pmaxent.tabular.theory.concentration import (
@@ -211,7 +211,7 @@ def run_concentration(
     ``quick`` uses fewer sample sizes and at most 300 trials.
     """
     # Imported here: matplotlib is slow to import and only the figure writers need it.
-    from pmaxent.plots import theory as plots
+    from pmaxent.tabular.theory import plots
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -292,7 +292,7 @@ def run_frank_wolfe(
     iterations to eps against N for both rules on every environment. The settings and their
     defaults are those of :class:`FrankWolfeSettings`.
     """
-    from pmaxent.plots import theory as plots
+    from pmaxent.tabular.theory import plots
 
     settings = FrankWolfeSettings(
         env_names, agent_counts, eps, sigma, tuned_steps, max_iterations, theorem_max_iterations,

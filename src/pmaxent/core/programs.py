@@ -1,6 +1,6 @@
 """Compiled programs kept on disk between processes and found without tracing.
 
-JAX's persistent compilation cache (:func:`pmaxent.devices.use_compilation_cache`) skips XLA's
+JAX's persistent compilation cache (:func:`pmaxent.core.devices.use_compilation_cache`) skips XLA's
 compile, but it finds an entry by the program's HLO, so every process still traces and lowers
 each program first. For a short ``pmaxent train`` that was most of what the cache left: 0.4 s of
 tracing and lowering the training program, then 0.05 s to load it (room-det, m = 6,

@@ -25,13 +25,12 @@ One epoch:
 
 The worlds are the continuous family's (pmaxent's navigation worlds and text maps, MJX worlds,
 gym:ID environments sampled from the host); :class:`MepolConfig` holds the settings and
-:mod:`pmaxent.continuous.mepol_run` writes the run directory of ``pmaxent train --method mepol``.
+:mod:`pmaxent.mepol.runs` writes the run directory of ``pmaxent train --method mepol``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from typing import ClassVar
@@ -42,12 +41,13 @@ import numpy as np
 import optax
 from jax.scipy.special import digamma, logsumexp
 
-from pmaxent.components import Components, HostEnvironment
+from pmaxent.core.components import Components, HostEnvironment
+from pmaxent.core.config import RunConfig, check_positive_int
 from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
 from pmaxent.continuous.neighbours import SWEEP_BLOCK, nearest
-from pmaxent.host_rollout import make_act, sample_host
-from pmaxent.rollout import map_copies, sample_team
+from pmaxent.core.host_rollout import make_act, sample_host
+from pmaxent.core.rollout import map_copies, sample_team
 
 MEPOL_PRESETS = {
     "gridworld-continuous": {"k": 50, "horizon": 1200, "hidden": (300, 300), "log_std_init": -1.5},
@@ -60,17 +60,18 @@ left at None; any other environment gets the GridWorld's k, network and log std 
 
 
 @dataclasses.dataclass(frozen=True)
-class MepolConfig:
+class MepolConfig(RunConfig):
     """Every setting of a MEPOL run (``pmaxent train --method mepol``); the defaults are MEPOL's
     GridWorld setting, and ``k``, ``horizon``, ``hidden`` and ``log_std_init`` left at None take
     MEPOL's setting for the environment (:data:`MEPOL_PRESETS`).
 
     Its worlds are the continuous family's (pmaxent's own, text maps, MJX worlds, gym:ID), built by
     :func:`pmaxent.continuous.components.continuous_components` for one agent; a run directory is
-    written by :func:`pmaxent.continuous.mepol_run.run_mepol`.
+    written by :func:`pmaxent.mepol.runs.run_mepol`.
     """
 
-    family: ClassVar[str] = "continuous"
+    family: ClassVar[str] = "mepol"
+    method_names: ClassVar[tuple[str, ...]] = ("mepol",)
     agents: ClassVar[int] = 1
 
     env: str = "gridworld-continuous"
@@ -125,12 +126,9 @@ class MepolConfig:
         for field in ("k", "horizon", "hidden", "log_std_init"):
             if getattr(self, field) is None:
                 object.__setattr__(self, field, preset[field])
-        for field in ("k", "trajectories", "updates", "max_off_iters", "max_backtrack_try", "chunk"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{field} must be a positive integer; got {value!r}")
-        if self.horizon is not None and (isinstance(self.horizon, bool) or not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1):
-            raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
+        super().__post_init__()
+        for field in ("k", "trajectories", "max_off_iters", "max_backtrack_try"):
+            check_positive_int(field, getattr(self, field))
         if self.horizon is not None and self.k >= self.trajectories * self.horizon:
             raise ValueError(f"k = {self.k} must be below the number of particles, trajectories x T = {self.trajectories * self.horizon}")
         for field in ("lr", "kl_threshold"):
@@ -139,8 +137,6 @@ class MepolConfig:
                 raise ValueError(f"{field} must be finite and positive; got {value!r}")
         if not self.backtrack_coeff > 1:
             raise ValueError(f"backtrack_coeff must exceed 1; got {self.backtrack_coeff!r}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must name at least one seed, each once; got {self.seeds}")
         if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
         if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):
@@ -148,10 +144,9 @@ class MepolConfig:
         check_physics(self)
         if self.features is not None and not self.env.strip().startswith("gym:"):
             raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")
-        for field in ("methods", "seeds", "hidden", "layout", "features"):
+        for field in ("hidden", "features"):
             if getattr(self, field) is not None:
                 object.__setattr__(self, field, tuple(getattr(self, field)))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
 
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride of the datasets' entropy (as :meth:`ContinuousTrainConfig.stride_for`)."""
@@ -162,9 +157,6 @@ class MepolConfig:
         from pmaxent.continuous.components import continuous_components
 
         return continuous_components(self)
-
-    def to_json(self) -> str:
-        return json.dumps({"family": self.family, **dataclasses.asdict(self)}, indent=2)
 
 
 def neighbourhoods(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK) -> tuple[jax.Array, jax.Array]:
@@ -199,7 +191,7 @@ def knn_kl(weights: jax.Array, indices: jax.Array) -> jax.Array:
 
 class Mepol:
     """MEPOL on a continuous world: ``run()`` trains and returns its history; the run directory of
-    ``pmaxent train --method mepol`` is :func:`pmaxent.continuous.mepol_run.run_mepol`.
+    ``pmaxent train --method mepol`` is :func:`pmaxent.mepol.runs.run_mepol`.
 
     Attributes: ``env`` (the trainer's Environment, or a HostEnvironment for gym:ID, horizon T),
     ``policy`` (a GaussianMLPTeam of one agent; parameters carry a leading agent axis of 1),
@@ -232,7 +224,7 @@ class Mepol:
 
     def _sample_host(self, params, key):
         """The behaviour batch of a host-stepped (Gymnasium) environment, as :meth:`_sample`: one
-        lane of ``trajectories`` copies in a vector environment (:func:`pmaxent.host_rollout.sample_host`)."""
+        lane of ``trajectories`` copies in a vector environment (:func:`pmaxent.core.host_rollout.sample_host`)."""
         if self._vector is None:
             self._vector = self.env.make_vector(self.config.trajectories)
         lane = jax.tree.map(lambda leaf: leaf[None], params)

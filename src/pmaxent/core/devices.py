@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from pmaxent.programs import use_program_store
+from pmaxent.core.programs import use_program_store
 
 _DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 _OPTIMISATION_FLAG = "--xla_backend_optimization_level"
@@ -78,7 +78,7 @@ def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
     :func:`default_cache_dir`) and reuse them in later processes. Every program is cached, however
     short its compile: most of pmaxent's take well under JAX's default threshold of one second,
     and together they are most of a short run's start-up. Beside it, in DIRECTORY-programs,
-    :mod:`pmaxent.programs` keeps the training programs, found without tracing them. Returns the
+    :mod:`pmaxent.core.programs` keeps the training programs, found without tracing them. Returns the
     directory, or None when $PMAXENT_COMPILATION_CACHE is "off" (then nothing is changed). The
     cache is keyed by the program, the JAX version and the XLA flags, and the program store by
     pmaxent's source, the settings and the library versions, so neither returns a stale program."""
@@ -102,7 +102,7 @@ def cache_dir(directory: str | Path | None = None) -> Path | None:
 
 
 def program_store_dir(cache: Path) -> Path:
-    """The program store (:mod:`pmaxent.programs`) beside the compilation cache ``cache``."""
+    """The program store (:mod:`pmaxent.core.programs`) beside the compilation cache ``cache``."""
     return cache.with_name(cache.name + "-programs")
 
 

@@ -1,10 +1,10 @@
 """Host-stepped rollouts: a team sampled in a Gymnasium vector environment, for worlds that cannot be
-stepped inside ``jax.jit`` (:class:`pmaxent.components.HostEnvironment`).
+stepped inside ``jax.jit`` (:class:`pmaxent.core.components.HostEnvironment`).
 
 Every lane (method x seed) x B*K team samples x m agents is one copy of the environment in a single
 ``gymnasium.vector.SyncVectorEnv``. Per step the policy's actions of all copies come from one jitted
 JAX call; after T steps the pooled features go to the same jitted ``learn`` (k-NN estimator,
-PGPSE gradient, optax update) as the JAX worlds (:func:`pmaxent.train.make_learn`).
+PGPSE gradient, optax update) as the JAX worlds (:func:`pmaxent.core.train.make_learn`).
 
 Episodes that end early (``terminated`` or ``truncated``): the copy's last observation is
 **repeated** for the rest of the horizon, so every trajectory still has T + 1 points and the pooled
@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.components import Components, HostEnvironment, Params, TeamPolicy
+from pmaxent.core.components import Components, HostEnvironment, Params, TeamPolicy
 
 
 def make_act(policy: TeamPolicy) -> Callable:
@@ -90,8 +90,8 @@ def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uni
 
 def make_host_chunk_runner(components: Components, lanes, learn: Callable, shared: jax.Array, learning: jax.Array, batch: int):
     """``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])`` like
-    :func:`pmaxent.runs.make_chunk_runner`, each update sampled on the host and learned by the
-    jitted ``learn`` (:func:`pmaxent.train.make_learn`) vmapped over the lanes.
+    :func:`pmaxent.core.runs.make_chunk_runner`, each update sampled on the host and learned by the
+    jitted ``learn`` (:func:`pmaxent.core.train.make_learn`) vmapped over the lanes.
 
     ``shared``, ``learning``: the packed lanes' method flags [n_packed_lanes]; ``batch``: B * K.
     """

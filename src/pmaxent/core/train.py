@@ -1,18 +1,17 @@
 """Training PGPSE teams, the single-agent baseline and the random baseline (SPEC section 5).
 
 In the PureJaxRL style, ``make_train(config)`` returns a pure ``train(key, shared)`` whose whole
-loop is one ``lax.scan``; ``jax.vmap`` runs seeds (and methods) at once. :mod:`pmaxent.runs`
+loop is one ``lax.scan``; ``jax.vmap`` runs seeds (and methods) at once. :mod:`pmaxent.core.runs`
 runs the same update in checkpointed chunks over every method and seed and writes a run directory.
 
 The trainer is given its environment, team policy and entropy estimator as components
-(:mod:`pmaxent.components`); :mod:`pmaxent.registry` builds them from a config's names.
+(:mod:`pmaxent.core.components`); a family's config builds them from its names.
 Optimisers are optax's: ascent on J_p is descent on -J_p.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from typing import Callable, ClassVar, NamedTuple
 
@@ -21,127 +20,71 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pmaxent import registry
-from pmaxent.components import Components, Params, check_components
-from pmaxent.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
-from pmaxent.rollout import map_copies, sample_team
+from pmaxent.core.components import Components, Params, check_components
+from pmaxent.core.config import RunConfig, check_positive_int
+from pmaxent.core.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
+from pmaxent.core.rollout import map_copies, sample_team
 
 METHODS = ("parallel", "single", "random")
 OPTIMIZERS = ("sgd", "adam")
 RNGS = ("hash", "threefry2x32", "rbg", "unsafe_rbg")
-PAPER_SEEDS = (0, 1, 2, 42, 133)
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Every setting of a training run.
+class TrainConfig(RunConfig):
+    """The settings of a PGPSE run that every PGPSE family shares (SPEC section 5): a team of m
+    agents, the single-agent baseline and the random baseline, trained side by side.
 
-    Defaults are the paper's (SPEC section 5) except ``baseline``: the counterfactual baseline
-    "both" lowers the gradient variance by orders of magnitude and never learned worse in
-    docs/baselines/BASELINES.md. ``paper_config`` gives the paper's estimator. Continuous worlds
-    have their own defaults and settings: :class:`pmaxent.continuous.config.ContinuousTrainConfig`.
+    A family subclasses it with its environments' settings and defaults and says how its
+    components are built (:meth:`make_components`).
     """
 
-    family: ClassVar[str] = "tabular"
+    method_names: ClassVar[tuple[str, ...]] = METHODS
 
-    env: str = "room-det"
-    """Environment: a paper name (room-det, room-stoc, maze-det, maze-stoc) or a label for `layout`."""
-    layout: tuple[str, ...] | None = None
-    """A custom text map ('F' floor, 'S' start, '-' wall) used instead of a paper environment."""
-    slip: float | None = None
-    """Slip probability override (paper: 0 for -det, 0.2 for -stoc; custom maps default 0)."""
-    horizon: int | None = None
-    """T override (paper: 8 room, 10 maze)."""
     agents: int = 6
     """m, the number of parallel agents (and of trajectories of the single-agent baseline)."""
-    methods: tuple[str, ...] = ("parallel", "single", "random")
-    """Which of parallel, single (one shared table, K' = m), random (uniform, untrained) to run."""
+    methods: tuple[str, ...] = METHODS
+    """Which of parallel, single (one shared policy, K' = m), random (uniform, untrained) to run."""
     batch_size: int = 40
     """B, team samples per update."""
     trajectories: int = 1
-    """K, trajectories per agent in each team sample (1 in the paper)."""
+    """K, trajectories per agent in each team sample."""
     updates: int = 10_000
     """Number of gradient updates."""
-    seeds: tuple[int, ...] = PAPER_SEEDS
+    seeds: tuple[int, ...] = (0,)
     """Training seeds, all run at once (vmapped)."""
     lr: float = 0.1
-    """Step size alpha (constant in the authors' code; see lr_decay)."""
+    """Step size alpha."""
     lr_decay: float = 1.0
-    """Per-update multiplicative decay of the step size (the paper's text says 0.999)."""
+    """Per-update multiplicative decay of the step size."""
     optimizer: str = "sgd"
-    """'sgd' (plain gradient ascent, the paper) or 'adam'."""
+    """'sgd' (plain gradient ascent) or 'adam'."""
     baseline: str = "both"
-    """Score weight baseline: 'none' (the paper's), 'loo-agent', 'loo-sample', 'both' (default)."""
-    time_indexed: bool = False
-    """Non-stationary tables theta [m, T, S, A] instead of [m, S, A]."""
-    init: str = "uniform"
-    """Initial tables: 'uniform' in [-1, 1] (authors' default) or 'zeros'."""
+    """Score weight baseline: 'none' (the paper's), 'loo-agent', 'loo-sample', 'both'."""
     chunk: int = 500
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
     rng: str = "hash"
     """Random numbers of the rollouts: 'hash' (fast counter hash seeded by threefry, see
-    pmaxent.random) or a JAX PRNG implementation: 'threefry2x32', 'rbg', 'unsafe_rbg'."""
+    pmaxent.core.random) or a JAX PRNG implementation: 'threefry2x32', 'rbg', 'unsafe_rbg'."""
 
     def __post_init__(self):
-        for field in ("agents", "batch_size", "trajectories", "updates", "chunk"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{field} must be a positive integer; got {value!r}")
-        if self.horizon is not None and (not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1):
-            raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
+        super().__post_init__()
+        for field in ("agents", "batch_size", "trajectories"):
+            check_positive_int(field, getattr(self, field))
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be finite and positive; got {self.lr!r}")
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must lie in (0, 1]; got {self.lr_decay!r}")
         if self.batch_size < 2 and self.baseline in ("loo-sample", "both"):
             raise ValueError(f"baseline {self.baseline!r} needs batch_size >= 2")
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be distinct; got {self.seeds}")
-        if not self.methods or len(set(self.methods)) != len(self.methods):
-            raise ValueError(f"methods must be a non-empty list of distinct names; got {self.methods}")
-        for name, value, allowed in (
-            ("method", None, METHODS),
-            ("optimizer", self.optimizer, OPTIMIZERS),
-            ("baseline", self.baseline, BASELINES),
-            ("rng", self.rng, RNGS),
-        ):
-            for v in self.methods if name == "method" else (value,):
-                if v not in allowed:
-                    raise ValueError(f"unknown {name} {v!r}; choose from {', '.join(allowed)}")
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        object.__setattr__(self, "methods", tuple(self.methods))
-        if self.layout is not None:
-            object.__setattr__(self, "layout", tuple(self.layout))
-
-    def make_components(self) -> Components:
-        """The environment, team policy and entropy estimator this config trains with."""
-        return registry.make_components(self)
-
-    def to_json(self) -> str:
-        return json.dumps({"family": self.family, **dataclasses.asdict(self)}, indent=2)
-
-    @staticmethod
-    def from_json(text: str) -> "TrainConfig":
-        """The config of the family named in the JSON (tabular when it names none)."""
-        data = json.loads(text)
-        cls = registry.config_class(data.pop("family", "tabular"), data.get("methods"))
-        for field in dataclasses.fields(cls):
-            if isinstance(data.get(field.name), list):
-                data[field.name] = tuple(data[field.name])
-        return cls(**data)
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("baseline", self.baseline, BASELINES), ("rng", self.rng, RNGS)):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
 
 
 def key_impl(config: TrainConfig) -> str:
     """The JAX PRNG implementation behind config.rng ('hash' seeds itself from threefry)."""
     return "threefry2x32" if config.rng == "hash" else config.rng
-
-
-def paper_config(env: str = "room-det", agents: int = 6, **overrides) -> TrainConfig:
-    """The paper's setting: B = 40, K = 1, 10,000 updates, seeds 0 1 2 42 133, constant lr 0.1,
-    no baseline."""
-    return TrainConfig(env=env, agents=agents, **{"baseline": "none", **overrides})
 
 
 class TrainState(NamedTuple):
@@ -163,7 +106,7 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
 def make_learn(config: TrainConfig, components: Components) -> Callable:
     """A pure ``learn(state, shared, learning, features, observations, actions) -> (state, metrics)``:
     the PGPSE step from a batch of sampled trajectories, whoever sampled them (the jitted rollout
-    of a JAX world, or a host-stepped Gymnasium vector environment: :mod:`pmaxent.host_rollout`).
+    of a JAX world, or a host-stepped Gymnasium vector environment: :mod:`pmaxent.core.host_rollout`).
 
     features [B*K, m, T+1, ...], observations [B*K, m, T, ...] (those the actions were taken in),
     actions [B*K, m, T, ...]; ``state.key`` is used as it is (the caller advances it).

@@ -1,11 +1,11 @@
 """Run directories: every method and seed of a config trained in checkpointed chunks (SPEC section 5).
 
-:func:`run_training` runs the update of :mod:`pmaxent.train` for all methods x seeds at once
-(lanes sharded over the devices, :class:`pmaxent.devices.Lanes`), in chunks of ``config.chunk``
+:func:`run_training` runs the update of :mod:`pmaxent.core.train` for all methods x seeds at once
+(lanes sharded over the devices, :class:`pmaxent.core.devices.Lanes`), in chunks of ``config.chunk``
 updates, checkpointing the state after each, so an interrupted run resumes to the identical
 result, and writes a run directory:
 
-    RUN/config.json        every setting (TrainConfig)
+    RUN/config.json        every setting (the family's config, with the family's name)
     RUN/metrics.csv        method, seed, update, entropy, normalized_entropy, support, ...
     RUN/params.npz         final parameters per method, leaves [n_seeds, m, ...]
     RUN/learning_curve.png mean and std over seeds (the paper's Figure 1)
@@ -18,22 +18,27 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import jax
 import numpy as np
 
-from pmaxent import registry
-from pmaxent.components import Components, HostEnvironment, Params, check_components
-from pmaxent.devices import Lanes
-from pmaxent.programs import StoredProgram
-from pmaxent.progress import progress_bar
-from pmaxent.pytrees import tree_from_arrays, tree_to_arrays
-from pmaxent.tables import read_metrics_csv, write_metrics_csv
-from pmaxent.train import METHODS, TrainConfig, TrainState, init_state, key_impl, make_learn, make_update, metric_names
+from pmaxent.core.components import Components, HostEnvironment, Params, check_components
+from pmaxent.core.devices import Lanes
+from pmaxent.core.programs import StoredProgram
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.pytrees import tree_from_arrays, tree_to_arrays
+from pmaxent.core.tables import read_metrics_csv, write_metrics_csv
+from pmaxent.core.config import RunConfig
+from pmaxent.core.train import METHODS, TrainConfig, TrainState, init_state, key_impl, make_learn, make_update, metric_names
 
 CONFIG_FILE, METRICS_FILE, PARAMS_FILE, CHECKPOINT_FILE = "config.json", "metrics.csv", "params.npz", "checkpoint.npz"
 CURVE_FILE = "learning_curve.png"
+
+
+Config = TypeVar("Config", bound=RunConfig)
+FigureHook = Callable[["TrainedRun"], None]
+"""Draws a finished run's own figures into its run directory."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,7 +49,7 @@ class TrainingDiverged(RuntimeError):
 class TrainedRun:
     """A finished run loaded from its directory."""
 
-    config: TrainConfig
+    config: RunConfig
     components: Components
     params: dict[str, Params]
     """method -> parameters, leaves [n_seeds, m, ...] (single: m equal copies; random: zeros)."""
@@ -93,14 +98,14 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
     """jitted ``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])``.
 
     States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
-    A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.host_rollout`.
+    A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.core.host_rollout`.
     ``fingerprint`` (the config's JSON when the components are the config's own) keeps the
-    compiled program in the program store (:mod:`pmaxent.programs`), so that a later run skips
+    compiled program in the program store (:mod:`pmaxent.core.programs`), so that a later run skips
     tracing it; None for components the fingerprint cannot describe.
     """
     shared, learning = lanes.pack(_method_flags(config))
     if isinstance(components.env, HostEnvironment):
-        from pmaxent.host_rollout import make_host_chunk_runner
+        from pmaxent.core.host_rollout import make_host_chunk_runner
 
         return make_host_chunk_runner(components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories)
     update = make_update(config, components)
@@ -154,13 +159,15 @@ def run_training(
     progress: bool = True,
     plot: bool = True,
     components: Components | None = None,
+    figures: FigureHook | None = None,
 ) -> TrainedRun:
     """Train every method and seed of ``config``; with ``out_dir``, write and checkpoint a run directory.
 
     An existing run directory is refused unless ``resume`` is set, in which case its config must
     match and training continues from the last checkpoint (or nothing is done when finished).
     ``components`` default to those the config names; pass your own to train on a world of yours
-    (a run directory of such a run is resumed by passing the same components).
+    (a run directory of such a run is resumed by passing the same components). ``figures`` draws
+    a finished run's own figures (its family's) beside the learning curve.
     """
     fingerprint = config.to_json() if components is None else None  # the config's own components: the config says what the programs are
     components = components or config.make_components()
@@ -169,7 +176,7 @@ def run_training(
     if run_dir is not None:
         prepare_run_dir(run_dir, config, resume)
         if (run_dir / PARAMS_FILE).exists():
-            return load_run(run_dir, components)
+            return load_run(run_dir, type(config), components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
     states = _initial_states(config, components, fingerprint)
     metrics: dict[str, np.ndarray] = {}
@@ -210,31 +217,50 @@ def run_training(
     params = {method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)}
     run = TrainedRun(config, components, params, metrics, run_dir)
     if run_dir is not None:
-        _write_results(run, plot)
+        _write_results(run, plot, figures)
         checkpoint.unlink()
         checkpoint_tmp(checkpoint).unlink(missing_ok=True)
     return run
 
 
-def _read_config(config_path: Path) -> TrainConfig:
+def read_config(run_dir: str | Path, config_class: type[Config]) -> Config:
+    """The config a run directory was started with (its config.json), read as ``config_class``;
+    a run of another family, or a corrupt file, raises ValueError naming it."""
+    config_path = Path(run_dir) / CONFIG_FILE
+    if not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
+    text = config_path.read_text()
     try:
-        return TrainConfig.from_json(config_path.read_text())
-    except (json.JSONDecodeError, TypeError) as error:
+        family = json.loads(text).get("family")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise ValueError(f"{config_path} is corrupt: {error}") from error
+    if family != config_class.family:
+        raise ValueError(f"{run_dir} holds a {family} run, not a {config_class.family} one ({config_class.__name__})")
+    try:
+        return config_class.from_json(text)
+    except TypeError as error:
         raise ValueError(f"{config_path} is corrupt: {error}") from error
 
 
-def saved_config(run_dir: str | Path, given: dict | None = None) -> TrainConfig:
+def run_family(run_dir: str | Path) -> str:
+    """The name of the family whose run ``run_dir`` holds (from its config.json)."""
+    config_path = Path(run_dir) / CONFIG_FILE
+    if not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
+    try:
+        return json.loads(config_path.read_text())["family"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{config_path} is corrupt: {error!r}") from error
+
+
+def saved_config(run_dir: str | Path, config_class: type[Config], given: dict | None = None) -> Config:
     """The settings a run directory was started with (its config.json), to resume it with.
 
     ``given`` (field name -> value, e.g. the options typed on a command line) must agree with them:
     a run resumes with its own settings, and a setting asked for that it was not started with is
     refused (ValueError naming each), as is a field its settings do not have.
     """
-    run_dir = Path(run_dir)
-    config_path = run_dir / CONFIG_FILE
-    if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
-    saved = _read_config(config_path)
+    saved = read_config(run_dir, config_class)
     given = given or {}
     fields = {f.name for f in dataclasses.fields(saved)}
     foreign = sorted(set(given) - fields)
@@ -247,21 +273,19 @@ def saved_config(run_dir: str | Path, given: dict | None = None) -> TrainConfig:
     return saved
 
 
-def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool) -> None:
+def prepare_run_dir(run_dir: Path, config: RunConfig, resume: bool) -> None:
     """Create ``run_dir`` with config.json, or (``resume``) check that its config is ``config``."""
     config_path = run_dir / CONFIG_FILE
     if config_path.exists():
         if not resume:
             raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (--resume) to continue it or choose another directory")
-        saved = saved_config(run_dir, {f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
-        if saved != config:  # every field agrees, the family does not
-            raise ValueError(f"{run_dir} holds a {saved.family} run ({type(saved).__name__}), not a {config.family} one ({type(config).__name__})")
+        saved_config(run_dir, type(config), {f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(config.to_json())
 
 
-def _write_results(run: TrainedRun, plot: bool) -> None:
+def _write_results(run: TrainedRun, plot: bool, figures: FigureHook | None) -> None:
     run_dir, config = run.run_dir, run.config
     arrays = {name: value for method, tree in run.params.items() for name, value in tree_to_arrays(tree, method).items()}
     np.savez(run_dir / PARAMS_FILE, seeds=np.array(config.seeds), **arrays)
@@ -272,19 +296,18 @@ def _write_results(run: TrainedRun, plot: bool) -> None:
         curves = {m: {k: v[i] for k, v in run.metrics.items()} for i, m in enumerate(config.methods)}
         shown = [name for name in run.metrics if name not in ("agent_entropy", "diversity", "normalized_entropy" if np.isnan(run.metrics["normalized_entropy"]).all() else "entropy")]
         plot_learning_curves(curves, run_dir / CURVE_FILE, title=f"{config.env}, m = {config.agents}", metrics=shown)
-        registry.write_figures(run)
+        if figures is not None:
+            figures(run)
 
 
-def load_run(run_dir: str | Path, components: Components | None = None) -> TrainedRun:
-    """Load a finished run directory (config, parameters, metrics); ``components`` default to
-    those its config names."""
+def load_run(run_dir: str | Path, config_class: type[RunConfig], components: Components | None = None) -> TrainedRun:
+    """Load a finished run directory (config, parameters, metrics) whose config is a
+    ``config_class``; ``components`` default to those its config names."""
     run_dir = Path(run_dir)
-    config_path, params_path = run_dir / CONFIG_FILE, run_dir / PARAMS_FILE
-    if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run directory: {CONFIG_FILE} is missing")
+    params_path = run_dir / PARAMS_FILE
+    config = read_config(run_dir, config_class)
     if not params_path.exists():
         raise FileNotFoundError(f"{run_dir} has no {PARAMS_FILE}: training is unfinished (resume it with --resume)")
-    config = _read_config(config_path)
     components = components or config.make_components()
     template = jax.eval_shape(lambda key: components.policy.init(key, config.agents), jax.random.key(0))
     template = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((len(config.seeds),) + leaf.shape, leaf.dtype), template)

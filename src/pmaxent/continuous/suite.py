@@ -16,10 +16,10 @@ import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, offline_available
-from pmaxent.experiments import _parallel_highest_claim, _Stages, _verdict, final_metric, prepare_reproduction, run_name
-from pmaxent.tables import read_csv
+from pmaxent.reports import Stages, final_metric, parallel_highest_claim, prepare_reproduction, run_name, verdict
+from pmaxent.core.tables import read_csv
 from pmaxent.statistics import comparison_rows, comparison_table, mean_std
-from pmaxent.runs import load_run, run_training
+from pmaxent.core.runs import load_run, run_training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,15 +53,16 @@ QUICK_CONTINUOUS = ContinuousSuiteConfig(envs=("gridworld-continuous", "room-det
 def reproduce_continuous(out_dir: str | Path = "runs/continuous", config: ContinuousSuiteConfig = ContinuousSuiteConfig(), progress: bool = True) -> Path:
     """Train, collect datasets and write OUT/report.md; finished stages are skipped on a re-run."""
     from pmaxent.continuous.datasets import collect_continuous_run
+    from pmaxent.continuous.team import team_figures
     from pmaxent.continuous.offline import evaluate_continuous_run
 
     out = prepare_reproduction(out_dir, {"suite": "continuous", **dataclasses.asdict(config)})
-    stages = _Stages(out / "timings.json")
+    stages = Stages(out / "timings.json")
     for env in config.envs:
         for m in config.agents:
             run_dir = out / "runs" / run_name(env, m)
             train_config = config.train_config(env, m)
-            stages.run(f"train {env} m={m}", (run_dir / "params.npz").exists(), lambda: run_training(train_config, run_dir, resume=True, progress=progress))
+            stages.run(f"train {env} m={m}", (run_dir / "params.npz").exists(), lambda: run_training(train_config, run_dir, resume=True, progress=progress, figures=team_figures))
             stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_continuous_run(run_dir, trajectories=config.dataset_trajectories, overwrite=True, show_progress=False))
         if offline_available():
             run_dir = out / "runs" / run_name(env, max(config.agents))
@@ -92,7 +93,7 @@ def _results(out: Path, config: ContinuousSuiteConfig):
     curves, datasets = {}, {}
     for env in config.envs:
         for m in config.agents:
-            run = load_run(out / "runs" / run_name(env, m))
+            run = load_run(out / "runs" / run_name(env, m), ContinuousTrainConfig)
             curves[(env, m)] = {method: {k: v[i] for k, v in run.metrics.items()} for i, method in enumerate(run.config.methods)}
             rows = read_csv(out / "runs" / run_name(env, m) / "datasets.csv")
             datasets[(env, m)] = {
@@ -120,13 +121,13 @@ def continuous_claims(curves: dict, datasets: dict, config: ContinuousSuiteConfi
         "measured": f"entropy higher in {entropy_wins}/{len(keys)}, coverage higher in {coverage_wins}/{len(keys)} (world, m); " + "; ".join(details),
         "holds": bool(entropy_wins == len(keys) and coverage_wins == len(keys)),
     }]
-    rows.append(_parallel_highest_claim(
+    rows.append(parallel_highest_claim(
         "(b) parallel datasets have higher k-NN entropy than single and random ones",
         {key: datasets[key]["normalized_entropy"] for key in keys}, decimals=3,
     ))  # fmt: skip
     claim_c = "(c) offline goal reaching on parallel datasets succeeds more often than on single and random ones"
     if offline:
-        rows.append(_parallel_highest_claim(f"{claim_c} (mean success over goals, d3rlpy {config.offline.algorithm})", offline, decimals=3))
+        rows.append(parallel_highest_claim(f"{claim_c} (mean success over goals, d3rlpy {config.offline.algorithm})", offline, decimals=3))
     else:
         rows.append({"claim": claim_c, "measured": "not measured: offline RL in continuous worlds needs the offline extra (pip install 'pmaxent[offline]')", "holds": None})
     agents = sorted(config.agents)
@@ -166,7 +167,7 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
         "|---|---|---|",
     ]
     for claim in continuous_claims(curves, datasets, config, offline):
-        lines.append(f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else _verdict(claim)} |")
+        lines.append(f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else verdict(claim)} |")
     keys = [(env, m) for env in config.envs for m in config.agents]
     final = lambda metric: {key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
     rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))

@@ -1,5 +1,5 @@
 """MEPOL run directories (``pmaxent train --method mepol``): the same files as a PGPSE run, so
-``pmaxent collect``, :func:`pmaxent.runs.load_run` and the figures work on them unchanged.
+``pmaxent collect``, :func:`pmaxent.core.runs.load_run` and the figures work on them unchanged.
 
     RUN/config.json        every setting (MepolConfig, "methods": ["mepol"])
     RUN/metrics.csv        method (mepol), seed, update (the epoch), entropy, normalized_entropy,
@@ -28,13 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pmaxent import registry
-from pmaxent.components import Components, Params
-from pmaxent.continuous.mepol import Mepol, MepolConfig
-from pmaxent.progress import progress_bar
-from pmaxent.pytrees import tree_to_arrays
-from pmaxent.runs import CHECKPOINT_FILE, CURVE_FILE, METRICS_FILE, PARAMS_FILE, TrainedRun, TrainingDiverged, checkpoint_tmp, load_checkpoint, load_run, prepare_run_dir, save_checkpoint  # fmt: skip
-from pmaxent.tables import write_metrics_csv
+from pmaxent.core.components import Components, Params
+from pmaxent.continuous.team import team_figures
+from pmaxent.mepol.algorithm import Mepol, MepolConfig
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.pytrees import tree_to_arrays
+from pmaxent.core.runs import CHECKPOINT_FILE, CURVE_FILE, METRICS_FILE, PARAMS_FILE, TrainedRun, TrainingDiverged, checkpoint_tmp, load_checkpoint, load_run, prepare_run_dir, save_checkpoint  # fmt: skip
+from pmaxent.core.tables import write_metrics_csv
 
 METHOD = "mepol"
 
@@ -71,7 +71,7 @@ def run_mepol(
     components: Components | None = None,
 ) -> TrainedRun:
     """Train MEPOL for every seed of ``config``; with ``out_dir``, write and checkpoint a run
-    directory (as :func:`pmaxent.runs.run_training`: an existing one is refused unless
+    directory (as :func:`pmaxent.core.runs.run_training`: an existing one is refused unless
     ``resume``, whose config must match).
 
     Raises TrainingDiverged (the last checkpoint kept) if the behaviour batch's entropy is not
@@ -83,7 +83,7 @@ def run_mepol(
     if run_dir is not None:
         prepare_run_dir(run_dir, config, resume)
         if (run_dir / PARAMS_FILE).exists():
-            return load_run(run_dir, components)
+            return load_run(run_dir, MepolConfig, components)
     checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
     names = metric_names(mepol)
     states = _stack([MepolState(*mepol.init(seed)) for seed in config.seeds])
@@ -141,4 +141,4 @@ def write_results(run: TrainedRun, plot: bool = True) -> None:
         shown = [first, *(name for name in ("coverage",) if name in run.metrics), "kl"]
         curves = {METHOD: {name: value[0] for name, value in run.metrics.items()}}
         plot_learning_curves(curves, run_dir / CURVE_FILE, title=f"MEPOL, {config.env}", metrics=shown)
-        registry.write_figures(run)
+        team_figures(run)

@@ -1,12 +1,12 @@
 """The three components a PGPSE trainer is made of: an environment, a team policy and an
 entropy estimator.
 
-The trainer (:mod:`pmaxent.train`), the rollout (:mod:`pmaxent.rollout`) and the estimator of the
-gradient (:mod:`pmaxent.pgpse`) see a world only through these interfaces, so tabular MDPs,
+The trainer (:mod:`pmaxent.core.train`), the rollout (:mod:`pmaxent.core.rollout`) and the estimator of the
+gradient (:mod:`pmaxent.core.pgpse`) see a world only through these interfaces, so tabular MDPs,
 continuous worlds and user-written JAX environments train with the same code.
 
 Randomness: every component is a deterministic function of uniform noise in [0, 1) that the
-rollout draws in one block per update (one call of :func:`pmaxent.random.uniform`; on a CPU this is
+rollout draws in one block per update (one call of :func:`pmaxent.core.random.uniform`; on a CPU this is
 much cheaper than splitting keys inside the loop). A component declares how many uniforms it
 consumes per call (``reset_noise``, ``step_noise``, ``TeamPolicy.noise``).
 
@@ -84,7 +84,7 @@ class Environment:
 class HostEnvironment:
     """A world stepped from the host (a Gymnasium vector environment), not inside ``jax.jit``.
 
-    The trainer samples it with :func:`pmaxent.host_rollout.sample_host` (the policy's actions
+    The trainer samples it with :func:`pmaxent.core.host_rollout.sample_host` (the policy's actions
     still computed by a jitted JAX function per step) and learns from the samples with the same
     jitted estimator, gradient and optimizer update as a JAX :class:`Environment`.
 
@@ -143,7 +143,7 @@ class TeamPolicy(Protocol):
         The trainer differentiates it (a vector-Jacobian product) for the score term; a policy
         with a faster closed form may also define ``weighted_score(params, observations
         [N, m, T, ...], actions [N, m, T, ...], weights [N, m]) -> grads like params`` (see
-        :func:`pmaxent.pgpse.weighted_score`).
+        :func:`pmaxent.core.pgpse.weighted_score`).
         """
 
 

@@ -9,7 +9,7 @@ sum_t grad log pi_i(a_t | s_t) is weighted by the entropy of the pooled sample o
 The paper uses no baseline (w = H_b). The counterfactual baselines below depend only on what
 agent i's own trajectory in sample b does not influence, so the estimator stays unbiased.
 Nothing here knows the environment, the policy or the estimator beyond their interfaces
-(:mod:`pmaxent.components`). The exact objective of tiny tabular problems, the ground truth the
+(:mod:`pmaxent.core.components`). The exact objective of tiny tabular problems, the ground truth the
 tests hold this estimator to, is in :mod:`pmaxent.tabular.enumeration`.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from pmaxent.components import EntropyEstimator, Params, TeamEntropies, TeamPolicy
+from pmaxent.core.components import EntropyEstimator, Params, TeamEntropies, TeamPolicy
 
 BASELINES = ("none", "loo-agent", "loo-sample", "both")
 

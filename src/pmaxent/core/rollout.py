@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from pmaxent.components import Environment, Params, TeamPolicy
-from pmaxent.random import uniform
+from pmaxent.core.components import Environment, Params, TeamPolicy
+from pmaxent.core.random import uniform
 
 
 def map_copies(f, n_axes: int = 2):
@@ -43,7 +43,7 @@ def sample_team(
 
     One block of uniforms [R + T (P + E), B, m] is drawn per call (R = env.reset_noise,
     P = policy.noise, E = env.step_noise), row-major in that order; ``generator`` names how (see
-    :mod:`pmaxent.random`). ``uniform_actions`` (may be traced) makes the team act uniformly at
+    :mod:`pmaxent.core.random`). ``uniform_actions`` (may be traced) makes the team act uniformly at
     random: the random baseline.
     """
     n_agents = jax.tree.leaves(params)[0].shape[0]

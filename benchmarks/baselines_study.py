@@ -2,7 +2,7 @@
 
 The paper's estimator weights every agent's score by the same team entropy H_b. The part of
 H_b that agent i's trajectory does not influence is noise in agent i's gradient, and as the
-team grows, that part is most of H_b. The baselines of :mod:`pmaxent.pgpse` remove it
+team grows, that part is most of H_b. The baselines of :mod:`pmaxent.core.pgpse` remove it
 ("loo-agent": H_b - H_b^{-i}), remove the batch mean ("loo-sample"), or both. This module
 measures what that buys:
 
@@ -34,12 +34,13 @@ import numpy as np
 from pmaxent.tabular.entropy import PluginEntropy, entropy_np
 from pmaxent.tabular import TabularMDP, from_map
 from pmaxent.tabular.environment import tabular_environment
-from pmaxent.pgpse import BASELINES, gradient_from_entropies
+from pmaxent.core.pgpse import BASELINES, gradient_from_entropies
 from pmaxent.tabular.enumeration import enumerate_trajectories
 from pmaxent.tabular.policy import TabularSoftmax
-from pmaxent.rollout import sample_team
-from pmaxent.runs import run_training
-from pmaxent.train import PAPER_SEEDS, TrainConfig, init_state, key_impl, make_update
+from pmaxent.core.rollout import sample_team
+from pmaxent.core.runs import run_training
+from pmaxent.core.train import init_state, key_impl, make_update
+from pmaxent.tabular.config import PAPER_SEEDS, TabularTrainConfig
 
 #: The paper's estimator, against which every other is compared.
 REFERENCE = "none"
@@ -101,10 +102,10 @@ def four_rooms(size: int = FOUR_ROOMS_SIZE, horizon: int = FOUR_ROOMS_HORIZON, s
     return from_map(four_rooms_layout(size), slip=slip, horizon=horizon, name=f"four-rooms-{size}")
 
 
-def four_rooms_config(agents: int, size: int = FOUR_ROOMS_SIZE, horizon: int = FOUR_ROOMS_HORIZON, **overrides) -> TrainConfig:
-    """A TrainConfig that trains on :func:`four_rooms` (the parallel method only, by default)."""
+def four_rooms_config(agents: int, size: int = FOUR_ROOMS_SIZE, horizon: int = FOUR_ROOMS_HORIZON, **overrides) -> TabularTrainConfig:
+    """A TabularTrainConfig that trains on :func:`four_rooms` (the parallel method only, by default)."""
     overrides.setdefault("methods", ("parallel",))
-    return TrainConfig(env=f"four-rooms-{size}", layout=four_rooms_layout(size), horizon=horizon, agents=agents, **overrides)
+    return TabularTrainConfig(env=f"four-rooms-{size}", layout=four_rooms_layout(size), horizon=horizon, agents=agents, **overrides)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,11 +113,11 @@ def four_rooms_config(agents: int, size: int = FOUR_ROOMS_SIZE, horizon: int = F
 # ---------------------------------------------------------------------------------------------
 
 
-def train_checkpoints(config: TrainConfig, checkpoints: Sequence[int], seed: int = 0) -> dict:
+def train_checkpoints(config: TabularTrainConfig, checkpoints: Sequence[int], seed: int = 0) -> dict:
     """Train one seed of ``config`` (its parallel team, its baseline) and keep the tables at
     each checkpoint (an update count; 0 is the initial tables).
 
-    The run is the same ``init_state`` + ``make_update`` loop as :func:`pmaxent.train.make_train`,
+    The run is the same ``init_state`` + ``make_update`` loop as :func:`pmaxent.core.train.make_train`,
     continued from checkpoint to checkpoint, so all checkpoints lie on one training trajectory.
 
     Returns:
@@ -260,7 +261,7 @@ def _variance_rows(stats: dict, baselines: Sequence[str]) -> dict:
 
 
 def gradient_variance_study(
-    config: TrainConfig,
+    config: TabularTrainConfig,
     checkpoints: Sequence[int] = (0, 1000, 5000),
     n_estimates: int = 200,
     seed: int = 0,
@@ -308,7 +309,7 @@ def variance_vs_team_size(
     """Each estimator's variance at the initial tables (theta ~ U[-1, 1]), for several m.
 
     Args:
-        make_config: m -> TrainConfig (e.g. ``four_rooms_config``).
+        make_config: m -> TabularTrainConfig (e.g. ``four_rooms_config``).
     Returns:
         {"team_sizes": [...], "rows": [{"agents", "normalized_entropy", "signal_sq_norm", "baselines": {...}}]}
         with the per-baseline numbers of :func:`gradient_variance_study`.
@@ -441,7 +442,7 @@ def summarize_curves(curves: dict[str, np.ndarray], fraction: float = FINAL_FRAC
     }  # fmt: skip
 
 
-def _train_baselines(base: TrainConfig, baselines: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
+def _train_baselines(base: TabularTrainConfig, baselines: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
     """Train the parallel team of ``base`` once per baseline: baseline -> metric -> [n_seeds, U]."""
     curves = {}
     for b in baselines:
@@ -476,7 +477,7 @@ def learning_curves(
         "seeds": list(seeds), "env_steps_per_update": {}, "curves": {}, "summary": {},
     }  # fmt: skip
     for env in envs:
-        base = TrainConfig(env=env, agents=agents, batch_size=batch_size, updates=updates, seeds=tuple(seeds), lr=lr,
+        base = TabularTrainConfig(env=env, agents=agents, batch_size=batch_size, updates=updates, seeds=tuple(seeds), lr=lr,
                            optimizer=optimizer, chunk=min(1000, updates))  # fmt: skip
         result["env_steps_per_update"][env] = batch_size * agents * base.make_components().env.horizon
         result["curves"][env] = _train_baselines(base, baselines)

@@ -20,15 +20,12 @@ import jax
 import numpy as np
 
 from pmaxent import tabular
-from pmaxent.tables import read_csv
-from pmaxent.statistics import SIGNIFICANCE, comparison_rows, comparison_table, failure_note, mean_std
+from pmaxent.core.tables import read_csv
+from pmaxent.reports import Stages, final_metric, parallel_highest_claim, prepare_reproduction, run_name, verdict
+from pmaxent.statistics import comparison_rows, comparison_table, mean_std
 from pmaxent.tabular.entropy import entropy_np
-from pmaxent.runs import load_run, run_training
-from pmaxent.train import PAPER_SEEDS, TrainConfig
-
-FINAL_FRACTION = 0.01
-"""Final metrics are averaged over the last 1% of updates (at least one)."""
-
+from pmaxent.core.runs import load_run, run_training
+from pmaxent.tabular.config import PAPER_SEEDS, TabularTrainConfig
 
 @dataclasses.dataclass(frozen=True)
 class ReproduceConfig:
@@ -53,8 +50,8 @@ class ReproduceConfig:
     quick: bool = False
     """A smoke-test-sized run (the preset below), also passed to the theory stage."""
 
-    def train_config(self, env: str, agents: int, methods: tuple[str, ...], updates: int) -> TrainConfig:
-        return TrainConfig(
+    def train_config(self, env: str, agents: int, methods: tuple[str, ...], updates: int) -> TabularTrainConfig:
+        return TabularTrainConfig(
             env=env, agents=agents, methods=methods, batch_size=self.batch_size, updates=updates,
             seeds=self.seeds, lr=self.lr, baseline="none", chunk=min(500, updates),
         )  # fmt: skip
@@ -64,46 +61,13 @@ QUICK = ReproduceConfig(envs=("room-det", "maze-stoc"), agents=(2, 4, 6), update
 """What the tests and ``--quick`` run: two environments, two seeds, 150 updates."""
 
 
-def run_name(env: str, agents: int) -> str:
-    return f"{env}-m{agents}"
-
-
-def prepare_reproduction(out_dir: str | Path, settings: dict) -> Path:
-    """Create ``out_dir`` and record ``settings`` in it (reproduce_config.json); a directory that
-    holds a reproduction with other settings is refused, so a re-run only resumes its own."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    settings_file, text = out / "reproduce_config.json", json.dumps(settings, indent=2)
-    if settings_file.exists() and settings_file.read_text() != text:
-        raise ValueError(f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory")
-    settings_file.write_text(text)
-    return out
-
-
-class _Stages:
-    """Wall time per stage, kept in timings.json so that resumed runs report the original times."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.times: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
-
-    def run(self, name: str, done: bool, fn: Callable[[], object]) -> None:
-        if done:
-            self.times.setdefault(name, {"seconds": None})["skipped_this_time"] = True
-        else:
-            start = time.perf_counter()
-            fn()
-            self.times[name] = {"seconds": round(time.perf_counter() - start, 2), "skipped_this_time": False}
-        self.path.write_text(json.dumps(self.times, indent=2))
-
-
 def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True) -> Path:
     """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path."""
     from pmaxent.tabular.run_datasets import collect_run
     from pmaxent.tabular.offline import evaluate_run
 
     out = prepare_reproduction(out_dir, dataclasses.asdict(config))
-    stages = _Stages(out / "timings.json")
+    stages = Stages(out / "timings.json")
     for env in config.envs:
         for m in config.agents:
             run_dir = out / "runs" / run_name(env, m)
@@ -124,12 +88,6 @@ def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = Repr
 # ---------------------------------------------------------------------------------------------
 
 
-def final_metric(values: np.ndarray) -> np.ndarray:
-    """Mean over the last FINAL_FRACTION of updates: [..., updates] -> [...]."""
-    tail = max(1, int(round(values.shape[-1] * FINAL_FRACTION)))
-    return values[..., -tail:].mean(axis=-1)
-
-
 @dataclasses.dataclass
 class GridResults:
     """Everything measured, per (env, m)."""
@@ -147,7 +105,7 @@ class GridResults:
 
 def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
     """Read every number back from the run directories' files (what the report shows)."""
-    from pmaxent.tables import read_metrics_csv
+    from pmaxent.core.tables import read_metrics_csv
 
     curves, dataset_entropy, dataset_support, offline, offline_per_seed = {}, {}, {}, {}, {}
     for env in config.envs:
@@ -174,29 +132,6 @@ def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
     return GridResults(curves, dataset_entropy, dataset_support, offline, offline_per_seed)
 
 
-def _parallel_highest_claim(claim: str, per_config: dict[tuple[str, int], dict[str, np.ndarray]], decimals: int, extra: str = "") -> dict:
-    """A claim that the parallel family scores highest in every configuration.
-
-    per_config: (env, m) -> method (parallel, single, random) -> values over seeds.
-    """
-    wins, details, failures = 0, [], []
-    for (env, m), values in per_config.items():
-        best_other = max((values["single"], values["random"]), key=np.mean)
-        highest = values["parallel"].mean() > best_other.mean()
-        wins += highest
-        means = " / ".join(f"{values[method].mean():.{decimals}f}" for method in ("single", "random"))
-        details.append(f"{env} m={m}: {values['parallel'].mean():.{decimals}f} vs {means}")
-        if not highest:
-            failures.append((f"{env} m={m}", values["parallel"], best_other))
-    note, significant = failure_note(failures)
-    return {
-        "claim": claim,
-        "measured": f"highest in {wins}/{len(per_config)}; {extra}" + "; ".join(details) + "." + note,
-        "holds": bool(wins == len(per_config)),
-        "significant_failures": significant,
-    }
-
-
 def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
     """The claims of SPEC section 8, (a) to (d), with the numbers measured for each."""
     keys = [(env, m) for env in config.envs for m in config.agents]
@@ -220,11 +155,11 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
 
     dataset_entropy = {key: results.dataset_entropy[key] for key in keys}
     small_spread = sum(h["parallel"].std() <= max(h["single"].std(), h["random"].std()) for h in dataset_entropy.values())
-    rows.append(_parallel_highest_claim(
+    rows.append(parallel_highest_claim(
         "(b) parallel datasets have higher entropy than single and random ones, with small variance across seeds",
         dataset_entropy, decimals=3, extra=f"parallel std not above the others' in {small_spread}/{len(keys)}; ",
     ))  # fmt: skip
-    rows.append(_parallel_highest_claim(
+    rows.append(parallel_highest_claim(
         "(c) offline Q-learning on parallel datasets reaches more goals (mean success over goals, paper protocol)",
         {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2,
     ))  # fmt: skip
@@ -296,7 +231,7 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
         "| claim | measured | holds here |",
         "|---|---|---|",
     ]
-    lines += [f"| {row['claim']} | {row['measured']} | {_verdict(row)} |" for row in claim_rows]
+    lines += [f"| {row['claim']} | {row['measured']} | {verdict(row)} |" for row in claim_rows]
     failed = [row["claim"][:3] for row in claim_rows if not row["holds"]]
     lines += ["", f"Claims that do not hold in this run: {', '.join(failed)}." if failed else "Every claim holds in this run.", ""]
     lines += comparison_section(results, config)
@@ -363,23 +298,13 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
     return report
 
 
-def _verdict(claim: dict) -> str:
-    """'yes' when the claim holds in every configuration; otherwise '**no**', with whether any
-    failure is statistically significant."""
-    if claim["holds"]:
-        return "yes"
-    if claim.get("significant_failures") == 0:
-        return f"**no** (no failure significant at {SIGNIFICANCE:.0%})"
-    return "**no**"
-
-
 def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[str]:
     """Figure 10 and the number behind it: action entropy per state, parallel against single."""
     from pmaxent.plots.maps import plot_policies
 
     env = "room-det" if "room-det" in config.envs else config.envs[0]
     m = max(config.agents)
-    run = load_run(out / "runs" / run_name(env, m))
+    run = load_run(out / "runs" / run_name(env, m), TabularTrainConfig)
     parallel, single = (np.asarray(jax.nn.softmax(run.params[method], axis=-1)) for method in ("parallel", "single"))
     if parallel.ndim == 5:  # time-indexed tables: draw the first step's policy
         parallel, single = parallel[:, :, 0], single[:, :, 0]
@@ -419,7 +344,7 @@ def _settings_section(out: Path, config: ReproduceConfig) -> list[str]:
     lines = ["## Settings", "", "| setting | value |", "|---|---|"]
     for field in dataclasses.fields(ReproduceConfig):
         lines.append(f"| reproduce.{field.name} | {getattr(config, field.name)} |")
-    for field in dataclasses.fields(TrainConfig):
+    for field in dataclasses.fields(TabularTrainConfig):
         if field.name not in ("env", "agents", "methods", "layout", "seeds", "updates", "batch_size", "lr"):
             lines.append(f"| train.{field.name} | {getattr(example, field.name)} |")
     lines += ["| offline | 100 updates x 20 transitions, alpha 0.1, gamma 0.99, 10 episodes of at most 200 steps |", ""]

@@ -1,0 +1,73 @@
+"""The tabular family: the paper's gridworlds and text maps, softmax tables, the plug-in entropy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from pmaxent.core.family import Family, SummaryTable
+from pmaxent.tabular.config import TabularTrainConfig
+from pmaxent.tabular.offline import OfflineChoice
+
+
+class TabularFamily(Family):
+    """SPEC sections 3-8: finite MDPs, tabular teams, offline Q-learning, the paper's suite."""
+
+    name = "tabular"
+    config_class = TabularTrainConfig
+    offline_config_class = OfflineChoice
+    suites = ("paper",)
+
+    def env_names(self) -> tuple[str, ...]:
+        from pmaxent.tabular.mdp import PAPER_ENVS
+
+        return tuple(PAPER_ENVS)
+
+    def register_gymnasium(self) -> None:
+        from pmaxent.tabular.gym_env import register_envs
+
+        register_envs()
+
+    def make_env(self, name: str, **options):
+        from pmaxent.tabular.mdp import make
+
+        return make(name, **options)
+
+    def draw(self, env: str, path: Path, layout: Sequence[str] | None = None, goal: int | None = None) -> str:
+        from pmaxent.plots.maps import plot_map
+        from pmaxent.tabular.mdp import from_map, make
+
+        mdp = from_map(layout, name=env) if layout is not None else make(env)
+        path = plot_map(mdp, path, title=mdp.name, goal=goal)
+        return f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, horizon {mdp.horizon} -> {path}"
+
+    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> SummaryTable:
+        from pmaxent.tabular.run_datasets import collect_run, dataset_metrics
+
+        mdp, collected = collect_run(run_dir, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress)
+        rows = []
+        for method, group in collected.items():
+            metrics = dataset_metrics(group, mdp)
+            entropy, support = metrics.normalized_entropy, metrics.support
+            rows.append((method, str(len(group)), str(group[0].n_episodes), f"{entropy.mean():.3f} ± {entropy.std():.3f}", f"{support.mean():.1f} ± {support.std():.1f}"))
+        columns = ("method", "datasets", "episodes each", "normalized entropy", "support")
+        return SummaryTable(f"datasets of {run_dir} ({mdp.name})", columns, tuple(rows))
+
+    def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
+        from pmaxent.tabular.offline import evaluate_run
+
+        if quick:
+            raise ValueError(f"--quick applies to continuous runs only; {run_dir} is a tabular run")
+        choice = OfflineChoice(**options)
+        return evaluate_run(run_dir, choice.variant, seed=seed, methods=methods, trajectories=trajectories, show_progress=progress)
+
+    def reproduce(self, suite: str, out_dir: Path, *, quick: bool, progress: bool, skip: Sequence[str] = ()) -> Path:
+        import dataclasses
+
+        from pmaxent.tabular.paper import QUICK, ReproduceConfig, reproduce
+
+        unknown = set(skip) - {"theory"}
+        if unknown:
+            raise ValueError(f"the paper suite has no optional stage {', '.join(sorted(unknown))}; it can skip: theory")
+        config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory="theory" not in skip)
+        return reproduce(out_dir, config, progress=progress)
