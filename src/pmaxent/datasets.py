@@ -15,6 +15,7 @@ paper's names. The tabular datasets are :mod:`pmaxent.tabular.datasets`, the con
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -39,6 +40,9 @@ METADATA_VERSION = 1
 _MINARI_DATA_DIRNAME = "data"
 _MINARI_METADATA_FILE = "metadata.json"
 _MINARI_MAIN_FILE = "main_data.hdf5"
+_MINARI_ROOT_VARIABLE = "MINARI_DATASETS_PATH"
+#: Minari's warnings about metadata that only datasets shared on its hub need.
+_MINARI_HUB_WARNINGS = r"(`(code_permalink|author|author_email|algorithm_name|description|eval_env)` is set to None|env_spec is None)"
 
 
 def _id_slug(name: str) -> str:
@@ -77,40 +81,58 @@ def write_minari_dataset(
     """Write episodes (dicts of observations, actions, rewards, terminations, truncations) as a
     Minari dataset in the directory ``target`` and return it.
 
-    The dataset is written to a hidden temporary directory and then renamed, so a crash never
-    leaves a half-written dataset under its id. Minari's public writer,
-    ``minari.create_dataset_from_buffers``, can only write under the process-wide
-    ``MINARI_DATASETS_PATH`` and takes ``EpisodeBuffer`` objects that Minari exports only from
-    ``minari.data_collector.episode_buffer``; to write into a run directory we use that class and
-    ``minari.dataset.minari_storage.MinariStorage`` directly, which is why pyproject.toml pins
-    Minari to the 0.5 releases these modules are tested with.
+    ``metadata`` holds the dataset's ``dataset_id``, optionally its ``algorithm_name`` and
+    ``description``, and any other keys of ours (stored as they are in Minari's metadata.json).
+    The dataset is written with Minari's public writer, ``minari.create_dataset_from_buffers``,
+    to a hidden temporary directory and then renamed, so a crash never leaves a half-written
+    dataset under its id. That writer writes only under ``MINARI_DATASETS_PATH``, so the
+    variable points at the temporary directory while it runs (and is restored after: the
+    write is not thread-safe); it takes no metadata of ours, which is added afterwards through
+    the dataset's storage (``MinariDataset.storage.update_metadata``). Given an ``env_spec``,
+    the writer makes the environment once (``gymnasium.make``; under a millisecond for pmaxent's
+    and Gymnasium's classic worlds) though our spaces are the ones stored.
 
     Raises:
         FileExistsError: the dataset exists and ``overwrite`` is False, or the target path is
             occupied by something that is not a dataset (never deleted).
     """
-    from minari import __version__ as minari_version
-    from minari.data_collector.episode_buffer import EpisodeBuffer
-    from minari.dataset.minari_storage import MinariStorage
+    import warnings
+
+    import minari
+    from minari.data_collector import EpisodeBuffer
 
     if target.exists():
         if not _is_dataset_dir(target):
             raise FileExistsError(f"{target} exists and is not a Minari dataset; not touching it")
         if not overwrite:
             raise FileExistsError(f"dataset {metadata['dataset_id']} already exists at {target}; pass overwrite=True to replace it")
+    ours = dict(metadata)
+    dataset_id, algorithm_name, description = ours.pop("dataset_id"), ours.pop("algorithm_name", None), ours.pop("description", None)
     target.parent.mkdir(parents=True, exist_ok=True)
     # A leading dot hides the work directory from minari.list_local_datasets.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)).resolve()
+    previous_root = os.environ.get(_MINARI_ROOT_VARIABLE)
+    os.environ[_MINARI_ROOT_VARIABLE] = str(staging)
     try:
-        storage = MinariStorage.new(
-            staging / _MINARI_DATA_DIRNAME, observation_space=observation_space, action_space=action_space, env_spec=env_spec, jpeg_encoding=False
-        )
-        storage.update_metadata({"minari_version": minari_version, **metadata})
-        storage.update_episodes(EpisodeBuffer(**episode) for episode in episodes)
+        with warnings.catch_warnings():
+            # what Minari asks of datasets meant for its hub (author, code_permalink, eval_env...)
+            warnings.filterwarnings("ignore", message=_MINARI_HUB_WARNINGS, category=UserWarning)
+            dataset = minari.create_dataset_from_buffers(
+                dataset_id, [EpisodeBuffer(**episode) for episode in episodes], env=env_spec, algorithm_name=algorithm_name,
+                description=description, observation_space=observation_space, action_space=action_space, jpeg_encoding=False,
+            )  # fmt: skip
+        storage = dataset.storage
+        storage.update_metadata(ours)
+        # Minari's size in MB counts metadata.json: measured again now that it holds ours
+        storage.update_metadata({"dataset_size": storage.get_size()})
         if target.exists():
             shutil.rmtree(target)
-        staging.rename(target)
+        (staging / dataset_id).rename(target)
     finally:
+        if previous_root is None:
+            os.environ.pop(_MINARI_ROOT_VARIABLE, None)
+        else:
+            os.environ[_MINARI_ROOT_VARIABLE] = previous_root
         if staging.exists():
             shutil.rmtree(staging)
     return target

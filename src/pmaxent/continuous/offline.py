@@ -115,6 +115,8 @@ def _import_d3rlpy():
 
     with contextlib.redirect_stderr(io.StringIO()):
         import d3rlpy
+    # d3rlpy's log goes to structlog's printer, which d3rlpy offers no setting for and the logging
+    # module does not reach: structlog itself is the only way (declared in the offline extra)
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
