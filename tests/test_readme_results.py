@@ -60,6 +60,14 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
     assert "+| (b) parallel datasets win" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "name, page",
+    [("paper", "docs/paper.md"), ("continuous", "docs/continuous.md"), ("continuous-defaults", "docs/continuous.md"), ("mepol", "docs/mepol.md"), ("baselines", "docs/estimator.md")],
+)
+def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
+    assert doc_blocks.find(name) == ROOT / page
+
+
 def test_a_file_without_the_block_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no block"):
         doc_blocks.rewrite("# nothing\n", "paper", ["x"])
