@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
+import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
 
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 
@@ -515,7 +515,7 @@ def _dump_json(results: dict) -> str:
 
 
 def readme_lines(results: dict) -> list[str]:
-    """The README's summary of the study, made only from ``results`` (results.json)."""
+    """The documentation's summary of the study (docs/estimator.md), made only from ``results`` (results.json)."""
     variance, vs_m = results["variance"], results["variance_vs_m"]
     others = [b for b in BASELINES if b != REFERENCE]
     updates = " / ".join(f"{row['update']:,}" for row in variance["checkpoints"])
@@ -548,17 +548,17 @@ def readme_lines(results: dict) -> list[str]:
 
 
 def rewrite_readme(results: dict, check: bool) -> bool:
-    """Put :func:`readme_lines` in the README's baselines block; with ``check``, only compare
-    (printing the differing lines). Returns whether the README agreed."""
-    return readme_blocks.update("baselines", readme_lines(results), "docs/baselines/results.json", check)
+    """Put :func:`readme_lines` in the documentation's baselines block (docs/estimator.md); with
+    ``check``, only compare (printing the differing lines). Returns whether the block agreed."""
+    return doc_blocks.update("baselines", readme_lines(results), "docs/baselines/results.json", check)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute at toy sizes")
     parser.add_argument("--out", type=Path, default=None, help=f"output directory (default {DEFAULT_OUT}; quick: DEFAULT/quick)")
-    parser.add_argument("--report-only", action="store_true", help="rewrite BASELINES.md and the README's summary from the output directory's results.json, without training")
-    parser.add_argument("--check-readme", action="store_true", help="only check that the README's summary agrees with the output directory's results.json (exit 1 if not)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite BASELINES.md and the docs' summary (docs/estimator.md) from the output directory's results.json, without training")
+    parser.add_argument("--check-readme", action="store_true", help="only check that the docs' summary (docs/estimator.md) agrees with the output directory's results.json (exit 1 if not)")
     args = parser.parse_args(argv)
     out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
     out.mkdir(parents=True, exist_ok=True)
@@ -587,7 +587,7 @@ def main(argv=None) -> None:
         "command": command, "seconds": seconds, "preset": dataclasses.asdict(preset), "recommended_default": choice, **results,
     }))  # fmt: skip
     report = write_report(results, seconds, out, command, args.quick, preset.lr_choice)
-    if out == DEFAULT_OUT:  # the README summarises the committed study only
+    if out == DEFAULT_OUT:  # the docs summarise the committed study only
         rewrite_readme(json.loads((out / "results.json").read_text()), check=False)
     print(f"wrote {report} and figures in {out} ({time.perf_counter() - start:.0f} s in all)", file=sys.stderr)
 

@@ -2,7 +2,7 @@
 entropy against wall time and against environment steps.
 
     python benchmarks/bench_mepol.py [--quick] [--budget SECONDS] [--json out.json] [--plot out.png] [--save]
-    python benchmarks/bench_mepol.py --readme          # the README's block from docs/mepol/results.json
+    python benchmarks/bench_mepol.py --readme          # the docs' block (docs/mepol.md) from docs/mepol/results.json
     python benchmarks/bench_mepol.py --check-readme    # exit 1, printing the differences, if it disagrees
 
 Both methods are measured with one yardstick: after each MEPOL epoch and each chunk of PGPSE
@@ -18,8 +18,8 @@ T = 400 and a smaller network (64-64) with ``--quick``. The team runs pmaxent's 
 defaults (m = 4, B = 10, k = 15, 64-64, Adam, baseline "both") at the same T.
 
 ``--save`` keeps the run, with its command, date, commit and machine, in docs/mepol/results.json
-and rewrites the README's ``mepol`` block from it; ``tests/test_readme_results.py`` checks that
-block against the file, so the README quotes no figure of this benchmark by hand. Its figures
+and rewrites the ``mepol`` block of docs/mepol.md from it; ``tests/test_readme_results.py`` checks
+that block against the file, so the documentation quotes no figure of this benchmark by hand. Its figures
 depend on the machine's speed (a fixed budget of seconds): the block says which machine.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
+import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -48,7 +48,7 @@ from pmaxent.core.runs import _initial_states, make_chunk_runner  # noqa: E402
 EVAL_TRAJECTORIES, EVAL_K = 20, 50
 RESULTS = ROOT / "docs" / "mepol" / "results.json"
 LAST = 5
-"""The README's final entropy of a method: the mean of its last LAST evaluations."""
+"""The block's final entropy of a method: the mean of its last LAST evaluations."""
 
 
 def evaluate(env, policy, params, key) -> float:
@@ -116,7 +116,7 @@ def plot(results: dict, path: str) -> None:
 
 
 def readme_lines(saved: dict) -> list[str]:
-    """The README's block, made only from a saved run (docs/mepol/results.json)."""
+    """The docs' block (docs/mepol.md), made only from a saved run (docs/mepol/results.json)."""
     mepol, team = saved["results"]["mepol"], saved["results"]["pmaxent m=4"]
     final = {name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in (("mepol", mepol), ("team", team))}
     # per environment step: the largest step count at which both were evaluated
@@ -125,7 +125,7 @@ def readme_lines(saved: dict) -> list[str]:
     by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
     lines = [
         f"Written by `python benchmarks/bench_mepol.py --readme` from [docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
-        f"({readme_blocks.provenance_text(saved)}; "
+        f"({doc_blocks.provenance_text(saved)}; "
         f"T = {saved['horizon']}, {saved['budget']:.0f} s of training each; entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} evaluations):",
         "",
         "| method | updates | environment steps | entropy at the start | final entropy |",
@@ -149,13 +149,13 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None, help="training seconds per method (default 600, quick 60)")
     parser.add_argument("--json", default=None, help="write the rows here")
     parser.add_argument("--plot", default=None, help="write the two-panel figure here")
-    parser.add_argument("--save", action="store_true", help=f"keep the run in {RESULTS.relative_to(ROOT)} and rewrite the README's block from it")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the README's block from the saved run")
-    parser.add_argument("--check-readme", action="store_true", help="only check the README's block against the saved run (exit 1 if it differs)")
+    parser.add_argument("--save", action="store_true", help=f"keep the run in {RESULTS.relative_to(ROOT)} and rewrite the docs' block from it")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block (docs/mepol.md) from the saved run")
+    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (docs/mepol.md) against the saved run (exit 1 if it differs)")
     args = parser.parse_args()
     if args.readme or args.check_readme:
         saved = json.loads(RESULTS.read_text())
-        sys.exit(0 if readme_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
+        sys.exit(0 if doc_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
     horizon, hidden = (400, (64, 64)) if args.quick else (1200, (300, 300))
     budget = args.budget or (60.0 if args.quick else 600.0)
     results = {"mepol": run_mepol(horizon, hidden, budget), "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20)}
@@ -164,13 +164,13 @@ def main() -> None:
         print(f"{name}:")
         for row in rows:
             print(f"  steps {row['env_steps']:>9d}  wall {row['wall_time']:7.1f} s  entropy {row['entropy']:.3f}")
-    saved = {**readme_blocks.provenance("benchmarks/bench_mepol.py"), "horizon": horizon, "budget": budget, "results": results}
+    saved = {**doc_blocks.provenance("benchmarks/bench_mepol.py"), "horizon": horizon, "budget": budget, "results": results}
     if args.json:
         Path(args.json).write_text(json.dumps(saved, indent=1) + "\n")
     if args.save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        readme_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
     if args.plot:
         plot(results, args.plot)
 

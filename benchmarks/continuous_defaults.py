@@ -2,7 +2,7 @@
 gridworld-continuous under a few settings, with where each agent goes.
 
     python benchmarks/continuous_defaults.py [--table NAME] [--agents 4] [--seeds 0,1,2,3,4,5] [--setting k=15 ...]
-    python benchmarks/continuous_defaults.py --readme          # the README's block from the saved tables
+    python benchmarks/continuous_defaults.py --readme          # the docs' block (docs/continuous.md) from the saved tables
     python benchmarks/continuous_defaults.py --check-readme    # exit 1, printing the differences, if it disagrees
 
 For each setting (ContinuousTrainConfig fields changed from the defaults: the k-NN estimator's k
@@ -15,9 +15,9 @@ room), bottom-right, top-left, top-right: "3051" is an agent with 3/9 of its pos
 5/9 in the top-left room and 1/9 in the far top-right one.
 
 A run saves its table, with the command, date, commit and machine, in
-docs/continuous_defaults/NAME.json (``--table NAME``, default "settings") and rewrites the README's
-``continuous-defaults`` block from every saved table (:data:`TABLES`), so the README quotes no
-figure of these runs by hand; ``tests/test_readme_results.py`` checks that block against the files.
+docs/continuous_defaults/NAME.json (``--table NAME``, default "settings") and rewrites the
+``continuous-defaults`` block of docs/continuous.md from every saved table (:data:`TABLES`), so the
+documentation quotes no figure of these runs by hand; ``tests/test_readme_results.py`` checks that block against the files.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import readme_blocks  # noqa: E402  (tools/readme_blocks.py: the README's generated blocks)
+import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
 
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 
@@ -53,7 +53,7 @@ SETTINGS = (
 ROOMS = ("bottom-left (start)", "bottom-right", "top-left", "top-right")
 RESULTS = ROOT / "docs" / "continuous_defaults"
 TABLES = ("settings", "lr_decay")
-"""The saved tables the README shows, in its order: the k and horizon settings, and the step-size
+"""The saved tables the block shows, in its order: the k and horizon settings, and the step-size
 decay over twelve seeds (``--table lr_decay --setting lr_decay=1 --setting lr_decay=0.998
 --setting lr_decay=0.996 --seeds 0,...,11``)."""
 HEADER = ("| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |", "|---|---|---|---|---|---|---|---|")
@@ -105,19 +105,19 @@ def table_row(row: dict, defaults: dict) -> str:
 
 
 def _shown(value) -> str:
-    """A default as the README shows it: None (the horizon) is the world's own."""
+    """A default as the block shows it: None (the horizon) is the world's own."""
     return "the world's" if value is None else "-".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def readme_lines(tables: dict[str, dict]) -> list[str]:
-    """The README's block, made only from the saved tables."""
+    """The docs' block (docs/continuous.md), made only from the saved tables."""
     files = " and ".join(f"[{name}.json](docs/continuous_defaults/{name}.json)" for name in tables)
     lines = [f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the last 1% of updates."]
     for table in tables.values():
         seeds = table["seeds"]
         lines += [
             "",
-            f"`{table['command']}` ({readme_blocks.provenance_text(table)}; "
+            f"`{table['command']}` ({doc_blocks.provenance_text(table)}; "
             f"m = {table['agents']}, seeds {seeds[0]} to {seeds[-1]}, the other settings the defaults: "
             + ", ".join(f"{k} {_shown(v)}" for k, v in table["defaults"].items()) + "; bold: the default):",
             "",
@@ -161,16 +161,16 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=ContinuousTrainConfig.agents)
     parser.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated training seeds")
     parser.add_argument("--setting", action="append", help="only this setting, as FIELD=NUMBER[,FIELD=NUMBER] (repeatable; default: SETTINGS)")
-    parser.add_argument("--table", default="settings", help=f"save the table as {RESULTS.relative_to(ROOT)}/TABLE.json (the README shows {', '.join(TABLES)})")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the README's block from the saved tables")
-    parser.add_argument("--check-readme", action="store_true", help="only check the README's block against the saved tables (exit 1 if it differs)")
+    parser.add_argument("--table", default="settings", help=f"save the table as {RESULTS.relative_to(ROOT)}/TABLE.json (the docs show {', '.join(TABLES)})")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block (docs/continuous.md) from the saved tables")
+    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (docs/continuous.md) against the saved tables (exit 1 if it differs)")
     args = parser.parse_args()
     if args.readme or args.check_readme:
-        sys.exit(0 if readme_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
+        sys.exit(0 if doc_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
     seeds = tuple(int(s) for s in args.seeds.split(","))
     settings = SETTINGS if not args.setting else tuple({name: json.loads(value) for name, value in (item.split("=") for item in text.split(","))} for text in args.setting)
     defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in DEFAULTS_SHOWN}
-    table = {**readme_blocks.provenance("benchmarks/continuous_defaults.py"), "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": []}
+    table = {**doc_blocks.provenance("benchmarks/continuous_defaults.py"), "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": []}
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")
     print("\n".join(HEADER))
     for setting in settings:
@@ -179,7 +179,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.table}.json").write_text(json.dumps(table, indent=1) + "\n")
     if args.table in TABLES:
-        readme_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=False)
 
 
 if __name__ == "__main__":

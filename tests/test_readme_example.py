@@ -9,7 +9,7 @@ README = Path(__file__).parents[1] / "README.md"
 
 
 def test_readme_python_api_example_trains_collects_and_evaluates(tmp_path, monkeypatch):
-    section = README.read_text().split("### Python API", 1)[1].split("\n### ", 1)[0]
+    section = re.split(r"\n##+ ", README.read_text().split("\n### Python API\n", 1)[1], maxsplit=1)[0]
     code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     monkeypatch.chdir(tmp_path)
     namespace = {}
@@ -26,3 +26,4 @@ def test_readme_python_api_example_trains_collects_and_evaluates(tmp_path, monke
     datasets = namespace["datasets"].datasets
     assert set(datasets) == set(methods) and all(len(per_seed) == len(run.config.seeds) for per_seed in datasets.values())
     assert (tmp_path / "runs" / "room" / "offline.csv").exists()
+    assert any((tmp_path / "runs" / "theory").glob("*.png"))

@@ -1,12 +1,13 @@
-"""tools/readme_results.py: the README's results block is made from a report, and a README that
-disagrees with a report is caught with the differing lines."""
+"""tools/readme_results.py and tools/doc_blocks.py: a results block is made from a report, it is
+found in whichever documentation file holds its markers, and a file that disagrees with a report
+is caught with the differing lines."""
 
 import subprocess
 import sys
 from pathlib import Path
 
+import doc_blocks  # tools/, on the tests' path (pyproject.toml)
 import pytest
-import readme_blocks  # tools/, on the tests' path (pyproject.toml)
 import readme_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,37 +49,62 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
     report, readme = tmp_path / "report.md", tmp_path / "README.md"
     report.write_text(REPORT)
     readme.write_text(README)
-    assert readme_results.main([str(report), "--readme", str(readme), "--check"]) == 1
+    assert readme_results.main([str(report), "--file", str(readme), "--check"]) == 1
     assert "-old numbers" in capsys.readouterr().out
-    assert readme_results.main([str(report), "--readme", str(readme)]) == 0
+    assert readme_results.main([str(report), "--file", str(readme)]) == 0
     text = readme.read_text()
     assert text.startswith("# x\n\nintro\n\n<!-- BEGIN results: paper -->\n") and text.endswith("<!-- END results: paper -->\n\nafter\n")
-    assert readme_results.main([str(report), "--readme", str(readme), "--check"]) == 0
+    assert readme_results.main([str(report), "--file", str(readme), "--check"]) == 0
     report.write_text(REPORT.replace("+0.1 [+0.05, +0.15] | higher |\n| (b) dataset entropy | maze", "+0.1 [-0.05, +0.15] | tie |\n| (b) dataset entropy | maze"))
-    assert readme_results.main([str(report), "--readme", str(readme), "--check"]) == 1
+    assert readme_results.main([str(report), "--readme", str(readme), "--check"]) == 1  # --readme: the old name of --file
     assert "+| (b) parallel datasets win" in capsys.readouterr().out
 
 
-def test_the_projects_readme_has_the_paper_block():
-    text = (ROOT / "README.md").read_text()
-    assert "<!-- BEGIN results: paper -->" in text and "<!-- END results: paper -->" in text
+@pytest.mark.parametrize(
+    "name, page",
+    [("paper", "docs/paper.md"), ("continuous", "docs/continuous.md"), ("continuous-defaults", "docs/continuous.md"), ("mepol", "docs/mepol.md"), ("baselines", "docs/estimator.md")],
+)
+def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
+    assert doc_blocks.find(name) == ROOT / page
 
 
-def test_a_readme_without_the_block_is_refused(tmp_path):
+def test_a_file_without_the_block_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no block"):
-        readme_blocks.rewrite("# nothing\n", "paper", ["x"])
+        doc_blocks.rewrite("# nothing\n", "paper", ["x"])
 
 
-def test_the_readmes_baselines_summary_agrees_with_the_studys_results():
-    """The README's estimator-study figures are generated from docs/baselines/results.json."""
+def test_a_block_in_no_file_or_in_two_is_refused(tmp_path):
+    (tmp_path / "docs" / "sub").mkdir(parents=True)
+    (tmp_path / "README.md").write_text("# x\n")
+    with pytest.raises(SystemExit, match="no block"):
+        doc_blocks.find("paper", root=tmp_path)
+    (tmp_path / "docs" / "sub" / "page.md").write_text(README)
+    assert doc_blocks.find("paper", root=tmp_path) == tmp_path / "docs" / "sub" / "page.md"
+    (tmp_path / "README.md").write_text(README)
+    with pytest.raises(SystemExit, match="in 2 files"):
+        doc_blocks.find("paper", root=tmp_path)
+
+
+def test_links_are_made_relative_to_the_page_that_holds_the_block(tmp_path):
+    block = ["from [a.json](docs/mepol/a.json) ([report](docs/baselines/B.md), [site](https://x.org/y), [here](#z))"]
+    assert doc_blocks.relink(block, tmp_path / "README.md", root=tmp_path) == block
+    assert doc_blocks.relink(block, tmp_path / "docs" / "mepol.md", root=tmp_path) == [
+        "from [a.json](mepol/a.json) ([report](baselines/B.md), [site](https://x.org/y), [here](#z))"
+    ]
+    assert doc_blocks.relink(block, tmp_path / "docs" / "mepol" / "page.md", root=tmp_path)[0].startswith("from [a.json](a.json) ([report](../baselines/B.md)")
+    assert doc_blocks.relink(block, tmp_path.parent / "elsewhere.md", root=tmp_path) == block  # outside the repository: left alone
+
+
+def test_the_baselines_summary_agrees_with_the_studys_results():
+    """The estimator-study figures (docs/estimator.md) are generated from docs/baselines/results.json."""
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_baselines.py"), "--check-readme"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("script", ["continuous_defaults.py", "bench_mepol.py"])
-def test_the_readmes_benchmark_blocks_agree_with_their_saved_results(script):
-    """The README's continuous-defaults tables and MEPOL comparison are generated from the JSON
-    files their benchmarks saved (docs/continuous_defaults/, docs/mepol/)."""
+def test_the_benchmark_blocks_agree_with_their_saved_results(script):
+    """The continuous-defaults tables (docs/continuous.md) and the MEPOL comparison (docs/mepol.md)
+    are generated from the JSON files their benchmarks saved (docs/continuous_defaults/, docs/mepol/)."""
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--check-readme"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -86,11 +112,11 @@ def test_the_readmes_benchmark_blocks_agree_with_their_saved_results(script):
 def test_a_stale_block_is_reported_with_its_lines(tmp_path, capsys):
     readme = tmp_path / "README.md"
     readme.write_text("a\n<!-- BEGIN results: mepol -->\nold\n<!-- END results: mepol -->\nb\n")
-    assert not readme_blocks.update("mepol", ["new"], "results.json", check=True, readme=readme)
+    assert not doc_blocks.update("mepol", ["new"], "results.json", check=True, path=readme)
     assert "-old" in capsys.readouterr().out and "old" in readme.read_text()
-    assert readme_blocks.update("mepol", ["new"], "results.json", check=False, readme=readme)
+    assert doc_blocks.update("mepol", ["new"], "results.json", check=False, path=readme)
     assert readme.read_text() == "a\n<!-- BEGIN results: mepol -->\nnew\n<!-- END results: mepol -->\nb\n"
-    assert readme_blocks.update("mepol", ["new"], "results.json", check=True, readme=readme)
+    assert doc_blocks.update("mepol", ["new"], "results.json", check=True, path=readme)
 
 
 CONTINUOUS_REPORT = """# Parallel maximum state entropy in continuous worlds

@@ -1,14 +1,17 @@
-"""Rewrite the README's results from a reproduction's report, or check that they agree.
+"""Rewrite the documentation's results from a reproduction's report, or check that they agree.
 
-    python tools/readme_results.py runs/paper/report.md            # rewrite README.md's block
+    python tools/readme_results.py runs/paper/report.md            # rewrite the paper's block
     python tools/readme_results.py runs/paper/report.md --check    # exit 1, printing the differing
-                                                                   # lines, if README.md disagrees
+                                                                   # lines, if the block disagrees
 
-The README holds one generated block per suite, between ``<!-- BEGIN results: SUITE -->`` and
-``<!-- END results: SUITE -->`` (SUITE: paper or continuous, read from the report's title). The
-block is made only from the report: its claims table and its table of comparisons by
-configuration with bootstrap intervals. CI runs the default reproduction on a fresh clone and
-then this script with --check, so the README's numbers cannot drift from the code.
+The documentation holds one generated block per suite, between ``<!-- BEGIN results: SUITE -->``
+and ``<!-- END results: SUITE -->`` (SUITE: paper or continuous, read from the report's title),
+in whichever of README.md and docs/**/*.md holds its markers (docs/paper.md and
+docs/continuous.md; ``tools/doc_blocks.py`` finds them). The block is made only from the
+report: its claims table and its table of comparisons by configuration with bootstrap
+intervals. CI runs the default reproduction on a fresh clone and then this script with --check,
+so the documented numbers cannot drift from the code. (The script keeps its name: the blocks
+it writes quote it.)
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 import sys
 from pathlib import Path
 
-import readme_blocks  # this folder's, beside this script
+import doc_blocks  # this folder's, beside this script
 
 from pmaxent.statistics import COMPARISON_HEADING
 
@@ -44,7 +47,7 @@ def _table_rows(report: str, heading: str) -> list[list[str]]:
 
 
 def results_block(report: str) -> list[str]:
-    """The README's lines for ``report`` (without the markers)."""
+    """The block's lines for ``report`` (without the markers)."""
     claims = _table_rows(report, "## Claims")
     comparisons = _table_rows(report, COMPARISON_HEADING)
     readings: dict[str, dict[str, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
@@ -72,7 +75,7 @@ def results_block(report: str) -> list[str]:
 
 OFFLINE_HEADING = "## Offline goal reaching"
 """The continuous report's section with the mean success per method (tools/readme_results.py
-quotes its table, so the README's offline figures come from the report too)."""
+quotes its table, so the documented offline figures come from the report too)."""
 
 
 def _offline_lines(report: str, comparisons: list[list[str]]) -> list[str]:
@@ -95,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", type=Path, help="report.md of a reproduction")
     parser.add_argument("--check", action="store_true", help="compare instead of rewriting; exit 1 on a difference")
-    parser.add_argument("--readme", type=Path, default=readme_blocks.README)
+    parser.add_argument("--file", "--readme", type=Path, default=None, help="the file holding the block (default: the one of README.md and docs/**/*.md with its markers)")
     args = parser.parse_args(argv)
     report = args.report.read_text()
-    agrees = readme_blocks.update(suite_of(report), results_block(report), str(args.report), args.check, args.readme)
+    agrees = doc_blocks.update(suite_of(report), results_block(report), str(args.report), args.check, args.file)
     return 0 if agrees else 1
 
 
