@@ -24,6 +24,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from pmaxent.continuous import mjx_worlds  # noqa: E402
+from pmaxent.continuous.config import ant_config  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.core.train import init_state, make_update  # noqa: E402
 
@@ -77,7 +78,7 @@ def main() -> None:
     ant_steps = [step_throughput(int(b), steps=20, name="ant-mjx") for b in args.ant_batches.split(",")]
     for r in ant_steps:
         print(f"  {r['batch']:5d} copies: {r['actions_per_second']:8.1f} actions/s ({r['actions_per_second'] * 5:.0f} physics steps/s), compile + first call {r['compile_and_first_seconds']} s")
-    ant_update = update_cost(config=mjx_worlds.ant_config(horizon=args.ant_horizon, methods=("parallel",), seeds=(0,)), repeats=1)
+    ant_update = update_cost(config=ant_config(horizon=args.ant_horizon, methods=("parallel",), seeds=(0,)), repeats=1)
     print(f"  one PGPSE update (MEPOL's Ant setting, m = 4, B = 5, T = {args.ant_horizon}): {ant_update['seconds_per_update']:.1f} s, compile + first {ant_update['compile_and_first_seconds']} s")
     if args.json:
         with open(args.json, "w") as f:

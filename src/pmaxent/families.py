@@ -136,9 +136,10 @@ def make(name: str, **options):
     return for_env(name).make_env(name, **options)
 
 
-def run_training(config: RunConfig, out_dir: str | Path | None = None, resume: bool = False, progress: bool = True, components: Components | None = None) -> TrainedRun:
-    """Train ``config`` with its family (`pmaxent train`); with ``out_dir``, write a run directory."""
-    return of_config(config).train(config, out_dir, resume=resume, progress=progress, components=components)
+def run_training(config: RunConfig, out_dir: str | Path | None = None, resume: bool = False, progress: bool = True, plot: bool = True, components: Components | None = None) -> TrainedRun:
+    """Train ``config`` with its family (`pmaxent train`); with ``out_dir``, write a run directory
+    (with its figures unless ``plot`` is False)."""
+    return of_config(config).train(config, out_dir, resume=resume, progress=progress, plot=plot, components=components)
 
 
 def load_run(run_dir: str | Path, components: Components | None = None) -> TrainedRun:

@@ -15,11 +15,12 @@ from pmaxent.core import runs as runs_module
 from pmaxent.core import train as train_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.continuous.gymnasium_envs import gym_environment, mountain_car_config
+from pmaxent.continuous.config import mountain_car_config
+from pmaxent.continuous.gymnasium_envs import gym_environment
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.policy import GaussianMLPTeam
 from pmaxent.core.host_rollout import make_act, sample_host
-from pmaxent.core.runs import load_run, run_training
+from pmaxent.families import load_run, run_training
 
 TINY = dict(env="gym:MountainCarContinuous-v0", features=(0, 1), agents=2, batch_size=3, updates=4, seeds=(0,), chunk=2, horizon=30, hidden=(8,))
 STOPPER = "pmaxent-test/Stopper-v0"

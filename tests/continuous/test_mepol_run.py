@@ -15,7 +15,8 @@ from pmaxent.cli import app
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.mepol.algorithm import Mepol, MepolConfig
 from pmaxent.mepol.runs import run_mepol
-from pmaxent.core.runs import TrainingDiverged, load_run
+from pmaxent.core.runs import TrainingDiverged
+from pmaxent.families import load_run
 
 TINY = dict(trajectories=4, horizon=40, k=5, hidden=(8,), updates=4, chunk=2, lr=1e-3)
 

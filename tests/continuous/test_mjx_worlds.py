@@ -14,6 +14,7 @@ pytest.importorskip("mujoco.mjx")
 
 from pmaxent.cli import app  # noqa: E402
 from pmaxent.continuous import mjx_worlds, worlds  # noqa: E402
+from pmaxent.continuous.config import ant_config  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def test_ant_is_gymnasiums_model_with_mepols_features_and_no_volume():
     np.testing.assert_array_equal(env.action_space.low, -np.ones(8))
     state = env.reset(jnp.full(15, 0.5))
     np.testing.assert_allclose(state[0], mjx_worlds.ANT_QPOS0, atol=1e-6)  # the middle of the start box
-    config = mjx_worlds.ant_config()
+    config = ant_config()
     assert (config.k, config.horizon, config.hidden, config.log_std_init, config.agents * config.batch_size) == (4, 500, (400, 300), -0.5, 20)
     from pmaxent.mepol.algorithm import MepolConfig
 
@@ -152,7 +153,7 @@ def test_a_tiny_ant_run_reports_raw_entropy_and_collects(tmp_path):
 
 def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     from pmaxent.continuous.team import team_positions
-    from pmaxent.core.runs import load_run
+    from pmaxent.families import load_run
 
     rows = ["-------", "-SF-FF-", "-FF-FF-", "-FFFFF-", "-------"]
     (tmp_path / "hall.txt").write_text("\n".join(rows))

@@ -12,7 +12,8 @@ from pmaxent.core import programs
 from pmaxent.core import runs as runs_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.core.runs import TrainingDiverged, load_run, run_training, saved_config, team_params
+from pmaxent.core.runs import TrainingDiverged, team_params
+from pmaxent.families import load_run, run_training, saved_config
 
 TINY = dict(env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8))
 TINY_ARGS = ["--env", "gridworld-continuous", "--agents", "2", "--batch", "3", "--updates", "6", "--seeds", "0,1", "--chunk", "3", "--horizon", "15", "--hidden", "8,8", "--quiet"]

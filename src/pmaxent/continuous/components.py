@@ -4,16 +4,19 @@ and the k-NN entropy estimator."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from pmaxent.core.components import Components
 from pmaxent.continuous import mjx_worlds, worlds
-from pmaxent.continuous.config import ContinuousTrainConfig, initial_log_std
 from pmaxent.continuous.gymnasium_envs import gym_environment, gym_id
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
 
+if TYPE_CHECKING:
+    from pmaxent.continuous.config import ContinuousTrainConfig
 
-def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
+
+def make_world(config: "ContinuousTrainConfig") -> worlds.ContinuousWorld:
     """The world ``config`` names (or its text map), with its overrides of horizon, slip and step."""
     overrides = {name: value for name, value in (("max_step", config.max_step), ("horizon", config.horizon), ("slip", config.slip)) if value is not None}
     if config.layout is not None:
@@ -21,7 +24,7 @@ def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
     return dataclasses.replace(worlds.make(config.env), **overrides)
 
 
-def continuous_components(config: ContinuousTrainConfig) -> Components:
+def continuous_components(config: "ContinuousTrainConfig") -> Components:
     """Environment, Gaussian MLP team and k-NN estimator of ``config`` (a gym:ID environment is
     stepped from the host, :mod:`pmaxent.continuous.gymnasium_envs`; a navigation world or map
     with ``physics='mjx'`` is its point-mass MJX version, :func:`mjx_worlds.point_mass_world`);
@@ -53,5 +56,5 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
             f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / point_stride) = {points_per_agent} "
             f"(its per-agent entropy is estimated from them)"
         )
-    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=initial_log_std(config), bounded_mean=config.bounded_mean)
+    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init, bounded_mean=config.bounded_mean)
     return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)

@@ -30,12 +30,6 @@ LOG_STD_INIT = -1.5
 the largest move of its GridWorld)."""
 
 
-def initial_log_std(config) -> float:
-    """The initial log std of ``config``'s policies (a ContinuousTrainConfig or a MepolConfig): its
-    ``log_std_init``, or :data:`LOG_STD_INIT` when that is None."""
-    return LOG_STD_INIT if config.log_std_init is None else config.log_std_init
-
-
 PHYSICS = ("kinematic", "mjx")
 
 
@@ -125,8 +119,27 @@ class ContinuousTrainConfig(TrainConfig):
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        if self.log_std_init is None:
+            object.__setattr__(self, "log_std_init", LOG_STD_INIT)
         check_physics(self)
         if self.features is not None:
             if not self.env.strip().startswith("gym:"):
                 raise ValueError(f"features applies to gym:ID environments only; {self.env!r} declares its own")
             object.__setattr__(self, "features", tuple(self.features))
+
+
+def ant_config(name: str = "ant-mjx", **overrides):
+    """MEPOL's Ant setting for a pmaxent team: k = 4, T = 500, 400-300 networks with MEPOL's raw
+    mean, log std -0.5, and m x B = 4 x 5 = 20 trajectories of 500 steps per update."""
+    from pmaxent.continuous.mjx_worlds import ANT_HORIZON
+
+    settings = dict(env=name, k=4, horizon=ANT_HORIZON, hidden=(400, 300), log_std_init=-0.5, bounded_mean=False, agents=4, batch_size=5)
+    return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)
+
+
+def mountain_car_config(**overrides):
+    """MEPOL's MountainCarContinuous setting: k = 4, T = 400, entropy over (position, velocity)."""
+    from pmaxent.continuous.gymnasium_envs import GYM_PREFIX
+
+    settings = dict(env=f"{GYM_PREFIX}MountainCarContinuous-v0", horizon=400, k=4, features=(0, 1))
+    return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)

@@ -19,7 +19,7 @@ from pmaxent.core.components import HostEnvironment
 
 GYM_PREFIX = "gym:"
 PRESET_HORIZONS = {"MountainCarContinuous-v0": 400}
-"""Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see :func:`mountain_car_config`)."""
+"""Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see :func:`pmaxent.continuous.config.mountain_car_config`)."""
 
 
 def gym_id(env: str) -> str | None:
@@ -90,9 +90,3 @@ def gym_environment(env_id: str, features: tuple[int, ...] | None = None, horizo
     )
 
 
-def mountain_car_config(**overrides):
-    """MEPOL's MountainCarContinuous setting: k = 4, T = 400, entropy over (position, velocity)."""
-    from pmaxent.continuous.config import ContinuousTrainConfig
-
-    settings = dict(env=f"{GYM_PREFIX}MountainCarContinuous-v0", horizon=400, k=4, features=(0, 1))
-    return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)

@@ -19,7 +19,7 @@ orientation (the 7 first qpos coordinates: x, y, z and the quaternion; ``ant-mjx
 (x, y) only (``ant-xy-mjx``). The Ant never terminates (no "healthy" check), and its position is
 unbounded: there is no volume to normalise by, so its runs report the raw k-NN entropy in nats
 (normalized entropy NaN). MEPOL's settings for it (k = 4, 20 trajectories of 500 steps, 400-300
-network, log std -0.5) are :func:`ant_config` for a team and the MEPOL preset of ``ant-mjx``.
+network, log std -0.5) are :func:`pmaxent.continuous.config.ant_config` for a team and the MEPOL preset of ``ant-mjx``.
 """
 
 from __future__ import annotations
@@ -211,15 +211,6 @@ def ant_world(name: str = "ant-mjx", horizon: int = ANT_HORIZON) -> MJXWorld:
         start_low=tuple(q - ANT_START_NOISE for q in ANT_QPOS0),
         start_high=tuple(q + ANT_START_NOISE for q in ANT_QPOS0),
     )
-
-
-def ant_config(name: str = "ant-mjx", **overrides):
-    """MEPOL's Ant setting for a pmaxent team: k = 4, T = 500, 400-300 networks with MEPOL's raw
-    mean, log std -0.5, and m x B = 4 x 5 = 20 trajectories of 500 steps per update."""
-    from pmaxent.continuous.config import ContinuousTrainConfig
-
-    settings = dict(env=name, k=4, horizon=ANT_HORIZON, hidden=(400, 300), log_std_init=-0.5, bounded_mean=False, agents=4, batch_size=5)
-    return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)
 
 
 MJX_NAMES = (*MJX_ENVS, *ANT_ENVS)

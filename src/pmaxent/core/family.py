@@ -63,9 +63,9 @@ class Family:
         returns a one-line description of it (`pmaxent show`)."""
         raise ValueError(f"the {self.name} family draws no environment")
 
-    def train(self, config: RunConfig, out_dir: str | Path | None = None, *, resume: bool = False, progress: bool = True, components: Components | None = None) -> TrainedRun:
+    def train(self, config: RunConfig, out_dir: str | Path | None = None, *, resume: bool = False, progress: bool = True, plot: bool = True, components: Components | None = None) -> TrainedRun:
         """Train ``config`` (the core trainer, with this family's figures)."""
-        return run_training(config, out_dir, resume=resume, progress=progress, components=components, figures=self.figures)
+        return run_training(config, out_dir, resume=resume, progress=progress, plot=plot, components=components, figures=self.figures)
 
     def figures(self, run: TrainedRun) -> None:
         """Draw a finished run's own figures into its run directory (beside the learning curve)."""

@@ -26,10 +26,10 @@ class MepolFamily(Family):
     def owns(self, env: str) -> bool:
         return ContinuousFamily().owns(env)
 
-    def train(self, config: MepolConfig, out_dir: str | Path | None = None, *, resume: bool = False, progress: bool = True, components: Components | None = None) -> TrainedRun:
+    def train(self, config: MepolConfig, out_dir: str | Path | None = None, *, resume: bool = False, progress: bool = True, plot: bool = True, components: Components | None = None) -> TrainedRun:
         from pmaxent.mepol.runs import run_mepol
 
-        return run_mepol(config, out_dir, resume=resume, progress=progress, components=components)
+        return run_mepol(config, out_dir, resume=resume, progress=progress, plot=plot, components=components)
 
     def figures(self, run: TrainedRun) -> None:
         ContinuousFamily().figures(run)
