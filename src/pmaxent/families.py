@@ -15,7 +15,7 @@ from typing import Sequence
 
 from pmaxent.core.components import Components
 from pmaxent.core.config import RunConfig
-from pmaxent.core.family import Family, SummaryTable
+from pmaxent.core.family import Collected, Family, SummaryTable
 from pmaxent.core.runs import TrainedRun, run_family
 from pmaxent.core.runs import saved_config as core_saved_config
 from pmaxent.offline import OfflineResult
@@ -152,8 +152,8 @@ def saved_config(run_dir: str | Path, given: dict | None = None) -> RunConfig:
     return core_saved_config(run_dir, of_run(run_dir).config_class, given)
 
 
-def collect_run(run_dir: str | Path, methods: Sequence[str] | None = None, *, trajectories: int = 1, overwrite: bool = False, progress: bool = True) -> SummaryTable:
-    """Collect a run's exploration datasets (`pmaxent collect`) and summarise them."""
+def collect_run(run_dir: str | Path, methods: Sequence[str] | None = None, *, trajectories: int = 1, overwrite: bool = False, progress: bool = True) -> Collected:
+    """Collect a run's exploration datasets (`pmaxent collect`): the datasets and their summary."""
     return of_run(run_dir).collect(Path(run_dir), methods, trajectories, overwrite, progress)
 
 
@@ -178,6 +178,6 @@ def reproduce(out_dir: str | Path | None = None, suite: str = "paper", *, quick:
 
 
 __all__ = [
-    "Family", "SummaryTable", "collect_run", "evaluate_run", "every", "for_env", "for_methods", "get", "known_envs",
+    "Collected", "Family", "SummaryTable", "collect_run", "evaluate_run", "every", "for_env", "for_methods", "get", "known_envs",
     "load_run", "make", "names", "of_config", "of_run", "register", "reproduce", "run_training", "saved_config", "suites",
 ]

@@ -124,10 +124,10 @@ def test_a_world_that_produces_nan_states_stops_the_run_naming_it(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--method", "mepol", "--method", "parallel"], "MEPOL runs alone"),
-        (["--method", "mepol", "--batch", "4"], "does not apply to MEPOL"),
-        (["--method", "mepol", "--agents", "3"], "does not apply to MEPOL"),
-        (["--method", "mepol", "--env", "room-det"], "MEPOL trains in continuous worlds"),
+        (["--method", "mepol", "--method", "parallel"], "no family trains mepol and parallel together"),
+        (["--method", "mepol", "--batch", "4"], "does not apply to the mepol family"),
+        (["--method", "mepol", "--agents", "3"], "does not apply to the mepol family"),
+        (["--method", "mepol", "--env", "room-det"], "unknown method 'mepol' in 'room-det'"),
         (["--method", "mepol", "--kl-threshold", "0"], "kl_threshold must be finite and positive"),
         (["--method", "mepol", "--k", "500", "--trajectories", "2", "--horizon", "100"], "k = 500 must be below"),
         (["--method", "mepol", "--env", "gym:NoSuchWorld-v0"], "is not registered"),

@@ -146,7 +146,7 @@ def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_pa
         (["--env", "gridworld-continuous", "--horizon", "5", "--k", "6"], "k = 6 must be below"),
         (["--env", "lava-continuous"], "valid names: room-det"),
         (["--env", "gridworld-continuous", "--time-indexed"], "--time-indexed does not apply"),
-        (["--env", "room-det", "--k", "3"], "--k does not apply to tabular"),
+        (["--env", "room-det", "--k", "3"], "--k does not apply to the tabular family"),
         (["--env", "gridworld-continuous", "--hidden", "0"], "hidden must be positive"),
         (["--env", "gridworld-continuous", "--point-stride", "0"], "point_stride must be a positive integer"),
         (["--env", "gridworld-continuous", "--log-std-init", "nan"], "log_std_init must be a finite number"),

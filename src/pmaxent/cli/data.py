@@ -49,10 +49,10 @@ def collect_command(
     from pmaxent import families
 
     try:
-        summary = families.collect_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, progress=not quiet)
+        collected = families.collect_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, progress=not quiet)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         raise bad_input(error) from error
-    _print(summary)
+    _print(collected.summary)
 
 
 def _offline_options(

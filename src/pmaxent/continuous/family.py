@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pmaxent.core.family import Family, SummaryTable
+from pmaxent.core.family import Collected, Family, SummaryTable
 from pmaxent.core.runs import TrainedRun
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.gymnasium_envs import gym_id
@@ -60,7 +60,7 @@ class ContinuousFamily(Family):
 
         team_figures(run)
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> SummaryTable:
+    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
         return collect_summary(self.load(run_dir), methods, trajectories, overwrite, progress)
 
     def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
@@ -74,7 +74,7 @@ class ContinuousFamily(Family):
         return reproduce_continuous(out_dir, QUICK_CONTINUOUS if quick else ContinuousSuiteConfig(), progress=progress)
 
 
-def collect_summary(run: TrainedRun, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> SummaryTable:
+def collect_summary(run: TrainedRun, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
     """Collect a run's datasets in a continuous world and summarise them (k-NN entropy, coverage)."""
     from pmaxent.continuous.datasets import collect_continuous_run
     from pmaxent.datasets import datasets_root
@@ -91,7 +91,7 @@ def collect_summary(run: TrainedRun, methods: Sequence[str] | None, trajectories
         cells = (f"{coverage.mean():.3f} ± {coverage.std():.3f}",) if covered else ()
         rows.append((method, str(len(group)), str(group[0].observations.shape[0]), f"{entropy.mean():.3f} ± {entropy.std():.3f}", *cells))
     note = f"Minari root: {datasets_root(run.run_dir)} (set MINARI_DATASETS_PATH to it)"
-    return SummaryTable(f"datasets of {run.run_dir}", columns, tuple(rows), note)
+    return Collected(collected, SummaryTable(f"datasets of {run.run_dir}", columns, tuple(rows), note))
 
 
 def evaluate_offline(run: TrainedRun, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:

@@ -31,6 +31,13 @@ class SummaryTable(NamedTuple):
     note: str = ""
 
 
+class Collected(NamedTuple):
+    """A run's datasets just collected: method -> its datasets (in the run's seed order), and their summary."""
+
+    datasets: dict[str, list]
+    summary: SummaryTable
+
+
 class Family:
     """A family of worlds and methods, as pmaxent's jobs see it (override what the family offers)."""
 
@@ -74,7 +81,7 @@ class Family:
         """A finished run directory of this family."""
         return load_run(run_dir, self.config_class, components)
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> SummaryTable:
+    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
         """Collect the run's exploration datasets (Minari) and summarise them."""
         raise ValueError(f"the {self.name} family does not collect datasets")
 

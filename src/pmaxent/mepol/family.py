@@ -8,7 +8,7 @@ from typing import Sequence
 
 from pmaxent.continuous.family import ContinuousFamily, collect_summary, evaluate_offline
 from pmaxent.core.components import Components
-from pmaxent.core.family import Family, SummaryTable
+from pmaxent.core.family import Collected, Family
 from pmaxent.core.runs import TrainedRun
 from pmaxent.mepol.algorithm import MepolConfig
 
@@ -34,7 +34,7 @@ class MepolFamily(Family):
     def figures(self, run: TrainedRun) -> None:
         ContinuousFamily().figures(run)
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> SummaryTable:
+    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
         return collect_summary(self.load(run_dir), methods, trajectories, overwrite, progress)
 
     def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:

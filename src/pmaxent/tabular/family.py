@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from pmaxent.core.family import Family, SummaryTable
+from pmaxent.core.family import Collected, Family, SummaryTable
 from pmaxent.tabular.config import TabularTrainConfig
 from pmaxent.tabular.offline import OfflineChoice
 
@@ -41,7 +41,8 @@ class TabularFamily(Family):
         path = plot_map(mdp, path, title=mdp.name, goal=goal)
         return f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, horizon {mdp.horizon} -> {path}"
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> SummaryTable:
+    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
+        from pmaxent.datasets import datasets_root
         from pmaxent.tabular.run_datasets import collect_run, dataset_metrics
 
         mdp, collected = collect_run(run_dir, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress)
@@ -51,7 +52,8 @@ class TabularFamily(Family):
             entropy, support = metrics.normalized_entropy, metrics.support
             rows.append((method, str(len(group)), str(group[0].n_episodes), f"{entropy.mean():.3f} ± {entropy.std():.3f}", f"{support.mean():.1f} ± {support.std():.1f}"))
         columns = ("method", "datasets", "episodes each", "normalized entropy", "support")
-        return SummaryTable(f"datasets of {run_dir} ({mdp.name})", columns, tuple(rows))
+        note = f"Minari root: {datasets_root(run_dir)} (set MINARI_DATASETS_PATH to it for minari.load_dataset)"
+        return Collected(collected, SummaryTable(f"datasets of {run_dir} ({mdp.name})", columns, tuple(rows), note))
 
     def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
         from pmaxent.tabular.offline import evaluate_run
