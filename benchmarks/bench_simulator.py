@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import pmaxent  # noqa: F401  (registers the Gymnasium ids)
-from pmaxent.tabular import gym_id, make, make_dynamics
+from pmaxent.tabular import registered_id, make, make_dynamics
 from pmaxent.tabular.simulator import Dynamics, reset_from_uniform, step_from_uniform
 
 ENVS = ("room-stoc", "maze-stoc")
@@ -180,7 +180,7 @@ def bench_jax(name: str, batch: tuple[int, ...], seconds: float) -> list[dict]:
 
 def bench_gymnasium(name: str, seconds: float, unwrapped: bool) -> dict:
     """One copy stepped with pre-drawn random actions, reset whenever the episode ends."""
-    env = gymnasium.make(gym_id(name))
+    env = gymnasium.make(registered_id(name))
     horizon = env.spec.max_episode_steps
     if unwrapped:
         env = env.unwrapped

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 #: Dataset families in the order of the paper's figures, then MEPOL's (continuous runs only).
-METHODS = ("parallel", "single", "random", "mepol")
+DATASET_METHODS = ("parallel", "single", "random", "mepol")
 #: Minari namespace of every pmaxent dataset id.
 NAMESPACE = "pmaxent"
 #: Sub-directory of a run directory that is the Minari datasets root.
@@ -37,15 +37,15 @@ METADATA_KEY = "pmaxent"
 #: Version of the layout of our metadata; bump it when its fields change meaning.
 METADATA_VERSION = 1
 
-_MINARI_DATA_DIRNAME = "data"
-_MINARI_METADATA_FILE = "metadata.json"
-_MINARI_MAIN_FILE = "main_data.hdf5"
+MINARI_DATA_DIRNAME = "data"
+MINARI_METADATA_FILE = "metadata.json"
+MINARI_MAIN_FILE = "main_data.hdf5"
 _MINARI_ROOT_VARIABLE = "MINARI_DATASETS_PATH"
 #: Minari's warnings about metadata that only datasets shared on its hub need.
 _MINARI_HUB_WARNINGS = r"(`(code_permalink|author|author_email|algorithm_name|description|eval_env)` is set to None|env_spec is None)"
 
 
-def _id_slug(name: str) -> str:
+def id_slug(name: str) -> str:
     """An environment name made safe for a Minari dataset id ([-_A-Za-z0-9] only)."""
     slug = re.sub(r"[^-_a-z0-9]+", "-", name.lower()).strip("-")
     if not slug:
@@ -61,11 +61,11 @@ def _keys_per_seed(collection_seed: jax.Array, family: jax.Array, seeds: jax.Arr
 
 def collection_keys(method: str, seeds: Sequence[int], collection_seed: int = 0) -> jax.Array:
     """One PRNG key per training seed; each family gets its own stream so datasets are independent."""
-    return _keys_per_seed(jnp.uint32(collection_seed), jnp.uint32(METHODS.index(method)), jnp.asarray(seeds, jnp.uint32))
+    return _keys_per_seed(jnp.uint32(collection_seed), jnp.uint32(DATASET_METHODS.index(method)), jnp.asarray(seeds, jnp.uint32))
 
 
 def _is_dataset_dir(path: Path) -> bool:
-    return (path / _MINARI_DATA_DIRNAME / _MINARI_METADATA_FILE).is_file()
+    return (path / MINARI_DATA_DIRNAME / MINARI_METADATA_FILE).is_file()
 
 
 def write_minari_dataset(
@@ -145,13 +145,13 @@ def datasets_root(run_dir: Path | str) -> Path:
 
 def run_methods(trained_methods: Iterable[str], requested: Iterable[str] | None = None) -> tuple[str, ...]:
     """The dataset families of a run: the requested ones (default: every trained method and
-    "random"), checked and put in the order of :data:`METHODS`."""
+    "random"), checked and put in the order of :data:`DATASET_METHODS`."""
     available = set(trained_methods) | {"random"}
     wanted = available if requested is None or not list(requested) else set(requested)
-    unknown = wanted - set(METHODS)
+    unknown = wanted - set(DATASET_METHODS)
     if unknown:
-        raise ValueError(f"unknown dataset method(s) {sorted(unknown)}; choose from {METHODS}")
+        raise ValueError(f"unknown dataset method(s) {sorted(unknown)}; choose from {DATASET_METHODS}")
     untrained = wanted - available
     if untrained:
         raise ValueError(f"the run did not train {sorted(untrained)}; it trained {sorted(set(trained_methods))}")
-    return tuple(method for method in METHODS if method in wanted)
+    return tuple(method for method in DATASET_METHODS if method in wanted)

@@ -16,7 +16,7 @@ from pmaxent.core import train as train_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.config import mountain_car_config
-from pmaxent.continuous.gymnasium_envs import gym_environment
+from pmaxent.continuous.host_gymnasium import gym_environment
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.policy import GaussianMLPTeam
 from pmaxent.core.host_rollout import make_act, sample_host

@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils import seeding
 from gymnasium.utils.env_checker import check_env
 
-from pmaxent.continuous.gym_env import ContinuousEnv, gym_id, register_continuous_envs
+from pmaxent.continuous.gymnasium_env import ContinuousEnv, registered_id, register_continuous_envs
 from pmaxent.continuous.worlds import (
     CONTINUOUS_ENVS,
     coverage,
@@ -229,10 +229,10 @@ def test_gymnasium_matches_jax_step_for_step(name):
 
 def test_env_checker_clean_registration_and_render():
     register_continuous_envs()
-    assert gym_id("gridworld-continuous") == "pmaxent/GridWorldContinuous-v0"
-    assert gym_id("maze-stoc-continuous") == "pmaxent/Maze-stoc-continuous-v0"
+    assert registered_id("gridworld-continuous") == "pmaxent/GridWorldContinuous-v0"
+    assert registered_id("maze-stoc-continuous") == "pmaxent/Maze-stoc-continuous-v0"
     for name in CONTINUOUS_ENVS:
-        assert gym_id(name) in gymnasium.envs.registration.registry
+        assert registered_id(name) in gymnasium.envs.registration.registry
     for env_id in ["pmaxent/GridWorldContinuous-v0", "pmaxent/Maze-stoc-continuous-v0"]:
         env = gymnasium.make(env_id, render_mode="rgb_array")
         with warnings.catch_warnings(record=True) as caught:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import option_fields, with_config_options
-from pmaxent.datasets import METHODS
+from pmaxent.datasets import DATASET_METHODS
 
 _RUN_DIR = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`.")
 
@@ -38,7 +38,7 @@ def collect_command(
     run_dir: Annotated[Path, _RUN_DIR],
     method: Annotated[
         Optional[list[str]],
-        typer.Option("--method", help=f"Dataset family to collect, repeatable: {', '.join(METHODS)}. Default: the run's methods and random."),
+        typer.Option("--method", help=f"Dataset family to collect, repeatable: {', '.join(DATASET_METHODS)}. Default: the run's methods and random."),
     ] = None,
     trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N); the paper uses 1.")] = 1,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace datasets that already exist.")] = False,
@@ -71,7 +71,7 @@ def _offline_table(run_dir: Path, results) -> None:
     table.add_column("method")
     for name in results:
         table.add_column(name)
-    methods = [m for m in METHODS if any(m in r.success for r in results.values())]
+    methods = [m for m in DATASET_METHODS if any(m in r.success for r in results.values())]
     for method in methods:
         cells = []
         for result in results.values():

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pmaxent.core.components import Components
 from pmaxent.continuous import mjx_worlds, worlds
-from pmaxent.continuous.gymnasium_envs import gym_environment, gym_id
+from pmaxent.continuous.host_gymnasium import gym_environment, parse_gym_name
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
 
@@ -26,10 +26,10 @@ def make_world(config: "ContinuousTrainConfig") -> worlds.ContinuousWorld:
 
 def continuous_components(config: "ContinuousTrainConfig") -> Components:
     """Environment, Gaussian MLP team and k-NN estimator of ``config`` (a gym:ID environment is
-    stepped from the host, :mod:`pmaxent.continuous.gymnasium_envs`; a navigation world or map
+    stepped from the host, :mod:`pmaxent.continuous.host_gymnasium`; a navigation world or map
     with ``physics='mjx'`` is its point-mass MJX version, :func:`mjx_worlds.point_mass_world`);
     k is checked against the number of points each estimate uses."""
-    env_id = gym_id(config.env)
+    env_id = parse_gym_name(config.env)
     if env_id is not None:
         if config.layout is not None or config.slip is not None or config.max_step is not None:
             raise ValueError(f"{config.env}: layout, slip and max_step apply to pmaxent's own continuous worlds only")

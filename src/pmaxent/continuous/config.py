@@ -139,7 +139,7 @@ def ant_config(name: str = "ant-mjx", **overrides):
 
 def mountain_car_config(**overrides):
     """MEPOL's MountainCarContinuous setting: k = 4, T = 400, entropy over (position, velocity)."""
-    from pmaxent.continuous.gymnasium_envs import GYM_PREFIX
+    from pmaxent.continuous.host_gymnasium import GYM_PREFIX
 
     settings = dict(env=f"{GYM_PREFIX}MountainCarContinuous-v0", horizon=400, k=4, features=(0, 1))
     return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)

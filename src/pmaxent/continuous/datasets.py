@@ -26,11 +26,11 @@ import numpy as np
 from pmaxent.core.components import HostEnvironment
 from pmaxent.core.runs import TrainedRun, load_run, team_params
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.continuous.gym_env import gym_id
-from pmaxent.continuous.gymnasium_envs import gym_id as gymnasium_id
+from pmaxent.continuous.gymnasium_env import registered_id
+from pmaxent.continuous.host_gymnasium import parse_gym_name
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.worlds import CONTINUOUS_ENVS, ContinuousWorld
-from pmaxent.datasets import METADATA_KEY, NAMESPACE, METHODS, _id_slug, collection_keys, datasets_root, run_methods, write_minari_dataset
+from pmaxent.datasets import METADATA_KEY, NAMESPACE, DATASET_METHODS, id_slug, collection_keys, datasets_root, run_methods, write_minari_dataset
 from pmaxent.core.host_rollout import make_act, sample_host
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.rollout import map_copies, sample_team
@@ -59,7 +59,7 @@ class ContinuousDataset(NamedTuple):
 
 def dataset_id(env: str, method: str, agents: int, seed: int, trajectories: int = 1) -> str:
     repeats = f"-n{trajectories}" if trajectories != 1 else ""
-    return f"{NAMESPACE}/{_id_slug(env)}-{method}-m{agents}-seed{seed}{repeats}-v0"
+    return f"{NAMESPACE}/{id_slug(env)}-{method}-m{agents}-seed{seed}{repeats}-v0"
 
 
 def as_run(run: TrainedRun | Path | str) -> TrainedRun:
@@ -166,14 +166,14 @@ def _write(target, dataset: ContinuousDataset, env, run_dir, config, trajectorie
 
     identifier, method, seed, observations, actions, lengths = dataset.dataset_id, dataset.method, dataset.seed, dataset.observations, dataset.actions, dataset.lengths
     horizon = actions.shape[1]
-    if gymnasium_id(config.env) is not None:
-        env_spec = gymnasium.spec(gymnasium_id(config.env))
+    if parse_gym_name(config.env) is not None:
+        env_spec = gymnasium.spec(parse_gym_name(config.env))
         try:
             env_spec.to_json()
         except ValueError:  # registered with a callable entry point, which Minari cannot store
             env_spec = None
     else:
-        env_spec = gymnasium.spec(gym_id(config.env)) if config.env in CONTINUOUS_ENVS and config.layout is None else None
+        env_spec = gymnasium.spec(registered_id(config.env)) if config.env in CONTINUOUS_ENVS and config.layout is None else None
 
     def episode(e: int) -> dict:
         n = int(lengths[e])
@@ -258,7 +258,7 @@ def load_continuous_run_datasets(run: TrainedRun | Path | str, methods: Sequence
 
 def _write_summary(run_dir: Path, config, collected: dict[str, list[ContinuousDataset]], trajectories: int, plot_dataset_entropy) -> None:
     rows = []
-    for method in METHODS:
+    for method in DATASET_METHODS:
         for dataset in collected.get(method, []):
             rows.append({
                 "env": config.env, "method": method, "agents": config.agents, "seed": dataset.seed, "trajectories_per_agent": trajectories,

@@ -11,7 +11,7 @@ import numpy as np
 from pmaxent.core.family import Collected, Family, SummaryTable
 from pmaxent.core.runs import TrainedRun
 from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.continuous.gymnasium_envs import gym_id
+from pmaxent.continuous.host_gymnasium import parse_gym_name
 from pmaxent.continuous.offline import ContinuousOfflineConfig
 
 
@@ -30,10 +30,10 @@ class ContinuousFamily(Family):
         return (*CONTINUOUS_ENVS, *MJX_NAMES)
 
     def owns(self, env: str) -> bool:
-        return gym_id(env) is not None or super().owns(env)
+        return parse_gym_name(env) is not None or super().owns(env)
 
     def register_gymnasium(self) -> None:
-        from pmaxent.continuous.gym_env import register_continuous_envs
+        from pmaxent.continuous.gymnasium_env import register_continuous_envs
 
         register_continuous_envs()
 

@@ -39,7 +39,7 @@ import numpy as np
 from pmaxent.continuous import worlds
 from pmaxent.continuous.goals import GOAL_RADIUS, GOAL_SPACING, goal_points, relabel
 from pmaxent.continuous.worlds import ContinuousWorld
-from pmaxent.datasets import METHODS
+from pmaxent.datasets import DATASET_METHODS
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.tables import write_csv
 from pmaxent.offline import OfflineResult
@@ -249,7 +249,7 @@ def evaluate_continuous_datasets(
     if not offline_available():
         raise ValueError("offline RL in continuous worlds uses d3rlpy, which is not installed: pip install 'pmaxent[offline]'")
     goals = goal_points(world, config.goal_spacing, config.goal_radius) if goals is None else np.asarray(goals, np.float32).reshape(-1, 2)
-    families = [family for family in METHODS if len(datasets_by_family.get(family, ()))]
+    families = [family for family in DATASET_METHODS if len(datasets_by_family.get(family, ()))]
     families += [family for family in datasets_by_family if family not in families and len(datasets_by_family[family])]
     if not families:
         raise ValueError("no dataset to learn from")

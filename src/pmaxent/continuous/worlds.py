@@ -3,7 +3,7 @@ Room and Maze maps read as continuous spaces.
 
 A :class:`ContinuousWorld` holds static parameters only (gymnax style); the dynamics are pure
 functions of it, :func:`reset` and :func:`step`, driven by uniforms in [0, 1) so they jit and vmap
-and the Gymnasium environment (:mod:`pmaxent.continuous.gym_env`) runs the very same code.
+and the Gymnasium environment (:mod:`pmaxent.continuous.gymnasium_env`) runs the very same code.
 
 The rule of motion (MEPOL's, for every world): the action (dx, dy) is clipped to
 [-max_step, max_step] per axis and the proposed point p + (dx, dy) is *rejected* (the agent stays

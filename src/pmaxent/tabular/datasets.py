@@ -34,12 +34,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.datasets import (
-    _MINARI_DATA_DIRNAME, _MINARI_MAIN_FILE, _MINARI_METADATA_FILE, METADATA_KEY, METADATA_VERSION, METHODS, NAMESPACE,
-    _id_slug, collection_keys, write_minari_dataset,
+    MINARI_DATA_DIRNAME, MINARI_MAIN_FILE, MINARI_METADATA_FILE, METADATA_KEY, METADATA_VERSION, DATASET_METHODS, NAMESPACE,
+    id_slug, collection_keys, write_minari_dataset,
 )  # fmt: skip
 from pmaxent.core.rollout import sample_team
 from pmaxent.tabular.environment import dynamics_environment
-from pmaxent.tabular.gym_env import gym_id
+from pmaxent.tabular.gymnasium_env import registered_id
 from pmaxent.tabular.mdp import PAPER_ENVS, TabularMDP, make
 from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.tabular.simulator import Dynamics, make_dynamics
@@ -84,8 +84,8 @@ class DatasetInfo:
     collection_seed: int = 0
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"unknown dataset method {self.method!r}; choose from {METHODS}")
+        if self.method not in DATASET_METHODS:
+            raise ValueError(f"unknown dataset method {self.method!r}; choose from {DATASET_METHODS}")
         for field in ("agents", "trajectories_per_agent", "horizon", "n_states", "n_actions", "seed", "collection_seed"):
             value = getattr(self, field)
             if isinstance(value, bool) or int(value) != value:
@@ -101,7 +101,7 @@ class DatasetInfo:
     def dataset_id(self) -> str:
         """Minari id, e.g. 'pmaxent/room-det-parallel-m6-seed0-v0'."""
         repeats = f"-n{self.trajectories_per_agent}" if self.trajectories_per_agent != 1 else ""
-        return f"{NAMESPACE}/{_id_slug(self.env)}-{self.method}-m{self.agents}-seed{self.seed}{repeats}-v0"
+        return f"{NAMESPACE}/{id_slug(self.env)}-{self.method}-m{self.agents}-seed{self.seed}{repeats}-v0"
 
     def to_json(self) -> dict:
         return {"metadata_version": METADATA_VERSION, **dataclasses.asdict(self)}
@@ -238,8 +238,8 @@ def family_params(method: str, params: np.ndarray) -> np.ndarray:
     "single" needs the m copies of each seed identical (one shared table); "random" needs zeros
     (the uniform policy, as returned by ``pmaxent.core.runs.team_params(run, "random")``).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown dataset method {method!r}; choose from {METHODS}")
+    if method not in DATASET_METHODS:
+        raise ValueError(f"unknown dataset method {method!r}; choose from {DATASET_METHODS}")
     params = np.asarray(params, np.float32)
     if params.ndim < 3:
         raise ValueError(f"params must have shape [n_seeds, m, ...]; got {params.shape}")
@@ -332,7 +332,7 @@ def dataset_path(root: Path | str, info: DatasetInfo) -> Path:
 def _minari_env_spec(mdp_name: str, fingerprint: str):
     """The Gymnasium spec that recreates the environment, for the paper's unmodified environments."""
     if mdp_name in PAPER_ENVS and dynamics_fingerprint(make(mdp_name)) == fingerprint:
-        return gymnasium.spec(gym_id(mdp_name))
+        return gymnasium.spec(registered_id(mdp_name))
     return None
 
 
@@ -384,16 +384,16 @@ def load_dataset(path: Path | str, mdp: TabularMDP | None = None) -> Exploration
     from minari import MinariDataset
 
     path = Path(path).resolve()
-    data_dir = path if path.name == _MINARI_DATA_DIRNAME else path / _MINARI_DATA_DIRNAME
+    data_dir = path if path.name == MINARI_DATA_DIRNAME else path / MINARI_DATA_DIRNAME
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
-    for required in (_MINARI_METADATA_FILE, _MINARI_MAIN_FILE):
+    for required in (MINARI_METADATA_FILE, MINARI_MAIN_FILE):
         if not (data_dir / required).is_file():
             raise FileNotFoundError(f"dataset at {path} is missing its file {data_dir / required}")
     try:
-        metadata = json.loads((data_dir / _MINARI_METADATA_FILE).read_text())
+        metadata = json.loads((data_dir / MINARI_METADATA_FILE).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"corrupt dataset at {path}: {_MINARI_METADATA_FILE} is not valid JSON ({error})") from error
+        raise ValueError(f"corrupt dataset at {path}: {MINARI_METADATA_FILE} is not valid JSON ({error})") from error
     if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise ValueError(f"dataset at {path} is not a pmaxent exploration dataset (no {METADATA_KEY!r} metadata)")
     record = metadata[METADATA_KEY]

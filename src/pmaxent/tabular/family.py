@@ -24,7 +24,7 @@ class TabularFamily(Family):
         return tuple(PAPER_ENVS)
 
     def register_gymnasium(self) -> None:
-        from pmaxent.tabular.gym_env import register_envs
+        from pmaxent.tabular.gymnasium_env import register_envs
 
         register_envs()
 

@@ -38,10 +38,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.offline import OfflineResult
-from pmaxent.datasets import METHODS
+from pmaxent.datasets import DATASET_METHODS
 from pmaxent.tabular.datasets import ExplorationDataset
 from pmaxent.tabular.run_datasets import load_run_datasets
-from pmaxent.tabular.gym_env import GOAL_EPISODE_STEPS
+from pmaxent.tabular.gymnasium_env import GOAL_EPISODE_STEPS
 from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
 from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.core.progress import progress_bar
@@ -367,7 +367,7 @@ def evaluate_run(
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
     for name, result in results.items():
-        per_goal = {family: result.per_goal(family) for family in METHODS if family in result.success}
+        per_goal = {family: result.per_goal(family) for family in DATASET_METHODS if family in result.success}
         title = f"{mdp.name}: {VARIANT_TITLES[name]}, success per goal (mean over seeds)"
         plot_offline_success_bars(per_goal, figures / f"fig3_offline_success_{name}.png", title=title)
         if mdp.grid_shape is not None:

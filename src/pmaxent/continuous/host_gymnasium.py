@@ -22,7 +22,7 @@ PRESET_HORIZONS = {"MountainCarContinuous-v0": 400}
 """Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see :func:`pmaxent.continuous.config.mountain_car_config`)."""
 
 
-def gym_id(env: str) -> str | None:
+def parse_gym_name(env: str) -> str | None:
     """The Gymnasium id of an environment name 'gym:ID', or None for any other name."""
     return env.strip()[len(GYM_PREFIX):] if env.strip().startswith(GYM_PREFIX) else None
 

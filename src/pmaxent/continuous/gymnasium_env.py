@@ -154,7 +154,7 @@ class ContinuousEnv(gymnasium.Env):
         return None
 
 
-def gym_id(name: str) -> str:
+def registered_id(name: str) -> str:
     """'gridworld-continuous' -> 'pmaxent/GridWorldContinuous-v0';
     'room-det-continuous' -> 'pmaxent/Room-det-continuous-v0' (the tabular style)."""
     if name == "gridworld-continuous":
@@ -170,15 +170,15 @@ def register_continuous_envs() -> None:
     horizon pass both: ``gymnasium.make(id, horizon=H, max_episode_steps=H)``."""
     registry = gymnasium.envs.registration.registry
     for name, (_, _, horizon) in CONTINUOUS_ENVS.items():
-        if gym_id(name) not in registry:
+        if registered_id(name) not in registry:
             gymnasium.register(
-                id=gym_id(name),
-                entry_point="pmaxent.continuous.gym_env:ContinuousEnv",
+                id=registered_id(name),
+                entry_point="pmaxent.continuous.gymnasium_env:ContinuousEnv",
                 kwargs={"name": name},
                 max_episode_steps=horizon,
             )
     if "pmaxent/GridContinuous-v0" not in registry:
-        gymnasium.register(id="pmaxent/GridContinuous-v0", entry_point="pmaxent.continuous.gym_env:ContinuousEnv")
+        gymnasium.register(id="pmaxent/GridContinuous-v0", entry_point="pmaxent.continuous.gymnasium_env:ContinuousEnv")
 
 
-__all__ = ["ContinuousEnv", "gym_id", "register_continuous_envs", "world_image"]
+__all__ = ["ContinuousEnv", "registered_id", "register_continuous_envs", "world_image"]

@@ -142,7 +142,7 @@ class TabularEnv(gymnasium.Env):
         return image
 
 
-def gym_id(name: str) -> str:
+def registered_id(name: str) -> str:
     """'room-det' -> 'pmaxent/Room-det-v0'."""
     return f"pmaxent/{name[0].upper()}{name[1:]}-v0"
 
@@ -151,15 +151,15 @@ def register_envs() -> None:
     """Register the four paper environments and the custom-map factory ``pmaxent/Grid-v0``."""
     registry = gymnasium.envs.registration.registry
     for name, (_, _, horizon) in PAPER_ENVS.items():
-        if gym_id(name) not in registry:
+        if registered_id(name) not in registry:
             gymnasium.register(
-                id=gym_id(name),
-                entry_point="pmaxent.tabular.gym_env:TabularEnv",
+                id=registered_id(name),
+                entry_point="pmaxent.tabular.gymnasium_env:TabularEnv",
                 kwargs={"name": name},
                 max_episode_steps=horizon,
             )
     if "pmaxent/Grid-v0" not in registry:
-        gymnasium.register(id="pmaxent/Grid-v0", entry_point="pmaxent.tabular.gym_env:TabularEnv")
+        gymnasium.register(id="pmaxent/Grid-v0", entry_point="pmaxent.tabular.gymnasium_env:TabularEnv")
 
 
-__all__ = ["TabularEnv", "register_envs", "gym_id", "GOAL_EPISODE_STEPS", "ACTION_NAMES"]
+__all__ = ["TabularEnv", "register_envs", "registered_id", "GOAL_EPISODE_STEPS", "ACTION_NAMES"]
