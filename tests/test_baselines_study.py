@@ -5,7 +5,6 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
-
 from baselines_study import (
     FOUR_ROOMS_START,
     exact_gradient_variance,
@@ -22,12 +21,13 @@ from baselines_study import (
     updates_to_target,
     variance_vs_team_size,
 )
-from pmaxent.tabular.mdp import reachable_states
-from pmaxent.tabular.enumeration import exact_gradient
-from pmaxent.tabular.policy import TabularSoftmax
+from tiny_mdps import three_state_mdp
+
 from pmaxent.core.train import init_state, make_train
 from pmaxent.tabular.config import TabularTrainConfig
-from tiny_mdps import three_state_mdp
+from pmaxent.tabular.enumeration import exact_gradient
+from pmaxent.tabular.mdp import reachable_states
+from pmaxent.tabular.policy import TabularSoftmax
 
 
 def _components(floor: np.ndarray) -> list[int]:
@@ -152,7 +152,9 @@ def test_study_functions_smoke():
     assert curves["env_steps_per_update"]["room-det"] == 4 * 2 * 8
 
     baselines = ("none", "loo-agent")
-    scaling = team_scaling((2,), lr={2: 0.3}, updates={2: 4}, baselines=baselines, seeds=(0,), size=7, horizon=3, batch_size=4)
+    scaling = team_scaling(
+        (2,), lr={2: 0.3}, updates={2: 4}, baselines=baselines, seeds=(0,), size=7, horizon=3, batch_size=4
+    )
     row = scaling["rows"][0]
     assert row["cap"] == 4 and row["lr"] == 0.3 and set(row["summary"]["per_baseline"]) == set(baselines)
     assert row["summary"]["per_baseline"]["none"]["updates_to_target"] is not None

@@ -75,7 +75,17 @@ def test_unknown_environment_lists_valid_names():
 
 
 def test_time_indexed_adam_and_k_trajectories_train(tmp_path):
-    config = TabularTrainConfig(**{**SMALL, "time_indexed": True, "optimizer": "adam", "trajectories": 2, "updates": 60, "chunk": 60, "lr": 0.05})
+    config = TabularTrainConfig(
+        **{
+            **SMALL,
+            "time_indexed": True,
+            "optimizer": "adam",
+            "trajectories": 2,
+            "updates": 60,
+            "chunk": 60,
+            "lr": 0.05,
+        }
+    )
     run = run_training(config, progress=False)
     assert run.params["parallel"].shape == (2, 2, 8, 55, 4)
     assert np.all(np.isfinite(run.metrics["entropy"]))

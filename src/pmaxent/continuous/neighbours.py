@@ -76,7 +76,15 @@ class Plan(NamedTuple):
     box_size: int
 
 
-def plan(n: int, k: int, block: int = SWEEP_BLOCK, slab_width: float = SLAB_WIDTH, margin: int | None = None, span: int = 3, box_size: int = 2048) -> Plan:
+def plan(
+    n: int,
+    k: int,
+    block: int = SWEEP_BLOCK,
+    slab_width: float = SLAB_WIDTH,
+    margin: int | None = None,
+    span: int = 3,
+    box_size: int = 2048,
+) -> Plan:
     """Sweep sizes for N = n points and k neighbours.
 
     For N uniform points in a square the k + 1 nearest lie within radius r = sqrt((k + 1) / (pi N))
@@ -186,7 +194,9 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
     by_x = jnp.argsort(xs).reshape(n_slabs, slab)
     x_sorted = xs[by_x]
     x_first, x_last = x_sorted[:, 0], x_sorted[:, -1]
-    ids = jnp.take_along_axis(by_x, jnp.argsort(ys[by_x], axis=1), axis=1).astype(jnp.int32)  # [n_slabs, slab], >= n: padding
+    ids = jnp.take_along_axis(by_x, jnp.argsort(ys[by_x], axis=1), axis=1).astype(
+        jnp.int32
+    )  # [n_slabs, slab], >= n: padding
     y_sorted = ys[ids]
     slab_points = jnp.concatenate([points, jnp.zeros((total - n, d), points.dtype)])[ids]  # [n_slabs, slab, d]
     blocks_per_slab = slab // c
@@ -214,13 +224,18 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
         above = jnp.where(start + window < slab, y_sorted[js, jnp.minimum(start + window, slab - 1)], inf)
         left = jnp.where(j0 > 0, x_last[jnp.maximum(j0 - 1, 0)], -inf)
         right = jnp.where(j0 + span < n_slabs, x_first[jnp.minimum(j0 + span, n_slabs - 1)], inf)
-        gaps = jnp.concatenate([qy[:, None] - below[None, :], above[None, :] - qy[:, None], (qx - left)[:, None], (right - qx)[:, None]], axis=1)
+        gaps = jnp.concatenate(
+            [qy[:, None] - below[None, :], above[None, :] - qy[:, None], (qx - left)[:, None], (right - qx)[:, None]],
+            axis=1,
+        )
         bound = jnp.min(jnp.square(jnp.maximum(gaps, 0.0)), axis=1)
         exact = jnp.all((kth <= bound) | ~q_valid)
 
         def swept(_):  # shaped as the fallback's [C, k + 1] outputs: column k, and columns 0..k - 1
             nearer = _within(sq, kth, cand_ids, k) if with_index else jnp.broadcast_to(q_ids[:, None], (c, k - 1))
-            return jnp.broadcast_to(kth[:, None], (c, k + 1)), jnp.concatenate([q_ids[:, None], nearer, q_ids[:, None]], axis=1)
+            return jnp.broadcast_to(kth[:, None], (c, k + 1)), jnp.concatenate(
+                [q_ids[:, None], nearer, q_ids[:, None]], axis=1
+            )
 
         def box(_):
             # every neighbour of a query lies within sqrt(kth) of it (kth is the k-th smallest over
@@ -261,11 +276,17 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
     sq, index, failed, brute = jax.lax.map(body, jnp.arange(total // c))
     flat = ids.reshape(-1)  # the point of each sweep row; padding rows (>= n) are dropped
     out_sq = jnp.zeros((n,), points.dtype).at[flat].set(sq.reshape(total, k + 1)[:, k], mode="drop")
-    out_index = jnp.zeros((n, k), jnp.int32).at[flat].set(index.reshape(total, k + 1)[:, :k], mode="drop") if with_index else None
+    out_index = (
+        jnp.zeros((n, k), jnp.int32).at[flat].set(index.reshape(total, k + 1)[:, :k], mode="drop")
+        if with_index
+        else None
+    )
     return Neighbours(out_sq, out_index, jnp.sum(failed & ~brute, dtype=jnp.int32), jnp.sum(brute, dtype=jnp.int32))
 
 
-def nearest(points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: bool = False, sizes: Plan | None = None) -> Neighbours:
+def nearest(
+    points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: bool = False, sizes: Plan | None = None
+) -> Neighbours:
     """Exact k-th neighbour distances (and neighbourhoods) of every point, by the slab sweep.
 
     Args:

@@ -61,7 +61,13 @@ def describe_machine() -> dict:
         cpu = fields.get("model name", cpu)
         flags = set(fields.get("flags", "").split())
         isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "AVX" if "avx" in flags else None
-    return {"processor": cpu, "isa": isa, "cores": os.cpu_count(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
+    return {
+        "processor": cpu,
+        "isa": isa,
+        "cores": os.cpu_count(),
+        "devices": [str(d) for d in jax.devices()],
+        "jax": jax.__version__,
+    }
 
 
 CACHE_ENV = "PMAXENT_COMPILATION_CACHE"
@@ -152,12 +158,16 @@ class Lanes:
 
     def pack(self, tree):
         """Leaves [*lane_shape, ...] -> [n_padded, ...], sharded over the devices."""
-        if self._pack is None:  # one program for the whole tree: leaf by leaf, each reshape and pad was a program of its own
-            self._pack = jax.jit(lambda t: jax.tree.map(self._pad, t), out_shardings=self._sharding if len(self.devices) > 1 else None)
+        if (
+            self._pack is None
+        ):  # one program for the whole tree: leaf by leaf, each reshape and pad was a program of its own
+            self._pack = jax.jit(
+                lambda t: jax.tree.map(self._pad, t), out_shardings=self._sharding if len(self.devices) > 1 else None
+            )
         return self._pack(tree)
 
     def _pad(self, x):
-        flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape):])
+        flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape) :])
         if self.n_padded > self.n_lanes:
             flat = jnp.concatenate([flat, jnp.repeat(flat[:1], self.n_padded - self.n_lanes, axis=0)])
         return flat

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tiny_mdps import entropy
 
 from pmaxent.tabular.theory import (
     bernoulli_concentration_terms,
@@ -23,7 +24,6 @@ from pmaxent.tabular.theory import (
     specialised_distributions,
     variance_term,
 )
-from tiny_mdps import entropy
 
 TRIALS = 2000  # one value everywhere: every sampler shape compiles once
 
@@ -164,7 +164,7 @@ def test_disjoint_supports_add_log_m(m):
     dists = np.zeros((m, 4 * m))
     rng = np.random.default_rng(m)
     for i in range(m):
-        dists[i, 4 * i: 4 * i + 4] = rng.dirichlet(np.ones(4))
+        dists[i, 4 * i : 4 * i + 4] = rng.dirichlet(np.ones(4))
     h_mix, h_agents, kl = mixture_decomposition(jnp.asarray(dists))
     assert float(h_mix - h_agents) == pytest.approx(math.log(m), abs=1e-5)
     assert float(kl) == pytest.approx(math.log(m), abs=1e-5)

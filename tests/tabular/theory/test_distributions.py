@@ -9,6 +9,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from tiny_mdps import free_choice_mdp
 
 from pmaxent.tabular import make
 from pmaxent.tabular.theory import (
@@ -17,8 +18,6 @@ from pmaxent.tabular.theory import (
     plan,
     sample_mixture_policy,
 )
-from tiny_mdps import free_choice_mdp
-
 
 # ------------------------------------------------------------------ density and planning oracles
 

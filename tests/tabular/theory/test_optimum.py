@@ -10,13 +10,12 @@ import math
 
 import numpy as np
 import pytest
+from tiny_mdps import entropy, free_choice_mdp
 
 from pmaxent.tabular.theory import (
     exact_state_distribution,
     optimal_entropy,
 )
-from tiny_mdps import entropy, free_choice_mdp
-
 
 # ------------------------------------------------------------------ the convex program
 

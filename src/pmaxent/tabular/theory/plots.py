@@ -6,8 +6,9 @@ Each function takes the data and an output path and returns the path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -101,7 +102,8 @@ def plot_frank_wolfe(
     eps = rows[0]["eps"]
     oracle = (
         f"Monte-Carlo oracle, {rows[0]['n_episodes']} episodes per agent"
-        if rows[0]["density_oracle"] == "monte-carlo" else "exact density oracle"
+        if rows[0]["density_oracle"] == "monte-carlo"
+        else "exact density oracle"
     )
     fig, (ax_tuned, ax_theorem, ax_n) = subplots(1, 3, figsize=(14, 4))
     colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(curves["tuned"])))
@@ -137,8 +139,16 @@ def plot_frank_wolfe(
                 ax_n.plot(agents[reached], counts[reached], marker + line, color=colour, label=f"{env}, {rule} step")
             if (~reached).any():
                 # An unreached run only tells that more iterations than the cap are needed.
-                ax_n.plot(agents[~reached], counts[~reached], "^", color=colour, fillstyle=unreached_fill, ms=9,
-                          ls="none", label=f"{env}, {rule} step: not reached, more than the cap")
+                ax_n.plot(
+                    agents[~reached],
+                    counts[~reached],
+                    "^",
+                    color=colour,
+                    fillstyle=unreached_fill,
+                    ms=9,
+                    ls="none",
+                    label=f"{env}, {rule} step: not reached, more than the cap",
+                )
             if rule == "theorem":
                 guaranteed = [r["theorem_iterations"] for r in selected]
                 ax_n.plot(agents, guaranteed, ":", color=colour, label=f"{env}, Theorem A.2 guarantee")
