@@ -293,7 +293,7 @@ def gradient_variance_study(
     components = paper.make_components()
     mdp, policy = components.world, components.policy
     rows = []
-    for i, (update, params) in enumerate(zip(run["updates"], run["params"])):
+    for i, (update, params) in enumerate(zip(run["updates"], run["params"], strict=True)):
         key = jax.random.fold_in(jax.random.key(seed), 1 + i)
         stats = gradient_statistics(mdp, policy, params, paper.batch_size, n_estimates, key, baselines)
         rows.append(

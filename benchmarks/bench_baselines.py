@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
+import doc_blocks  # tools/doc_blocks.py: the documentation's generated blocks
 
-from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores
 
 use_all_cpu_cores()  # before JAX starts: seeds of a run spread over the cores
 
@@ -220,7 +220,8 @@ def plot_learning_curves(curves: dict, path: Path) -> None:
     cols = min(2, len(envs))
     rows = math.ceil(len(envs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.4 * rows), squeeze=False)
-    for ax, env in zip(axes.flat, envs):
+    # strict=False: the grid can have one panel more than there are worlds (switched off below)
+    for ax, env in zip(axes.flat, envs, strict=False):
         steps = curves["env_steps_per_update"][env]
         for b, metrics in curves["curves"][env].items():
             x, y = _smoothed(metrics["normalized_entropy"])
@@ -245,13 +246,19 @@ def _draw_updates(ax, scaling: dict, key: str) -> None:
     caps = [row["cap"] for row in scaling["rows"]]
     for b in scaling["rows"][0]["summary"]["per_baseline"]:
         reached = [row["summary"]["per_baseline"][b][key] for row in scaling["rows"]]
-        ax.plot(sizes, [cap if u is None else u for u, cap in zip(reached, caps)], "-", color=COLOURS[b], alpha=0.6)
-        hit = [(m, u) for m, u in zip(sizes, reached) if u is not None]
-        missed = [(m, cap) for m, u, cap in zip(sizes, reached, caps) if u is None]
+        ax.plot(
+            sizes,
+            [cap if u is None else u for u, cap in zip(reached, caps, strict=True)],
+            "-",
+            color=COLOURS[b],
+            alpha=0.6,
+        )
+        hit = [(m, u) for m, u in zip(sizes, reached, strict=True) if u is not None]
+        missed = [(m, cap) for m, u, cap in zip(sizes, reached, caps, strict=True) if u is None]
         if hit:
-            ax.scatter(*zip(*hit), color=COLOURS[b], label=LABELS[b], zorder=3)
+            ax.scatter(*zip(*hit, strict=True), color=COLOURS[b], label=LABELS[b], zorder=3)
         if missed:
-            ax.scatter(*zip(*missed), facecolors="none", edgecolors=COLOURS[b], s=70, zorder=3)
+            ax.scatter(*zip(*missed, strict=True), facecolors="none", edgecolors=COLOURS[b], s=70, zorder=3)
     ax.plot(sizes, caps, "k--", lw=0.8, label="cap (open circle: not reached)")
 
 
@@ -294,7 +301,7 @@ def plot_scaling(scaling: dict, path: Path) -> None:
 def plot_scaling_curves(scaling: dict, path: Path) -> None:
     rows = scaling["rows"]
     fig, axes = plt.subplots(1, len(rows), figsize=(3.6 * len(rows), 3.2), squeeze=False)
-    for ax, row in zip(axes[0], rows):
+    for ax, row in zip(axes[0], rows, strict=True):
         for b, metrics in row["curves"].items():
             x, y = _smoothed(metrics["normalized_entropy"])
             mean, std = y.mean(axis=0), y.std(axis=0)

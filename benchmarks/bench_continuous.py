@@ -142,7 +142,7 @@ class _Adam:
 
     def ascend(self, params, grads):
         self.t += 1
-        for p, g, m, v in zip(params, grads, self.m, self.v):
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
             m *= self.b1
             m += (1 - self.b1) * g
             v *= self.b2
@@ -160,11 +160,13 @@ def numpy_throughput(agents: int, updates: int, k: int) -> dict:
     rng = np.random.default_rng(0)
     sizes = (2, *HIDDEN, 2)
     nets = [
-        [(rng.normal(0, 1 / np.sqrt(a), (a, b)), np.zeros(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+        [(rng.normal(0, 1 / np.sqrt(a), (a, b)), np.zeros(b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
         for _ in range(agents)
     ]
     log_stds = [np.full(2, -1.5) for _ in range(agents)]
-    optimisers = [_Adam([a for layer in net for a in layer] + [log_std]) for net, log_std in zip(nets, log_stds)]
+    optimisers = [
+        _Adam([a for layer in net for a in layer] + [log_std]) for net, log_std in zip(nets, log_stds, strict=True)
+    ]
     start = time.perf_counter()
     for _ in range(updates):
         samples = np.zeros((BATCH, agents, HORIZON + 1, 2))

@@ -134,7 +134,7 @@ def plot(results: dict, path: str) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for name, rows in results.items():
-        for ax, x in zip(axes, ("wall_time", "env_steps")):
+        for ax, x in zip(axes, ("wall_time", "env_steps"), strict=True):
             ax.plot([r[x] for r in rows], [r["entropy"] for r in rows], marker=".", label=name)
             ax.set_xlabel(x.replace("_", " ") + (" (s)" if x == "wall_time" else ""))
     axes[0].set_ylabel(f"entropy (k = {EVAL_K}, 20 trajectories, nats)")

@@ -24,10 +24,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from pmaxent.continuous import mjx_worlds  # noqa: E402
-from pmaxent.continuous.config import (
-    ContinuousTrainConfig,  # noqa: E402
-    ant_config,  # noqa: E402
-)
+from pmaxent.continuous.config import ContinuousTrainConfig, ant_config  # noqa: E402
 from pmaxent.core.train import init_state, make_update  # noqa: E402
 
 

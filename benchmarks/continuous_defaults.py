@@ -153,7 +153,7 @@ def _repeated_settings(tables: dict[str, dict]) -> list[str]:
             for method, who in (("parallel", "the team's"), ("single", "the single agent's")):
                 a = [row_a[method]["normalized_entropy"][table_a["seeds"].index(s)] for s in common]
                 b = [row_b[method]["normalized_entropy"][table_b["seeds"].index(s)] for s in common]
-                differing = [(s, x, y) for s, x, y in zip(common, a, b) if x != y]
+                differing = [(s, x, y) for s, x, y in zip(common, a, b, strict=True) if x != y]
                 verdicts.append(
                     f"{who} final entropies "
                     + (

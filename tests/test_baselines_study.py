@@ -34,7 +34,7 @@ def _components(floor: np.ndarray) -> list[int]:
     """Sizes of the 4-connected components of a boolean grid, largest first."""
     seen = np.zeros_like(floor)
     sizes = []
-    for start in zip(*np.nonzero(floor)):
+    for start in zip(*np.nonzero(floor), strict=True):
         if seen[start]:
             continue
         stack, size = [start], 0
@@ -61,7 +61,9 @@ def test_four_rooms_map_is_four_rooms_joined_by_one_cell_doorways():
     assert doorways == ((5, 10), (14, 10), (10, 5), (10, 14))
     inner_wall = np.zeros_like(floor)
     inner_wall[10, 1:-1] = inner_wall[1:-1, 10] = True
-    assert sorted(zip(*np.nonzero(floor & inner_wall))) == sorted(doorways), "the inner walls open only at the doorways"
+    assert sorted(zip(*np.nonzero(floor & inner_wall), strict=True)) == sorted(doorways), (
+        "the inner walls open only at the doorways"
+    )
     rooms = floor.copy()
     for r, c in doorways:
         rooms[r, c] = False
@@ -132,7 +134,7 @@ def test_train_checkpoints_lie_on_one_training_run():
     assert run["updates"] == [0, 2, 4] and run["normalized_entropy"].shape == (4,)
     initial = init_state(config, config.make_components(), jax.random.key(3)).params
     np.testing.assert_array_equal(run["params"][0], initial)
-    for update, params in zip(run["updates"][1:], run["params"][1:]):
+    for update, params in zip(run["updates"][1:], run["params"][1:], strict=True):
         state, _ = make_train(dataclasses.replace(config, updates=update))(jax.random.key(3))
         np.testing.assert_allclose(params, state.params, rtol=1e-6)
     assert not np.allclose(run["params"][0], run["params"][2])

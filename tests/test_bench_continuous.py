@@ -18,7 +18,7 @@ spec.loader.exec_module(bench)
 def test_the_numpy_score_gradient_is_autodiffs():
     rng = np.random.default_rng(1)
     sizes = (2, 8, 8, 2)
-    net = [(rng.normal(0, 1, (a, b)), rng.normal(0, 0.1, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    net = [(rng.normal(0, 1, (a, b)), rng.normal(0, 0.1, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     log_std, observations, actions, weights = (
         np.array([-1.0, -0.5]),
         rng.normal(size=(30, 2)),
@@ -43,7 +43,7 @@ def test_the_numpy_score_gradient_is_autodiffs():
 
     with jax.enable_x64(True):
         expected, expected_log_std = jax.grad(objective, argnums=(0, 1))(net, log_std)
-    for (w, b), (ew, eb) in zip(grads, expected):
+    for (w, b), (ew, eb) in zip(grads, expected, strict=True):
         np.testing.assert_allclose(w, ew, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(b, eb, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(grad_log_std, expected_log_std, rtol=1e-9, atol=1e-12)

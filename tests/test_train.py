@@ -43,7 +43,7 @@ def test_an_update_takes_python_bools_as_it_takes_traced_flags(config, shared, l
     update = make_update(config, components)
     constant, constant_metrics = jax.jit(lambda s: update(s, shared, learning))(state)
     traced, traced_metrics = jax.jit(update)(state, np.bool_(shared), np.bool_(learning))
-    for a, b in zip(jax.tree.leaves(constant.params), jax.tree.leaves(traced.params)):
+    for a, b in zip(jax.tree.leaves(constant.params), jax.tree.leaves(traced.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(constant_metrics["entropy"], traced_metrics["entropy"], rtol=1e-5)
 

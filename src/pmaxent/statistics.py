@@ -109,9 +109,9 @@ def comparison_rows(
     """
     rows = []
     for (env, m), values in per_config.items():
-        best = max(others, key=lambda method: np.mean(values[method]))
+        best = max(others, key=lambda method, values=values: np.mean(values[method]))
 
-        def cell(method):
+        def cell(method, values=values):
             low, high = mean_interval(values[method])
             return f"{method} {np.mean(values[method]):.{decimals}f} ± {np.std(values[method]):.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
 

@@ -42,7 +42,7 @@ def _direct_relabel(observations, actions, goals, radius):
     """Row by row, as the docstring of relabel states it."""
     rows = []
     for g in goals:
-        for o, a in zip(observations, actions):
+        for o, a in zip(observations, actions, strict=True):
             horizon = len(a)
             for t in range(horizon):
                 hit = np.hypot(*(o[t + 1].astype(np.float64) - g)) <= radius

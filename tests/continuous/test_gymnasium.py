@@ -161,7 +161,9 @@ def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatc
     monkeypatch.setattr(runs_module, "make_chunk_runner", real_runner)
     resumed = run_training(config, again, resume=True, progress=False, plot=False)
     np.testing.assert_allclose(resumed.metrics["entropy"], entropy, rtol=1e-5, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"])):
+    for a, b in zip(
+        jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"]), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 

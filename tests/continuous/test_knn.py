@@ -203,7 +203,7 @@ def test_leave_one_agent_out_baseline_is_unbiased():
 
     def estimator_mean(baseline):  # baseline [9, 2] -> E[score_i (H_team - b_i)], [2, 3]
         grads = np.zeros((2, n_sets))
-        for c, (choice, w) in enumerate(zip(idx, joint)):
+        for c, (choice, w) in enumerate(zip(idx, joint, strict=True)):
             for i in range(2):
                 score = np.eye(n_sets)[choice[i]] - p[i]  # grad_theta_i log softmax(theta_i)[c_i]
                 grads[i] += w * score * (h_team[c] - baseline[c, i])

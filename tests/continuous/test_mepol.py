@@ -89,7 +89,7 @@ def test_off_policy_steps_respect_the_kl_threshold_and_undo_what_breaks_it():
     after, _, stats = strict.epoch(params, opt_state, key)
     assert stats["kl"] <= 1e-6
     if stats["off_iters"] == 0:  # nothing accepted: the behaviour is kept
-        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params)):
+        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params), strict=True):
             np.testing.assert_array_equal(a, b)
     assert stats["backtracks"] >= 1
 

@@ -92,7 +92,7 @@ def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     resumed = run_mepol(config, tmp_path / "again", resume=True, progress=False, plot=False)
     for name in ("entropy", "kl", "off_iters", "coverage"):
         np.testing.assert_allclose(resumed.metrics[name], reference.metrics[name], rtol=1e-5, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(resumed.params["mepol"]), jax.tree.leaves(reference.params["mepol"])):
+    for a, b in zip(jax.tree.leaves(resumed.params["mepol"]), jax.tree.leaves(reference.params["mepol"]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 

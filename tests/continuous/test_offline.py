@@ -3,11 +3,11 @@ import pytest
 
 pytest.importorskip("d3rlpy")
 
-import jax  # noqa: E402
+import jax
 
-from pmaxent.continuous import worlds  # noqa: E402
-from pmaxent.continuous.datasets import ContinuousDataset  # noqa: E402
-from pmaxent.continuous.offline import ContinuousOfflineConfig, evaluate_continuous_datasets, goal_success  # noqa: E402
+from pmaxent.continuous import worlds
+from pmaxent.continuous.datasets import ContinuousDataset
+from pmaxent.continuous.offline import ContinuousOfflineConfig, evaluate_continuous_datasets, goal_success
 
 CORRIDOR = worlds.ContinuousWorld(
     name="corridor",

@@ -168,7 +168,7 @@ def test_autodiff_score_equals_grad_of_the_weighted_log_likelihood():
     expected = jax.jit(jax.grad(objective))(params)
     got = jax.jit(lambda p: autodiff_weighted_score(policy, p, observations, actions, weights))(params)
     assert jax.tree.structure(got) == jax.tree.structure(params)
-    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 
 

@@ -99,7 +99,9 @@ def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, inter
     for name in reference.metrics:
         # the reference was read back from metrics.csv, written with 6 significant digits
         np.testing.assert_allclose(resumed.metrics[name], reference.metrics[name], rtol=1e-5, atol=1e-6, err_msg=name)
-    for a, b in zip(jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"])):
+    for a, b in zip(
+        jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"]), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 

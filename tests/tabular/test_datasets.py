@@ -68,7 +68,7 @@ def test_collection_shapes_boundaries_and_dynamics():
     params = np.stack([np.asarray(policy.init(jax.random.key(s), 3)) for s in (0, 5)])
     datasets = D.collect_datasets(mdp, policy, "parallel", params, seeds=(0, 5), trajectories=2, source="here")
     assert len(datasets) == 2
-    for dataset, seed in zip(datasets, (0, 5)):
+    for dataset, seed in zip(datasets, (0, 5), strict=True):
         assert dataset.observations.shape == (6, mdp.horizon + 1)
         assert dataset.actions.shape == (6, mdp.horizon)
         assert dataset.episode_agents.tolist() == [0, 1, 2, 0, 1, 2]
@@ -318,7 +318,7 @@ def test_collect_run_writes_all_families_and_never_overwrites(fake_run):
     stored = R.load_run_datasets(run_dir).datasets
     for family, group in collected.items():
         assert [d.info.seed for d in stored[family]] == [0, 4]
-        for written, read in zip(group, stored[family]):
+        for written, read in zip(group, stored[family], strict=True):
             np.testing.assert_array_equal(read.observations, written.observations)
             assert read.info.source == str(run_dir.resolve())
 

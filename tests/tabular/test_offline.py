@@ -150,7 +150,7 @@ def dataset_reachable_goals(dataset, start: int) -> set[int]:
     """States reachable from the start along the dataset's own transitions (BFS)."""
     s, _, s_next, _, _ = dataset.transitions()
     successors: dict[int, set[int]] = {}
-    for a, b in zip(s.tolist(), s_next.tolist()):
+    for a, b in zip(s.tolist(), s_next.tolist(), strict=True):
         successors.setdefault(a, set()).add(b)
     seen, frontier = {start}, deque([start])
     while frontier:
@@ -169,10 +169,10 @@ def test_converged_reaches_every_goal_the_data_connects_to_the_start():
         room, policy, "random", np.zeros((4, 2, room.n_states, 4), np.float32), seeds=(0, 1, 2, 3)
     )
     result = O.evaluate_datasets(room, {"random": datasets}, "converged", seed=3)
-    for dataset, success in zip(datasets, result.success["random"]):
+    for dataset, success in zip(datasets, result.success["random"], strict=True):
         reachable = dataset_reachable_goals(dataset, 27)
         assert reachable, "a random team leaves the start"
-        by_goal = dict(zip(result.goals.tolist(), success.tolist()))
+        by_goal = dict(zip(result.goals.tolist(), success.tolist(), strict=True))
         assert all(by_goal[g] == 1.0 for g in reachable)
         assert set(np.unique(success)) <= {0.0, 1.0}  # deterministic map, deterministic policy
         assert 0 < success.mean() < 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -220,7 +219,7 @@ def cache(
         files, size = clear_compilation_cache()
         typer.echo(f"removed {files} files ({size / 1e6:.1f} MB) from {', '.join(map(str, usage))}")
         return
-    for (path, (files, size)), label in zip(usage.items(), ("compilation cache", "program store")):
+    for (path, (files, size)), label in zip(usage.items(), ("compilation cache", "program store"), strict=True):
         typer.echo(f"{label}: {path} ({files} files, {size / 1e6:.1f} MB)")
 
 

@@ -11,7 +11,7 @@ import textwrap
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 import rich.markup
 import typer
@@ -32,7 +32,7 @@ def field_docs(cls: type) -> dict[str, str]:
         if not dataclasses.is_dataclass(klass):
             continue
         body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
-        for node, following in zip(body, body[1:]):
+        for node, following in zip(body, body[1:], strict=False):  # each statement and the next: one pair fewer
             if (
                 isinstance(node, ast.AnnAssign)
                 and isinstance(node.target, ast.Name)
@@ -115,7 +115,7 @@ def config_options(classes: dict[str, type]) -> tuple[list[inspect.Parameter], d
             option = typer.Option(None, *names, help=help_text, show_default=False)
             parameters.append(
                 inspect.Parameter(
-                    field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[option_type]
+                    field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=option_type | None
                 )
             )
     return parameters, converters

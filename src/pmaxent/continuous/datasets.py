@@ -136,10 +136,10 @@ def collect_continuous_run(
             params = team_params(run, method)
             for index, seed in enumerate(config.seeds):
                 features, observations, actions, lengths = sample(
-                    jax.tree.map(lambda leaf: leaf[index], params), keys[index], method == "random"
+                    jax.tree.map(lambda leaf, index=index: leaf[index], params), keys[index], method == "random"
                 )
                 # the features of every stored observation (each episode's first lengths[e] + 1); the entropy of every stride-th
-                stored = [episode[: n + 1] for episode, n in zip(features, lengths)]
+                stored = [episode[: n + 1] for episode, n in zip(features, lengths, strict=True)]
                 points = np.concatenate(stored)
                 entropy = float(knn_entropy(np.concatenate([episode[::stride] for episode in stored]), config.k))
                 identifier = dataset_id(config.env, method, config.agents, seed, trajectories)
@@ -377,7 +377,7 @@ def _write_summary(
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
     normalized = all(math.isfinite(d.normalized_entropy) for group in collected.values() for d in group)
-    value = (lambda d: d.normalized_entropy) if normalized else (lambda d: d.entropy)  # noqa: E731
+    value = (lambda d: d.normalized_entropy) if normalized else (lambda d: d.entropy)
     plot_dataset_entropy(
         {config.env: {method: [value(d) for d in group] for method, group in collected.items()}},
         figures / "fig2_dataset_entropy.png",

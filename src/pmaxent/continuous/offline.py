@@ -301,7 +301,7 @@ def evaluate_continuous_datasets(
             context = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
                 futures = [pool.submit(run_job, job) for job in jobs]
-                for future in concurrent.futures.as_completed(futures):
+                for _ in concurrent.futures.as_completed(futures):
                     bar.advance()
                 success = [future.result() for future in futures]
     success = np.stack(success)
@@ -323,8 +323,8 @@ def write_offline_csv(path: Path | str, result: OfflineResult) -> Path:
     rows = (
         (result.env, result.variant, family, seed, index, float(x), float(y), rate)
         for family, success in result.success.items()
-        for seed, row in zip(result.seeds[family], success)
-        for index, ((x, y), rate) in enumerate(zip(result.goals.tolist(), row.tolist()))
+        for seed, row in zip(result.seeds[family], success, strict=True)
+        for index, ((x, y), rate) in enumerate(zip(result.goals.tolist(), row.tolist(), strict=True))
     )
     return write_csv(path, CSV_FIELDS, rows)
 

@@ -130,7 +130,7 @@ class GaussianMLPTeam:
         sizes = (self.obs_dim, *self.hidden, self.action_dim)
         keys = jax.random.split(key, len(sizes) - 1)
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             if i:
                 layers.append(eqx.nn.Lambda(ACTIVATIONS[self.activation]))
             layers.append(eqx.nn.Linear(n_in, n_out, key=keys[i]))

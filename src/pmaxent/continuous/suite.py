@@ -82,21 +82,26 @@ def reproduce_continuous(
             stages.run(
                 f"train {env} m={m}",
                 (run_dir / "params.npz").exists(),
-                lambda: run_training(train_config, run_dir, resume=True, progress=progress, figures=team_figures),
+                lambda train_config=train_config, run_dir=run_dir: run_training(
+                    train_config, run_dir, resume=True, progress=progress, figures=team_figures
+                ),
             )
             stages.run(
                 f"datasets {env} m={m}",
                 (run_dir / "datasets.csv").exists(),
-                lambda: collect_continuous_run(
+                lambda run_dir=run_dir: collect_continuous_run(
                     run_dir, trajectories=config.dataset_trajectories, overwrite=True, show_progress=False
                 ),
             )
         if offline_available():
             run_dir = out / "runs" / run_name(env, max(config.agents))
             stages.run(
-                f"offline {env} m={max(config.agents)}", (run_dir / "offline.csv").exists(),
-                lambda: evaluate_continuous_run(run_dir, config.offline, trajectories=config.dataset_trajectories, show_progress=progress),
-            )  # fmt: skip
+                f"offline {env} m={max(config.agents)}",
+                (run_dir / "offline.csv").exists(),
+                lambda run_dir=run_dir: evaluate_continuous_run(
+                    run_dir, config.offline, trajectories=config.dataset_trajectories, show_progress=progress
+                ),
+            )
     return write_continuous_report(out, config)
 
 
@@ -243,9 +248,13 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
             f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else verdict(claim)} |"
         )
     keys = [(env, m) for env in config.envs for m in config.agents]
-    final = lambda metric: {
-        key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")} for key in keys
-    }  # noqa: E731
+
+    def final(metric):
+        return {
+            key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")}
+            for key in keys
+        }
+
     rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
     rows += comparison_rows("(a) coverage", final("coverage"), others=("single",))
     rows += comparison_rows("(b) dataset entropy", {key: datasets[key]["normalized_entropy"] for key in keys})

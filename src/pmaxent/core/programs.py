@@ -152,7 +152,7 @@ def _survives_pickling(treedef) -> bool:
     whose data pickle cannot rebuild) is not stored."""
     try:
         return _loads(_dumps(treedef)) == treedef
-    except Exception:  # noqa: BLE001  (a node type pickle cannot handle)
+    except Exception:  # a node type pickle cannot handle
         return False
 
 
@@ -208,7 +208,7 @@ class StoredProgram:
                 return deserialize_and_load(
                     serialized, in_tree, out_tree, execution_devices=[devices[i] for i in device_ids]
                 )
-            except Exception:  # noqa: BLE001  (a file cut short or from another XLA: compile it again)
+            except Exception:  # a file cut short or from another XLA: compile it again
                 path.unlink(missing_ok=True)
         lowered = self._jitted.lower(*args)
         if _calls_outside_kernels(lowered) or not (

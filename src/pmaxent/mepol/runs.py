@@ -32,7 +32,7 @@ from pmaxent.continuous.team import team_figures
 from pmaxent.core.components import Components, Params
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.pytrees import tree_to_arrays
-from pmaxent.core.runs import (  # fmt: skip
+from pmaxent.core.runs import (
     CHECKPOINT_FILE,
     CURVE_FILE,
     METRICS_FILE,

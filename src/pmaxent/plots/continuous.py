@@ -121,7 +121,7 @@ def plot_teams(world: FloorPlan, teams: dict[str, np.ndarray], path: str | Path)
     width, height = _panel_inches(world)
     fig = Figure(figsize=(width * len(teams) + 1.2, height))
     axes = np.atleast_1d(fig.subplots(1, len(teams)))
-    for ax, (method, points) in zip(axes, teams.items()):
+    for ax, (method, points) in zip(axes, teams.items(), strict=True):
         draw_world(ax, world, points, title=f"{world.name}: {method}", legend=ax is axes[-1])
         ax.set_xticks([])
         ax.set_yticks([])
@@ -152,12 +152,12 @@ def plot_goal_success(
     fig = Figure(figsize=(width * len(success) + 1.2, height), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(success)))
     colours = matplotlib.colormaps["viridis"]
-    for ax, (family, rates) in zip(axes, success.items()):
+    for ax, (family, rates) in zip(axes, success.items(), strict=True):
         rates = np.asarray(rates, float)
         if rates.shape != (len(goals),):
             raise ValueError(f"{family}: {rates.size} success rates for {len(goals)} goals")
         draw_world(ax, world, title=f"{family}: mean {rates.mean():.2f}", legend=False)
-        for (x, y), rate in zip(goals, rates):
+        for (x, y), rate in zip(goals, rates, strict=True):
             ax.add_patch(Circle((x, y), radius, facecolor=colours(rate), edgecolor="black", linewidth=0.4, zorder=4))
         ax.set_xticks([])
         ax.set_yticks([])

@@ -46,7 +46,7 @@ def plot_dataset_entropy(
     fig, axes = subplots(
         1, len(normalized_entropy), figsize=(2.8 * len(normalized_entropy) + 0.4, 3.2), squeeze=False, sharey=True
     )
-    for ax, (env, by_family) in zip(axes.flat, normalized_entropy.items()):
+    for ax, (env, by_family) in zip(axes.flat, normalized_entropy.items(), strict=True):
         families = _ordered(by_family)
         values = [np.asarray(by_family[f], float) for f in families]
         ax.bar(
@@ -79,7 +79,7 @@ def plot_occupancy_heatmaps(
     families = _ordered(occupancy)
     top = max(float(np.max(np.asarray(occupancy[f])[mdp.valid])) for f in families)
     fig, axes = _grid_panels(mdp, len(families))
-    for ax, family in zip(axes, families):
+    for ax, family in zip(axes, families, strict=True):
         # A light low end keeps unvisited floor cells distinct from the dark walls.
         image = grid_heatmap(ax, mdp, occupancy[family], cmap="YlOrRd", vmin=0.0, vmax=top, colorbar=False)
         ax.set_title(METHOD_LABELS.get(family, family), fontsize=9)
@@ -98,7 +98,7 @@ def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Pat
     """
     families = _ordered(success)
     fig, axes = subplots(1, len(families), figsize=(3.4 * len(families), 3.0), squeeze=False, sharey=True)
-    for ax, family in zip(axes.flat, families):
+    for ax, family in zip(axes.flat, families, strict=True):
         rates = np.sort(np.asarray(success[family], float))[::-1]
         colour = METHOD_COLOURS.get(family, "tab:purple")
         ax.bar(np.arange(len(rates)), rates, width=0.75, color=colour)
@@ -131,7 +131,7 @@ def plot_offline_success_heatmaps(
     families = _ordered(success)
     goals = np.asarray(goals, int)
     fig, axes = _grid_panels(mdp, len(families))
-    for ax, family in zip(axes, families):
+    for ax, family in zip(axes, families, strict=True):
         rates = np.asarray(success[family], float)
         if rates.shape != goals.shape:
             raise ValueError(f"{family}: {rates.shape[0] if rates.ndim else 0} success rates for {len(goals)} goals")

@@ -27,7 +27,7 @@ def draw_curves(
 
     curves: {method: {metric: [n_seeds, updates]}}.
     """
-    for ax, metric in zip(axes, metrics):
+    for ax, metric in zip(axes, metrics, strict=True):
         for method, values in curves.items():
             series = np.asarray(values[metric], float)
             window = smooth if smooth is not None else max(1, series.shape[-1] // 100)

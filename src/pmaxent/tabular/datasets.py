@@ -46,7 +46,7 @@ from pmaxent.datasets import (
     collection_keys,
     id_slug,
     write_minari_dataset,
-)  # fmt: skip
+)
 from pmaxent.tabular.environment import dynamics_environment
 from pmaxent.tabular.gymnasium_env import registered_id
 from pmaxent.tabular.mdp import PAPER_ENVS, TabularMDP, make

@@ -138,7 +138,7 @@ class TransitionTable(NamedTuple):
         if len(transitions) == 0:
             raise ValueError("no dataset given")
         counts = [len(np.asarray(s)) for s, _, _ in transitions]
-        for index, (count, (s, a, s_next)) in enumerate(zip(counts, transitions)):
+        for index, (count, (_, a, s_next)) in enumerate(zip(counts, transitions, strict=True)):
             if count == 0:
                 raise ValueError(f"dataset {index} is empty: it has no transition to learn from")
             if not len(np.asarray(a)) == len(np.asarray(s_next)) == count:
@@ -359,8 +359,8 @@ def write_offline_csv(path: Path | str, results: Sequence[OfflineResult], mdp: T
         )
         for result in results
         for family, success in result.success.items()
-        for seed, row in zip(result.seeds[family], success)
-        for goal, rate in zip(result.goals.tolist(), row.tolist())
+        for seed, row in zip(result.seeds[family], success, strict=True)
+        for goal, rate in zip(result.goals.tolist(), row.tolist(), strict=True)
     )
     return write_csv(path, OFFLINE_CSV_FIELDS, rows)
 

@@ -78,17 +78,19 @@ def reproduce(
             stages.run(
                 f"train {env} m={m}",
                 (run_dir / "params.npz").exists(),
-                lambda: run_training(train_config, run_dir, resume=True, progress=progress),
+                lambda train_config=train_config, run_dir=run_dir: run_training(
+                    train_config, run_dir, resume=True, progress=progress
+                ),
             )
             stages.run(
                 f"datasets {env} m={m}",
                 (run_dir / "datasets.csv").exists(),
-                lambda: collect_run(run_dir, overwrite=True, show_progress=False),
+                lambda run_dir=run_dir: collect_run(run_dir, overwrite=True, show_progress=False),
             )
             stages.run(
                 f"offline {env} m={m}",
                 (run_dir / "offline.csv").exists(),
-                lambda: evaluate_run(run_dir, "both", seed=config.offline_seed, show_progress=False),
+                lambda run_dir=run_dir: evaluate_run(run_dir, "both", seed=config.offline_seed, show_progress=False),
             )
     if config.theory:
         from pmaxent.tabular.theory import run_theory
@@ -216,10 +218,13 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
 def comparison_section(results: GridResults, config: ReproduceConfig) -> list[str]:
     """The claims' comparisons configuration by configuration, with 95% bootstrap intervals over seeds."""
     keys = [(env, m) for env in config.envs for m in config.agents]
-    final = lambda metric: {
-        key: {method: final_metric(results.curves[key][method][metric]) for method in ("parallel", "single")}
-        for key in keys
-    }  # noqa: E731
+
+    def final(metric):
+        return {
+            key: {method: final_metric(results.curves[key][method][metric]) for method in ("parallel", "single")}
+            for key in keys
+        }
+
     rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
     rows += comparison_rows("(a) support", final("support"), others=("single",), decimals=1)
     rows += comparison_rows("(b) dataset entropy", {key: results.dataset_entropy[key] for key in keys})

@@ -101,7 +101,7 @@ def test_deviation_probability_matches_exact_enumeration():
         for c1 in range(n + 1 - c0):
             counts = (c0, c1, n - c0 - c1)
             weight = math.factorial(n) / math.prod(math.factorial(c) for c in counts)
-            probability = weight * math.prod(p**c for p, c in zip(d, counts))
+            probability = weight * math.prod(p**c for p, c in zip(d, counts, strict=True))
             if entropy(d) - entropy(np.array(counts) / n) > eps:
                 exact += probability
     estimate = deviation_probability(jax.random.PRNGKey(0), d, n, eps, TRIALS)

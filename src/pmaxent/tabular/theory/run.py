@@ -159,7 +159,7 @@ def iterations_to_eps(
                     "n_episodes": n_episodes if density_oracle == "monte-carlo" else None,
                 }
 
-                def run(eta: float, cap: int) -> FrankWolfeResult:
+                def run(eta: float, cap: int, mdp=mdp, n_agents=n_agents, target=target) -> FrankWolfeResult:
                     result = frank_wolfe(
                         mdp, n_agents, eta, cap, sigma, density_oracle, n_episodes, seed, stop_at_entropy=target
                     )
@@ -267,7 +267,7 @@ def run_concentration(
         [
             (label, n, p, b, eps, n_trials)
             for label, (_, probs, bounds) in curves.items()
-            for n, p, b in zip(sample_sizes, probs, bounds)
+            for n, p, b in zip(sample_sizes, probs, bounds, strict=True)
         ],
     )
     paths["bound_vs_truth"] = plots.plot_bound_vs_truth(sample_sizes, curves, eps, out_dir / "bound_vs_truth.png")
@@ -275,7 +275,7 @@ def run_concentration(
     p = np.linspace(0.005, 0.995, 199)
     h, var, ratio = bernoulli_concentration_terms(p)
     paths["bernoulli_terms_csv"] = write_csv(
-        out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio)
+        out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio, strict=True)
     )
     paths["bernoulli_terms"] = plots.plot_bernoulli_terms(p, h, var, ratio, out_dir / "bernoulli_terms.png")
 
@@ -287,7 +287,9 @@ def run_concentration(
         ("samples_per_agent", "specialised", "identical", "single", "n_agents", "n_states", "leak", "eps", "n_trials"),
         [
             (k, a, b, c, n_agents, n_states, leak, eps, n_trials)
-            for k, a, b, c in zip(sampling.samples_per_agent, sampling.specialised, sampling.identical, sampling.single)
+            for k, a, b, c in zip(
+                sampling.samples_per_agent, sampling.specialised, sampling.identical, sampling.single, strict=True
+            )
         ],
     )
     paths["parallel_sampling"] = plots.plot_parallel_sampling(sampling, out_dir / "parallel_sampling.png")
