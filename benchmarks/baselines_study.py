@@ -504,8 +504,16 @@ def learning_curves(
         "seeds": list(seeds), "env_steps_per_update": {}, "curves": {}, "summary": {},
     }  # fmt: skip
     for env in envs:
-        base = TabularTrainConfig(env=env, agents=agents, batch_size=batch_size, updates=updates, seeds=tuple(seeds), lr=lr,
-                           optimizer=optimizer, chunk=min(1000, updates))  # fmt: skip
+        base = TabularTrainConfig(
+            env=env,
+            agents=agents,
+            batch_size=batch_size,
+            updates=updates,
+            seeds=tuple(seeds),
+            lr=lr,
+            optimizer=optimizer,
+            chunk=min(1000, updates),
+        )
         result["env_steps_per_update"][env] = batch_size * agents * base.make_components().env.horizon
         result["curves"][env] = _train_baselines(base, baselines)
         result["summary"][env] = summarize_curves(
@@ -541,8 +549,17 @@ def team_scaling(
     for m in team_sizes:
         m_lr = lr[m] if isinstance(lr, dict) else lr
         m_updates = updates[m] if isinstance(updates, dict) else updates
-        base = four_rooms_config(m, size, horizon, batch_size=batch_size, updates=m_updates, seeds=tuple(seeds), lr=m_lr,
-                                 optimizer=optimizer, chunk=min(500, m_updates))  # fmt: skip
+        base = four_rooms_config(
+            m,
+            size,
+            horizon,
+            batch_size=batch_size,
+            updates=m_updates,
+            seeds=tuple(seeds),
+            lr=m_lr,
+            optimizer=optimizer,
+            chunk=min(500, m_updates),
+        )
         curves = _train_baselines(base, baselines)
         rows.append({
             "agents": m, "lr": m_lr, "cap": m_updates, "env_steps_per_update": batch_size * m * horizon,

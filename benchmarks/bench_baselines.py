@@ -98,8 +98,9 @@ FULL = Preset(
     variance_team_sizes=(2, 6, 16, 64),
     curve_envs=("room-det", "room-stoc", "maze-det", "maze-stoc"), curve_updates=3000, curve_seeds=PAPER_SEEDS,
     curve_lr=0.1,
-    scaling_size=20, scaling_horizon=30, scaling_team_sizes=(2, 6, 16, 64), scaling_lr={2: 0.3, 6: 0.3, 16: 0.1, 64: 0.03},
-    scaling_updates={2: 1200, 6: 1200, 16: 1000, 64: 800}, scaling_seeds=(0, 1, 2, 42),
+    scaling_size=20, scaling_horizon=30, scaling_team_sizes=(2, 6, 16, 64),
+    scaling_lr={2: 0.3, 6: 0.3, 16: 0.1, 64: 0.03}, scaling_updates={2: 1200, 6: 1200, 16: 1000, 64: 800},
+    scaling_seeds=(0, 1, 2, 42),
     adam_team_sizes=(16, 64), adam_lr={16: 0.03, 64: 0.01},
     lr_choice=(
         "For each m the step size is the one that gave the paper's estimator the highest normalized entropy in a "
@@ -112,8 +113,9 @@ FULL = Preset(
 QUICK = Preset(
     variance_env="room-det", variance_agents=3, checkpoints=(0, 30), n_estimates=20, variance_team_sizes=(2, 3),
     curve_envs=("room-det",), curve_updates=40, curve_seeds=(0, 1), curve_lr=0.1,
-    scaling_size=8, scaling_horizon=6, scaling_team_sizes=(2, 3), scaling_lr={2: 0.3, 3: 0.3}, scaling_updates={2: 40, 3: 40},
-    scaling_seeds=(0, 1), adam_team_sizes=(3,), adam_lr={3: 0.01},
+    scaling_size=8, scaling_horizon=6, scaling_team_sizes=(2, 3), scaling_lr={2: 0.3, 3: 0.3},
+    scaling_updates={2: 40, 3: 40}, scaling_seeds=(0, 1),
+    adam_team_sizes=(3,), adam_lr={3: 0.01},
     lr_choice="Step sizes not tuned (smoke run).",
 )  # fmt: skip
 
@@ -370,11 +372,12 @@ def recommend(results: dict) -> tuple[str, list[str]]:
         slower = [label for label, s in settings if _faster_to_gain(s, REFERENCE, b)]
         ok = ratios.max() < 1 and not below and bool(above)
         reasons.append(
-            f"`{b}` {'qualifies' if ok else 'does not qualify'}: variance {ratios.min():.2g} to {ratios.max():.2g} x the "
-            f"paper's (geometric mean {np.exp(np.log(ratios).mean()):.2g}); ends above the paper's estimator in "
-            f"{len(above)} of {len(settings)} training settings ({', '.join(above) or 'none'}), below in {len(below)}"
-            f" ({', '.join(below) or 'none'}); reaches 90% of the paper's gain in fewer updates than the paper's "
-            f"estimator in {len(faster)} of {len(settings)}, in more in {len(slower)} ({', '.join(slower) or 'none'})."
+            f"`{b}` {'qualifies' if ok else 'does not qualify'}: variance {ratios.min():.2g} to {ratios.max():.2g} x "
+            f"the paper's (geometric mean {np.exp(np.log(ratios).mean()):.2g}); ends above the paper's estimator in "
+            f"{len(above)} of {len(settings)} training settings ({', '.join(above) or 'none'}), below in {len(below)} "
+            f"({', '.join(below) or 'none'}); reaches 90% of the paper's gain in fewer updates than the paper's "
+            f"estimator in {len(faster)} of {len(settings)}, in more in {len(slower)} "
+            f"({', '.join(slower) or 'none'})."
         )
         if ok:
             qualifying[b] = float(np.log(ratios).mean())
@@ -409,7 +412,8 @@ def _training_tables(
     for i, (label, s) in enumerate(summaries):
         cells = [label, *(values[i] for values in extra.values()), str(s["cap"]), f"{s['target']:.3f}"]
         cells += [
-            f"{_fmt_updates(s['per_baseline'][b]['updates_to_target'])} / {_fmt_updates(s['per_baseline'][b]['updates_to_gain'])}"
+            f"{_fmt_updates(s['per_baseline'][b]['updates_to_target'])} / "
+            f"{_fmt_updates(s['per_baseline'][b]['updates_to_gain'])}"
             for b in baselines
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -459,13 +463,12 @@ def write_report(results: dict, seconds: dict, out: Path, command: str, quick: b
         "## (a) Variance of the gradient estimate at fixed parameters",
         "",
         f"{variance['env']}, m = {variance['agents']}, B = {variance['batch_size']}: one run of the paper's estimator "
-        f"(seed {variance['seed']}, lr 0.1), and at each checkpoint {variance['n_estimates']} independent estimates per "
-        "estimator (the estimators share the samples). Total variance = sum over the coordinates of theta of "
-        "the variance of one estimate. Ratio = total variance / the paper's. SNR = ||E g||^2 / total variance, "
-        "with ||E g||^2 estimated without bias from the least noisy estimator. Mean check = ||mean - paper's "
-        "mean||^2 / its expectation if the two estimators had the same mean: about 1 when they agree, well "
-        "above 1 for a bias (with the paper's noise it detects only large differences; tests/test_pgpse.py "
-        "checks unbiasedness exactly).",
+        f"(seed {variance['seed']}, lr 0.1), and at each checkpoint {variance['n_estimates']} independent estimates "
+        "per estimator (the estimators share the samples). Total variance = sum over the coordinates of theta of the "
+        "variance of one estimate. Ratio = total variance / the paper's. SNR = ||E g||^2 / total variance, with "
+        "||E g||^2 estimated without bias from the least noisy estimator. Mean check = ||mean - paper's mean||^2 / its "
+        "expectation if the two estimators had the same mean: about 1 when they agree, well above 1 for a bias (with "
+        "the paper's noise it detects only large differences; tests/test_pgpse.py checks unbiasedness exactly).",
         "",
         "| update | H/log n | paper total variance | "
         + " | ".join(f"{b} ratio" for b in others)
@@ -489,7 +492,8 @@ def write_report(results: dict, seconds: dict, out: Path, command: str, quick: b
         )
     lines += [
         "",
-        f"The same at the initial tables (theta ~ U[-1, 1]) of the four-rooms map of (c), B = {scaling['batch_size']}, for each team size:",
+        f"The same at the initial tables (theta ~ U[-1, 1]) of the four-rooms map of (c), B = {scaling['batch_size']}, "
+        "for each team size:",
         "",
         "| m | H/log n | paper total variance | "
         + " | ".join(f"{b} ratio" for b in others)
@@ -514,12 +518,14 @@ def write_report(results: dict, seconds: dict, out: Path, command: str, quick: b
         "## (b) Learning curves on the paper's environments",
         "",
         f"m = {curves['agents']}, B = {curves['batch_size']}, constant lr {curves['lr']} ({curves['optimizer']}), "
-        f"{curves['updates']} updates (a budget choice: the paper runs 10,000), seeds {', '.join(map(str, curves['seeds']))}. "
+        f"{curves['updates']} updates (a budget choice: the paper runs 10,000), seeds "
+        f"{', '.join(map(str, curves['seeds']))}. "
         "Every estimator takes the same updates of the same B m T environment steps. Final = seed mean over the last "
-        f"{FINAL_FRACTION:.0%} of updates (± standard deviation over seeds). Target = the paper estimator's final value. "
-        f"Cells: updates until the seed-mean curve, averaged over that many trailing updates, reaches the target / reaches "
-        f"{gain} of the paper's gain (from its first to its final value). An estimator that ends on the paper's plateau "
-        "reaches the target itself only by chance; the second number is the robust one.",
+        f"{FINAL_FRACTION:.0%} of updates (± standard deviation over seeds). "
+        "Target = the paper estimator's final value. "
+        "Cells: updates until the seed-mean curve, averaged over that many trailing updates, reaches the target / "
+        f"reaches {gain} of the paper's gain (from its first to its final value). An estimator that ends on the "
+        "paper's plateau reaches the target itself only by chance; the second number is the robust one.",
         "",
         *_training_tables(list(curves["summary"].items()), "environment"),
         "",
@@ -532,8 +538,8 @@ def write_report(results: dict, seconds: dict, out: Path, command: str, quick: b
     lines += [
         "## (c) Scaling with the team",
         "",
-        f"Four-rooms map, {scaling['size']} x {scaling['size']} ({mdp.n_valid} floor cells, one-cell doorways), start in the "
-        f"top-left corner, deterministic, T = {scaling['horizon']}, B = {scaling['batch_size']}, seeds "
+        f"Four-rooms map, {scaling['size']} x {scaling['size']} ({mdp.n_valid} floor cells, one-cell doorways), start "
+        f"in the top-left corner, deterministic, T = {scaling['horizon']}, B = {scaling['batch_size']}, seeds "
         f"{', '.join(map(str, scaling['seeds']))}, {scaling['optimizer']}. {lr_choice} Cells as in (b): updates to the "
         f"paper's final value / to {gain} of its gain, within the cap.",
         "",
@@ -633,16 +639,21 @@ def readme_lines(results: dict) -> list[str]:
     size = results["scaling"]["size"]
     paper_curves = results["curves"]
     return [
-        "Written by `python benchmarks/bench_baselines.py` from its [results.json](docs/baselines/results.json) ([full report](docs/baselines/BASELINES.md)):",
+        "Written by `python benchmarks/bench_baselines.py` from its [results.json](docs/baselines/results.json) ([full "
+        "report](docs/baselines/BASELINES.md)):",
         "",
-        f"- gradient variance on {variance['env']} with m = {variance['agents']}, relative to the paper's estimator, at updates {updates}: {ratios}; "
-        f"on a {size} x {size} four-rooms map the ratio for `loo-agent` is {first['baselines']['loo-agent']['variance_ratio']:.2g} at m = {first['agents']} "
-        f"and {last['baselines']['loo-agent']['variance_ratio']:.2g} at m = {last['agents']};",
+        f"- gradient variance on {variance['env']} with m = {variance['agents']}, relative to the paper's estimator, "
+        f"at updates {updates}: {ratios}; on a {size} x {size} four-rooms map the ratio for `loo-agent` is "
+        f"{first['baselines']['loo-agent']['variance_ratio']:.2g} at m = {first['agents']} and "
+        f"{last['baselines']['loo-agent']['variance_ratio']:.2g} at m = {last['agents']};",
         f"- final normalized entropy of `{shown}` against the paper's estimator (same updates and environment steps; "
-        f"{len(paper_curves['seeds'])} seeds and {paper_curves['updates']:,} updates on the paper's maps): {'; '.join(finals)};",
-        f"- settings in which a baseline ended lower (by more than 2 standard errors): {', '.join(lower_anywhere) or 'none'}.",
+        f"{len(paper_curves['seeds'])} seeds and {paper_curves['updates']:,} updates on the paper's maps): "
+        f"{'; '.join(finals)};",
+        "- settings in which a baseline ended lower (by more than 2 standard errors): "
+        f"{', '.join(lower_anywhere) or 'none'}.",
         "",
-        f"**The default is `{choice}`**: higher in {len(above)} of {len(settings)} training settings, lower in {len(below)}.",
+        f"**The default is `{choice}`**: higher in {len(above)} of {len(settings)} training settings, lower in "
+        f"{len(below)}.",
     ]
 
 
@@ -661,12 +672,14 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--report-only",
         action="store_true",
-        help="rewrite BASELINES.md and the docs' summary (docs/estimator.md) from the output directory's results.json, without training",
+        help="rewrite BASELINES.md and the docs' summary (docs/estimator.md) from the output directory's results.json, "
+        "without training",
     )
     parser.add_argument(
         "--check-readme",
         action="store_true",
-        help="only check that the docs' summary (docs/estimator.md) agrees with the output directory's results.json (exit 1 if not)",
+        help="only check that the docs' summary (docs/estimator.md) agrees with the output directory's results.json "
+        "(exit 1 if not)",
     )
     args = parser.parse_args(argv)
     out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
@@ -700,9 +713,17 @@ def main(argv=None) -> None:
         show_indices=False,
     )
     choice, _ = recommend(results)
-    (out / "results.json").write_text(_dump_json({
-        "command": command, "seconds": seconds, "preset": dataclasses.asdict(preset), "recommended_default": choice, **results,
-    }))  # fmt: skip
+    (out / "results.json").write_text(
+        _dump_json(
+            {
+                "command": command,
+                "seconds": seconds,
+                "preset": dataclasses.asdict(preset),
+                "recommended_default": choice,
+                **results,
+            }
+        )
+    )
     report = write_report(results, seconds, out, command, args.quick, preset.lr_choice)
     if out == DEFAULT_OUT:  # the docs summarise the committed study only
         rewrite_readme(json.loads((out / "results.json").read_text()), check=False)

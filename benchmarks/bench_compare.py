@@ -58,7 +58,8 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=True)
     for name, values in speeds.items():
         print(
-            f"{name:>14s}: median {statistics.median(values) / 1e6:.1f} M agent-steps/s  (rounds: {', '.join(f'{v / 1e6:.1f}' for v in values)})"
+            f"{name:>14s}: median {statistics.median(values) / 1e6:.1f} M agent-steps/s  (rounds: "
+            f"{', '.join(f'{v / 1e6:.1f}' for v in values)})"
         )
 
 

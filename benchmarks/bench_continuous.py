@@ -240,7 +240,8 @@ def main() -> None:
     args = parser.parse_args()
     results = {"k": args.k, "machine": describe_machine(), "rows": []}
     print(
-        f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {args.k}, networks {HIDDEN}; agent-steps per second of whole updates (rollout, entropies, gradient, Adam)"
+        f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {args.k}, networks {HIDDEN}; agent-steps per second of "
+        "whole updates (rollout, entropies, gradient, Adam)"
     )
     numpy_throughput(1, 1, args.k)  # untimed: the first sklearn and NumPy calls of a process pay their set-up
     for agents in (1, 4, 16):
@@ -263,9 +264,11 @@ def main() -> None:
             }
         )
         print(
-            f"  m = {agents:2d}: NumPy + sklearn {base / 1e3:6.1f} k   JAX, one seed {one['agent_steps_per_second'] / 1e3:8.1f} k ({one['agent_steps_per_second'] / base:4.0f}x)   "
-            f"JAX, {args.seeds} seeds on {many['devices']} devices {many['agent_steps_per_second'] / 1e3:8.1f} k ({many['agent_steps_per_second'] / base:4.0f}x)   "
-            f"team search {search * 1e3:.1f} of {update * 1e3:.1f} ms per one-seed update"
+            f"  m = {agents:2d}: NumPy + sklearn {base / 1e3:6.1f} k   JAX, one seed "
+            f"{one['agent_steps_per_second'] / 1e3:8.1f} k ({one['agent_steps_per_second'] / base:4.0f}x)   JAX, "
+            f"{args.seeds} seeds on {many['devices']} devices {many['agent_steps_per_second'] / 1e3:8.1f} k "
+            f"({many['agent_steps_per_second'] / base:4.0f}x)   team search {search * 1e3:.1f} of {update * 1e3:.1f} "
+            "ms per one-seed update"
         )
     if args.json:
         with open(args.json, "w") as f:

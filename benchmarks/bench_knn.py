@@ -116,17 +116,20 @@ def main(argv=None):
         f"{jax.device_count()} JAX device(s), {datetime.date.today()}, median of {args.repeats} runs (compile excluded)"
     )
     print(
-        f"sweep: {sizes}; largest intermediates: sweep {memory_mb['sweep']:.2f} MB, box search {memory_mb['box']:.2f} MB, its brute-force fallback {memory_mb['sweep_brute_fallback']:.1f} MB, "
-        f"brute force (block {DEFAULT_CHUNK_SIZE}) {memory_mb['brute']:.1f} MB (float32 distances)"
+        f"sweep: {sizes}; largest intermediates: sweep {memory_mb['sweep']:.2f} MB, box search {memory_mb['box']:.2f} "
+        f"MB, its brute-force fallback {memory_mb['sweep_brute_fallback']:.1f} MB, brute force (block "
+        f"{DEFAULT_CHUNK_SIZE}) {memory_mb['brute']:.1f} MB (float32 distances)"
     )
     print(f"{'sample':<16}{'search':<14}{'seconds':>9}{'entropy':>11}{'peak RSS +MB':>14}  blocks searched again")
     for name, row in results.items():
         print(
-            f"{name:<16}{'JAX sweep':<14}{row['sweep']:>9.3f}{row['sweep_entropy']:>11.5f}{row['sweep_rss_growth_mb']:>14.1f}"
-            f"  {row['boxed']} box + {row['brute_blocks']} brute of {row['blocks']} ({(row['boxed'] + row['brute_blocks']) / row['blocks']:.0%})"
+            f"{name:<16}{'JAX sweep':<14}{row['sweep']:>9.3f}{row['sweep_entropy']:>11.5f}"
+            f"{row['sweep_rss_growth_mb']:>14.1f}  {row['boxed']} box + {row['brute_blocks']} brute of {row['blocks']} "
+            f"({(row['boxed'] + row['brute_blocks']) / row['blocks']:.0%})"
         )
         print(
-            f"{'':<16}{'JAX brute':<14}{row['brute']:>9.3f}{row['brute_entropy']:>11.5f}{row['brute_rss_growth_mb']:>14.1f}"
+            f"{'':<16}{'JAX brute':<14}{row['brute']:>9.3f}{row['brute_entropy']:>11.5f}"
+            f"{row['brute_rss_growth_mb']:>14.1f}"
         )
         print(
             f"{'':<16}{'scipy cKDTree':<14}{row['ckdtree']:>9.3f}{row['ckdtree_entropy']:>11.5f}{'-':>14}"

@@ -154,14 +154,18 @@ def readme_lines(saved: dict) -> list[str]:
     at = common[-1] if common else None
     by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
     lines = [
-        f"Written by `python benchmarks/bench_mepol.py --readme` from [docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
-        f"({doc_blocks.provenance_text(saved)}; "
-        f"T = {saved['horizon']}, {saved['budget']:.0f} s of training each; entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} evaluations):",
+        "Written by `python benchmarks/bench_mepol.py --readme` from "
+        f"[docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
+        f"({doc_blocks.provenance_text(saved)}; T = {saved['horizon']}, {saved['budget']:.0f} s of training each; "
+        f"entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} "
+        "evaluations):",
         "",
         "| method | updates | environment steps | entropy at the start | final entropy |",
         "|---|---|---|---|---|",
-        f"| MEPOL | {mepol[-1]['epoch']} epochs | {mepol[-1]['env_steps']:,} | {mepol[0]['entropy']:.2f} | {final['mepol']:.2f} |",
-        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {team[-1]['env_steps']:,} | {team[0]['entropy']:.2f} | {final['team']:.2f} |",
+        f"| MEPOL | {mepol[-1]['epoch']} epochs | {mepol[-1]['env_steps']:,} | {mepol[0]['entropy']:.2f} | "
+        f"{final['mepol']:.2f} |",
+        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {team[-1]['env_steps']:,} | "
+        f"{team[0]['entropy']:.2f} | {final['team']:.2f} |",
         "",
     ]
     if at is None:
@@ -169,8 +173,9 @@ def readme_lines(saved: dict) -> list[str]:
     else:
         m, t = by_steps["mepol"][at], by_steps["team"][at]
         lines.append(
-            f"At {at:,} environment steps, the largest count at which both were evaluated, MEPOL scored {m['entropy']:.2f} "
-            f"({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} ({t['wall_time']:.1f} s into its budget, compilation included)."
+            f"At {at:,} environment steps, the largest count at which both were evaluated, MEPOL scored "
+            f"{m['entropy']:.2f} ({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} "
+            f"({t['wall_time']:.1f} s into its budget, compilation included)."
         )
     return lines
 
@@ -211,7 +216,8 @@ def main() -> None:
         "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20),
     }
     print(
-        f"gridworld-continuous, T = {horizon}, {budget:.0f} s of training per method; entropy: k = {EVAL_K}, 20 fresh trajectories (ln 100.25 = 4.608 is the most)"
+        f"gridworld-continuous, T = {horizon}, {budget:.0f} s of training per method; entropy: k = {EVAL_K}, 20 fresh "
+        "trajectories (ln 100.25 = 4.608 is the most)"
     )
     for name, rows in results.items():
         print(f"{name}:")

@@ -85,26 +85,32 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     print(
-        f"room-det-mjx (point mass, frame skip 5); {platform.machine()}, {len(jax.devices())} JAX device(s) ({jax.default_backend()}), JAX {jax.__version__}"
+        f"room-det-mjx (point mass, frame skip 5); {platform.machine()}, {len(jax.devices())} JAX device(s) "
+        f"({jax.default_backend()}), JAX {jax.__version__}"
     )
     steps = [step_throughput(int(b)) for b in args.batches.split(",")]
     for r in steps:
         print(
-            f"  {r['batch']:5d} copies: {r['actions_per_second'] / 1e3:8.1f} k actions/s ({r['actions_per_second'] * 5 / 1e3:.1f} k physics steps/s), compile + first call {r['compile_and_first_seconds']} s"
+            f"  {r['batch']:5d} copies: {r['actions_per_second'] / 1e3:8.1f} k actions/s "
+            f"({r['actions_per_second'] * 5 / 1e3:.1f} k physics steps/s), compile + first call "
+            f"{r['compile_and_first_seconds']} s"
         )
     update = update_cost()
     print(
-        f"  one PGPSE update (m = {update['agents']}, B = {update['batch']}, T = {update['horizon']}): {update['seconds_per_update'] * 1e3:.0f} ms, compile + first {update['compile_and_first_seconds']} s"
+        f"  one PGPSE update (m = {update['agents']}, B = {update['batch']}, T = {update['horizon']}): "
+        f"{update['seconds_per_update'] * 1e3:.0f} ms, compile + first {update['compile_and_first_seconds']} s"
     )
     print("ant-mjx (Gymnasium's ant.xml, 8 motors, frame skip 5, RK4)")
     ant_steps = [step_throughput(int(b), steps=20, name="ant-mjx") for b in args.ant_batches.split(",")]
     for r in ant_steps:
         print(
-            f"  {r['batch']:5d} copies: {r['actions_per_second']:8.1f} actions/s ({r['actions_per_second'] * 5:.0f} physics steps/s), compile + first call {r['compile_and_first_seconds']} s"
+            f"  {r['batch']:5d} copies: {r['actions_per_second']:8.1f} actions/s ({r['actions_per_second'] * 5:.0f} "
+            f"physics steps/s), compile + first call {r['compile_and_first_seconds']} s"
         )
     ant_update = update_cost(config=ant_config(horizon=args.ant_horizon, methods=("parallel",), seeds=(0,)), repeats=1)
     print(
-        f"  one PGPSE update (MEPOL's Ant setting, m = 4, B = 5, T = {args.ant_horizon}): {ant_update['seconds_per_update']:.1f} s, compile + first {ant_update['compile_and_first_seconds']} s"
+        f"  one PGPSE update (MEPOL's Ant setting, m = 4, B = 5, T = {args.ant_horizon}): "
+        f"{ant_update['seconds_per_update']:.1f} s, compile + first {ant_update['compile_and_first_seconds']} s"
     )
     if args.json:
         with open(args.json, "w") as f:

@@ -152,7 +152,8 @@ def main() -> None:
     print(
         f"paper configuration (room-det, m=6, B=40, 5 seeds, {updates} updates): "
         f"{results['paper_config']['agent_steps_per_second'] / 1e6:.1f} M agent-steps/s, "
-        f"{results['paper_config']['updates_per_second']:.0f} updates/s (first chunk incl. compile {results['paper_config']['first_chunk_with_compile_seconds']} s)"
+        f"{results['paper_config']['updates_per_second']:.0f} updates/s (first chunk incl. compile "
+        f"{results['paper_config']['first_chunk_with_compile_seconds']} s)"
     )
     results["rng"] = []
     for rng in ("hash", "threefry2x32", "rbg", "unsafe_rbg"):  # same config, half the updates
@@ -165,7 +166,8 @@ def main() -> None:
     loop["ratio_jax_over_numpy"] = results["paper_config"]["agent_steps_per_second"] / loop["agent_steps_per_second"]
     results["numpy_loop"] = loop
     print(
-        f"NumPy per-step loop: {loop['agent_steps_per_second'] / 1e3:.1f} k agent-steps/s -> JAX is {loop['ratio_jax_over_numpy']:,.0f}x faster"
+        f"NumPy per-step loop: {loop['agent_steps_per_second'] / 1e3:.1f} k agent-steps/s -> JAX is "
+        f"{loop['ratio_jax_over_numpy']:,.0f}x faster"
     )
     grid = paper_grid(updates)
     results["paper_grid"] = grid

@@ -2,8 +2,8 @@
 gridworld-continuous under a few settings, with where each agent goes.
 
     python benchmarks/continuous_defaults.py [--table NAME] [--agents 4] [--seeds 0,1,2,3,4,5] [--setting k=15 ...]
-    python benchmarks/continuous_defaults.py --readme          # the docs' block (docs/continuous.md) from the saved tables
-    python benchmarks/continuous_defaults.py --check-readme    # exit 1, printing the differences, if it disagrees
+    python benchmarks/continuous_defaults.py --readme  # the docs' block (docs/continuous.md) from the saved tables
+    python benchmarks/continuous_defaults.py --check-readme  # exit 1, printing the differences, if it disagrees
 
 For each setting (ContinuousTrainConfig fields changed from the defaults: the k-NN estimator's k
 from 4 to 25, and the horizon 400 against the default 200) it trains the parallel team and the single agent
@@ -17,7 +17,8 @@ room), bottom-right, top-left, top-right: "3051" is an agent with 3/9 of its pos
 A run saves its table, with the command, date, commit and machine, in
 docs/continuous_defaults/NAME.json (``--table NAME``, default "settings") and rewrites the
 ``continuous-defaults`` block of docs/continuous.md from every saved table (:data:`TABLES`), so the
-documentation quotes no figure of these runs by hand; ``tests/test_readme_results.py`` checks that block against the files.
+documentation quotes no figure of these runs by hand; ``tests/test_readme_results.py`` checks that
+block against the files.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ TABLES = ("settings", "lr_decay")
 decay over twelve seeds (``--table lr_decay --setting lr_decay=1 --setting lr_decay=0.998
 --setting lr_decay=0.996 --seeds 0,...,11``)."""
 HEADER = (
-    "| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |",
+    "| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | "
+    "single coverage | parallel agents' rooms (per seed) | seconds |",
     "|---|---|---|---|---|---|---|---|",
 )
 DEFAULTS_SHOWN = ("horizon", "lr", "lr_decay", "batch_size", "k", "hidden", "log_std_init", "updates")
@@ -119,7 +121,8 @@ def readme_lines(tables: dict[str, dict]) -> list[str]:
     """The docs' block (docs/continuous.md), made only from the saved tables."""
     files = " and ".join(f"[{name}.json](docs/continuous_defaults/{name}.json)" for name in tables)
     lines = [
-        f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the last 1% of updates."
+        f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the "
+        "last 1% of updates."
     ]
     for table in tables.values():
         seeds = table["seeds"]
@@ -159,7 +162,8 @@ def _repeated_settings(tables: dict[str, dict]) -> list[str]:
                     + (
                         "were equal"
                         if not differing
-                        else f"differed in {len(differing)} of {len(common)} seeds (seed {differing[0][0]}: {differing[0][1]:.3f} and {differing[0][2]:.3f})"
+                        else f"differed in {len(differing)} of {len(common)} seeds (seed {differing[0][0]}: "
+                        f"{differing[0][1]:.3f} and {differing[0][2]:.3f})"
                     )
                 )
             label = ", ".join(f"{k}={v}" for k, v in row_a["setting"].items())
@@ -168,8 +172,9 @@ def _repeated_settings(tables: dict[str, dict]) -> list[str]:
             )
             lines += [
                 "",
-                f"The same configuration ({label}) ran in {name_a}.json with seeds {table_a['seeds'][0]} to {table_a['seeds'][-1]} and in {name_b}.json "
-                f"with seeds {table_b['seeds'][0]} to {table_b['seeds'][-1]}: for their {len(common)} common seeds {' and '.join(verdicts)}.",
+                f"The same configuration ({label}) ran in {name_a}.json with seeds {table_a['seeds'][0]} to "
+                f"{table_a['seeds'][-1]} and in {name_b}.json with seeds {table_b['seeds'][0]} to "
+                f"{table_b['seeds'][-1]}: for their {len(common)} common seeds {' and '.join(verdicts)}.",
             ]
     return lines
 

@@ -43,8 +43,8 @@ def test_block_summarises_claims_and_reads_ties(tmp_path):
     assert "full grid" in block[0]
     assert "| (a) parallel agents win | yes | entropy higher in 2/2 (env, m) | entropy: 2 higher |" in block
     assert (
-        "| (b) parallel datasets win | **no** (no failure significant at 5%) | highest in 1/2 | dataset entropy: 1 higher, 1 tie (tie: maze m=2) |"
-        in block
+        "| (b) parallel datasets win | **no** (no failure significant at 5%) | highest in 1/2 | "
+        "dataset entropy: 1 higher, 1 tie (tie: maze m=2) |" in block
     )
 
 

@@ -96,7 +96,8 @@ def test_saved_config_is_the_runs_own_and_refuses_other_settings(finished_run, t
     assert saved_config(run_dir, {"env": "room-det", "agents": 2}) == TabularTrainConfig(**SMALL)
     with pytest.raises(
         ValueError,
-        match=rf"started with lr = {TabularTrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; a run resumes with its own settings",
+        match=rf"started with lr = {TabularTrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; "
+        r"a run resumes with its own settings",
     ):
         saved_config(run_dir, {"lr": 0.2, "agents": 2, "updates": 300})
     with pytest.raises(ValueError, match="tabular run .TabularTrainConfig., which has no setting k"):

@@ -128,6 +128,6 @@ def provenance_text(record: dict) -> str:
     record holding :func:`provenance`'s fields."""
     machine = record["machine"]
     return (
-        f"{record['date']}, commit {record['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} cores, "
-        f"{len(machine['devices'])} JAX devices), JAX {machine['jax']}"
+        f"{record['date']}, commit {record['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} "
+        f"cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}"
     )

@@ -60,7 +60,8 @@ def results_block(report: str) -> list[str]:
     lines = [
         f"Written by `python tools/readme_results.py RUN/report.md` from the report of `{command} --out RUN`. {intro}",
         "",
-        "| claim of the paper | holds here | measured | parallel against the best other method, configuration by configuration (95% bootstrap interval of the difference) |",
+        "| claim of the paper | holds here | measured | parallel against the best other method, configuration by "
+        "configuration (95% bootstrap interval of the difference) |",
         "|---|---|---|---|",
     ]
     for claim, measured, verdict in claims:
@@ -95,7 +96,8 @@ def _offline_lines(report: str, comparisons: list[list[str]]) -> list[str]:
     }
     lines = [
         "",
-        "Offline goal reaching, mean success over goals (mean ± std over seeds), and parallel's difference from the best other method (95% bootstrap interval):",
+        "Offline goal reaching, mean success over goals (mean ± std over seeds), and parallel's difference from the "
+        "best other method (95% bootstrap interval):",
         "",
     ]
     for (world, m), values in success.items():

@@ -128,9 +128,15 @@ def write_minari_dataset(
             # what Minari asks of datasets meant for its hub (author, code_permalink, eval_env...)
             warnings.filterwarnings("ignore", message=_MINARI_HUB_WARNINGS, category=UserWarning)
             dataset = minari.create_dataset_from_buffers(
-                dataset_id, [EpisodeBuffer(**episode) for episode in episodes], env=env_spec, algorithm_name=algorithm_name,
-                description=description, observation_space=observation_space, action_space=action_space, jpeg_encoding=False,
-            )  # fmt: skip
+                dataset_id,
+                [EpisodeBuffer(**episode) for episode in episodes],
+                env=env_spec,
+                algorithm_name=algorithm_name,
+                description=description,
+                observation_space=observation_space,
+                action_space=action_space,
+                jpeg_encoding=False,
+            )
         storage = dataset.storage
         storage.update_metadata(ours)
         # Minari's size in MB counts metadata.json: measured again now that it holds ours

@@ -43,7 +43,8 @@ def register(family: Family | type[Family]) -> Family:
         raise TypeError(f"{type(instance).__name__} must set a name and a config_class")
     if instance.config_class.family != instance.name:
         raise TypeError(
-            f"{type(instance).__name__}.config_class.family is {instance.config_class.family!r}; it must be the family's name {instance.name!r}"
+            f"{type(instance).__name__}.config_class.family is {instance.config_class.family!r}; it must be the "
+            f"family's name {instance.name!r}"
         )
     _registered[instance.name] = instance
     return instance
@@ -97,7 +98,8 @@ def for_env(env: str, methods: Sequence[str] | None = None) -> Family:
     owners = [family for family in every() if family.owns(env)]
     if not owners:
         raise ValueError(
-            f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered Gymnasium id"
+            f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered "
+            "Gymnasium id"
         )
     for family in owners:
         if not methods or set(methods) <= set(family.config_class.method_names):

@@ -113,12 +113,16 @@ def comparison_rows(
 
         def cell(method, values=values):
             low, high = mean_interval(values[method])
-            return f"{method} {np.mean(values[method]):.{decimals}f} ± {np.std(values[method]):.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
+            return (
+                f"{method} {np.mean(values[method]):.{decimals}f} ± {np.std(values[method]):.{decimals}f} "
+                f"[{low:.{decimals}f}, {high:.{decimals}f}]"
+            )
 
         difference = difference_interval(values["parallel"], values[best])
         gap = np.mean(values["parallel"]) - np.mean(values[best])
         rows.append(
-            f"| {claim} | {env} | {m} | {cell('parallel')} | {cell(best)} | {gap:+.{decimals}f} [{difference[0]:+.{decimals}f}, {difference[1]:+.{decimals}f}] | {reading(difference)} |"
+            f"| {claim} | {env} | {m} | {cell('parallel')} | {cell(best)} | {gap:+.{decimals}f} "
+            f"[{difference[0]:+.{decimals}f}, {difference[1]:+.{decimals}f}] | {reading(difference)} |"
         )
     return rows
 

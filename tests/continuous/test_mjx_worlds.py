@@ -182,8 +182,8 @@ def test_a_tiny_ant_run_reports_raw_entropy_and_collects(tmp_path):
     from pmaxent.continuous.datasets import collect_continuous_run
 
     out = tmp_path / "ant"
-    args = ["train", "--env", "ant-xy-mjx", "--method", "parallel", "--agents", "2", "--batch", "2", "--updates", "1", "--seeds", "0",
-            "--horizon", "3", "--k", "2", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    args = ["train", "--env", "ant-xy-mjx", "--method", "parallel", "--agents", "2", "--batch", "2", "--updates", "1",
+            "--seeds", "0", "--horizon", "3", "--k", "2", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "parallel entropy" in result.output and "normalized" not in result.output
@@ -207,8 +207,9 @@ def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     rows = ["-------", "-SF-FF-", "-FF-FF-", "-FFFFF-", "-------"]
     (tmp_path / "hall.txt").write_text("\n".join(rows))
     out = tmp_path / "run"
-    args = ["train", "--map", str(tmp_path / "hall.txt"), "--physics", "mjx", "--method", "parallel", "--agents", "2", "--batch", "2",
-            "--updates", "1", "--seeds", "0", "--horizon", "12", "--k", "4", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    args = ["train", "--map", str(tmp_path / "hall.txt"), "--physics", "mjx", "--method", "parallel",
+            "--agents", "2", "--batch", "2", "--updates", "1", "--seeds", "0", "--horizon", "12", "--k", "4",
+            "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "normalized entropy" in result.output and "coverage" in result.output and (out / "team.png").exists()

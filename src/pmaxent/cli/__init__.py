@@ -23,7 +23,8 @@ def _global_options(
     compile_cache: bool = typer.Option(
         True,
         "--compile-cache/--no-compile-cache",
-        help="Reuse compiled programs across runs (in $PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax; 'off' there disables it too).",
+        help="Reuse compiled programs across runs (in $PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax; 'off' "
+        "there disables it too).",
     ),
 ):
     """Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL."""
@@ -79,12 +80,14 @@ def _train_options(
     ),
     family: str | None = typer.Option(
         None,
-        help="The family whose settings apply (default: the environment's; with --map, the first whose settings take the options given).",
+        help="The family whose settings apply (default: the environment's; with --map, the first whose settings take "
+        "the options given).",
     ),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
     resume: bool = typer.Option(
         False,
-        help="Continue an interrupted run in OUT with the settings it was started with (options given must agree with them).",
+        help="Continue an interrupted run in OUT with the settings it was started with (options given must agree with "
+        "them).",
     ),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ):
@@ -178,7 +181,8 @@ def reproduce(
     ),
     suite: str = typer.Option(
         "paper",
-        help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11); or a suite of a family of yours.",
+        help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11); or a suite of a "
+        "family of yours.",
     ),
     quick: bool = typer.Option(False, help="A small grid that runs in about a minute (the tests use it)."),
     skip: list[str] | None = typer.Option(

@@ -42,7 +42,8 @@ def collect_command(
         list[str] | None,
         typer.Option(
             "--method",
-            help=f"Dataset family to collect, repeatable: {', '.join(DATASET_METHODS)}. Default: the run's methods and random.",
+            help=f"Dataset family to collect, repeatable: {', '.join(DATASET_METHODS)}. Default: the run's methods and "
+            "random.",
         ),
     ] = None,
     trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N); the paper uses 1.")] = 1,

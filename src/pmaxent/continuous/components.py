@@ -59,8 +59,8 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
     points_per_agent = -(-config.trajectories * (env.horizon + 1) // stride)
     if config.k >= points_per_agent:
         raise ValueError(
-            f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / point_stride) = {points_per_agent} "
-            f"(its per-agent entropy is estimated from them)"
+            f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / "
+            f"point_stride) = {points_per_agent} (its per-agent entropy is estimated from them)"
         )
     policy = GaussianMLPTeam.from_spaces(
         env.observation_space,

@@ -43,7 +43,8 @@ def check_physics(config) -> None:
 
         if config.layout is None and config.env.strip() not in CONTINUOUS_ENVS:
             raise ValueError(
-                f"physics 'mjx' applies to the navigation worlds ({', '.join(CONTINUOUS_ENVS)}) and text maps (--map); {config.env!r} has its own dynamics"
+                f"physics 'mjx' applies to the navigation worlds ({', '.join(CONTINUOUS_ENVS)}) and text maps (--map); "
+                f"{config.env!r} has its own dynamics"
             )
         if config.slip is not None or config.max_step is not None:
             raise ValueError(
@@ -62,7 +63,8 @@ class ContinuousTrainConfig(TrainConfig):
     family: ClassVar[str] = "continuous"
 
     env: str = "gridworld-continuous"
-    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id with Box spaces), or a label for `layout`."""
+    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id
+    with Box spaces), or a label for `layout`."""
     horizon: int | None = None
     """T, steps per trajectory (default: the world's; gym:ID, its time limit)."""
     slip: float | None = None
@@ -86,7 +88,8 @@ class ContinuousTrainConfig(TrainConfig):
     k: int = DEFAULT_K
     """k of the k-nearest-neighbour entropy estimator (needs k < the k-NN points per trajectory)."""
     point_stride: int | None = None
-    """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most 101 points per trajectory)."""
+    """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most
+    101 points per trajectory)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of each agent's policy network (MEPOL's GridWorld: 300, 300)."""
     log_std_init: float = LOG_STD_INIT
@@ -98,7 +101,8 @@ class ContinuousTrainConfig(TrainConfig):
     features: tuple[int, ...] | None = None
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
     physics: str = "kinematic"
-    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point
+    mass among wall geoms, MuJoCo MJX)."""
 
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""

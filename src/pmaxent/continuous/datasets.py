@@ -1,8 +1,9 @@
 """Exploration datasets of continuous runs: Minari datasets with Box spaces (SPEC sections 6, 11).
 
-Laid out like the tabular datasets (:mod:`pmaxent.datasets`, :mod:`pmaxent.tabular.datasets`): one dataset per method and training
-seed under ``RUN/datasets/pmaxent/<env>-<method>-m<m>-seed<k>[-n<N>]-v0``, episode e = j * m + i
-the j-th trajectory of agent i, reward 0. An episode holds the observations the policy saw (the
+Laid out like the tabular datasets (:mod:`pmaxent.datasets`, :mod:`pmaxent.tabular.datasets`): one
+dataset per method and training seed under
+``RUN/datasets/pmaxent/<env>-<method>-m<m>-seed<k>[-n<N>]-v0``, episode e = j * m + i the j-th
+trajectory of agent i, reward 0. An episode holds the observations the policy saw (the
 position (x, y) in a navigation world, (qpos, qvel) in an MJX world, the Gymnasium observation of
 a gym:ID world) and the actions the world applied (clipped to the action box): T + 1
 observations and T actions, truncated at the horizon, except a gym:ID episode that the
@@ -125,7 +126,8 @@ def collect_continuous_run(
     existing = [path for path in targets.values() if path.exists()]
     if existing and not overwrite:
         raise FileExistsError(
-            f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to replace them"
+            f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to "
+            "replace them"
         )
     sample = _sampler(run, trajectories)
     stride = config.stride_for(env.horizon)
@@ -138,7 +140,8 @@ def collect_continuous_run(
                 features, observations, actions, lengths = sample(
                     jax.tree.map(lambda leaf, index=index: leaf[index], params), keys[index], method == "random"
                 )
-                # the features of every stored observation (each episode's first lengths[e] + 1); the entropy of every stride-th
+                # the features of every stored observation (each episode's first lengths[e] + 1); the entropy
+                # of every stride-th
                 stored = [episode[: n + 1] for episode, n in zip(features, lengths, strict=True)]
                 points = np.concatenate(stored)
                 entropy = float(knn_entropy(np.concatenate([episode[::stride] for episode in stored]), config.k))
@@ -238,8 +241,10 @@ def _write(target, dataset: ContinuousDataset, env, run_dir, config, trajectorie
     def episode(e: int) -> dict:
         n = int(lengths[e])
         return {
-            "observations": observations[e, : n + 1].astype(np.float32), "actions": actions[e, :n].astype(np.float32), "rewards": np.zeros(n),
-            "terminations": (np.arange(n) == n - 1) & (n < horizon), "truncations": (np.arange(n) == n - 1) & (n == horizon),
+            "observations": observations[e, : n + 1].astype(np.float32), "actions": actions[e, :n].astype(np.float32),
+            "rewards": np.zeros(n),
+            "terminations": (np.arange(n) == n - 1) & (n < horizon),
+            "truncations": (np.arange(n) == n - 1) & (n == horizon),
         }  # fmt: skip
 
     write_minari_dataset(
@@ -250,7 +255,8 @@ def _write(target, dataset: ContinuousDataset, env, run_dir, config, trajectorie
         metadata={
             "dataset_id": identifier,
             "algorithm_name": f"pmaxent-{method}",
-            "description": f"Reward-free exploration data of the {method} method in {config.env}: {config.agents} agents x {trajectories} trajectories of {horizon} steps (training seed {seed}).",
+            "description": f"Reward-free exploration data of the {method} method in {config.env}: {config.agents} "
+            f"agents x {trajectories} trajectories of {horizon} steps (training seed {seed}).",
             METADATA_KEY: {
                 "env": config.env,
                 "method": method,
@@ -289,7 +295,8 @@ def load_continuous_dataset(path: Path | str) -> ContinuousDataset:
         fields = {name: record[name] for name in ("method", "seed", "entropy", "normalized_entropy", "coverage")}
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
         raise ValueError(
-            f"corrupt dataset at {path}: its metadata is not that of a continuous pmaxent dataset ({error!r}); collect it again with --overwrite"
+            f"corrupt dataset at {path}: its metadata is not that of a continuous pmaxent dataset ({error!r}); collect "
+            "it again with --overwrite"
         ) from error
     if record.get("family") != "continuous":
         raise ValueError(f"dataset at {path} is not a continuous pmaxent dataset")
@@ -318,7 +325,8 @@ def load_continuous_dataset(path: Path | str) -> ContinuousDataset:
         raise ValueError(f"corrupt dataset at {path}: Minari cannot read it ({error})") from error
     if observations.ndim != 3 or observations.shape[1] != actions.shape[1] + 1 or not np.isfinite(observations).all():
         raise ValueError(
-            f"corrupt dataset at {path}: observations {observations.shape} do not fit actions {actions.shape}, or are not finite"
+            f"corrupt dataset at {path}: observations {observations.shape} do not fit actions {actions.shape}, or are "
+            "not finite"
         )
     return ContinuousDataset(
         identifier,
@@ -346,7 +354,8 @@ def load_continuous_run_datasets(
     run_dir, config = run.run_dir, run.config
     if not isinstance(run.world, ContinuousWorld):
         raise ValueError(
-            f"{run_dir} trained in {config.env}: offline goal reaching needs one of pmaxent's kinematic continuous worlds (gridworld-continuous, the continuous Room and Maze, a text map)"
+            f"{run_dir} trained in {config.env}: offline goal reaching needs one of pmaxent's kinematic continuous "
+            "worlds (gridworld-continuous, the continuous Room and Maze, a text map)"
         )
     root = datasets_root(run_dir)
     loaded: dict[str, list[ContinuousDataset]] = {}
@@ -355,7 +364,8 @@ def load_continuous_run_datasets(
             path = root / dataset_id(config.env, method, config.agents, seed, trajectories)
             if not path.exists():
                 raise FileNotFoundError(
-                    f"dataset {dataset_id(config.env, method, config.agents, seed, trajectories)} not found at {path}; run `pmaxent collect {run_dir}` first"
+                    f"dataset {dataset_id(config.env, method, config.agents, seed, trajectories)} not found at {path}; "
+                    f"run `pmaxent collect {run_dir}` first"
                 )
             loaded.setdefault(method, []).append(load_continuous_dataset(path))
     return run.world, loaded
@@ -368,10 +378,11 @@ def _write_summary(
     for method in DATASET_METHODS:
         for dataset in collected.get(method, []):
             rows.append({
-                "env": config.env, "method": method, "agents": config.agents, "seed": dataset.seed, "trajectories_per_agent": trajectories,
-                "episodes": dataset.observations.shape[0], "transitions": dataset.actions.shape[0] * dataset.actions.shape[1],
-                "entropy": dataset.entropy, "normalized_entropy": dataset.normalized_entropy, "coverage": dataset.coverage,
-                "dataset_id": dataset.dataset_id,
+                "env": config.env, "method": method, "agents": config.agents, "seed": dataset.seed,
+                "trajectories_per_agent": trajectories, "episodes": dataset.observations.shape[0],
+                "transitions": dataset.actions.shape[0] * dataset.actions.shape[1],
+                "entropy": dataset.entropy, "normalized_entropy": dataset.normalized_entropy,
+                "coverage": dataset.coverage, "dataset_id": dataset.dataset_id,
             })  # fmt: skip
     write_csv(run_dir / "datasets.csv", CSV_FIELDS, rows, float_format=".6g")
     figures = run_dir / "figures"

@@ -53,7 +53,10 @@ class ContinuousFamily(Family):
         world = worlds.from_map(layout, name=env) if layout is not None else worlds.make(env)
         path = plot_world(world, path)
         x0, x1, y0, y1 = world.bounds
-        return f"{world.name}: [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}], {len(world.walls)} walls, horizon {world.horizon} -> {path}"
+        return (
+            f"{world.name}: [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}], {len(world.walls)} walls, horizon {world.horizon} -> "
+            f"{path}"
+        )
 
     def figures(self, run: TrainedRun) -> None:
         from pmaxent.continuous.team import team_figures
@@ -104,7 +107,8 @@ def collect_summary(
     collected = collect_continuous_run(
         run, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress
     )
-    # a world without a finite feature volume (the Ant, most gym:ID worlds) reports raw entropy; one without coverage leaves it out
+    # a world without a finite feature volume (the Ant, most gym:ID worlds) reports raw entropy; one without
+    # coverage leaves it out
     normalized = all(np.isfinite(d.normalized_entropy) for group in collected.values() for d in group)
     covered = any(np.isfinite(d.coverage) for group in collected.values() for d in group)
     columns = (

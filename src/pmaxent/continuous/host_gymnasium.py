@@ -18,7 +18,8 @@ from pmaxent.core.components import HostEnvironment
 
 GYM_PREFIX = "gym:"
 PRESET_HORIZONS = {"MountainCarContinuous-v0": 400}
-"""Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see :func:`pmaxent.continuous.config.mountain_car_config`)."""
+"""Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see
+:func:`pmaxent.continuous.config.mountain_car_config`)."""
 
 
 def parse_gym_name(env: str) -> str | None:
@@ -29,11 +30,13 @@ def parse_gym_name(env: str) -> str | None:
 def _box(space, what: str, env_id: str, finite: bool = False) -> gymnasium.spaces.Box:
     if not isinstance(space, gymnasium.spaces.Box) or len(space.shape) != 1:
         raise ValueError(
-            f"Gymnasium environment {env_id!r} has a {what} space {space}; pmaxent needs a 1-D Box {what} space (discrete spaces are not supported)"
+            f"Gymnasium environment {env_id!r} has a {what} space {space}; pmaxent needs a 1-D Box {what} space "
+            "(discrete spaces are not supported)"
         )
     if finite and not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
         raise ValueError(
-            f"Gymnasium environment {env_id!r} has an unbounded {what} space {space}; the uniform baseline needs a finite action box"
+            f"Gymnasium environment {env_id!r} has an unbounded {what} space {space}; the uniform baseline needs a "
+            "finite action box"
         )
     return space
 
@@ -81,7 +84,8 @@ def gym_environment(
     bad = [i for i in features if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < obs_dim]
     if bad or len(set(features)) != len(features) or not features:
         raise ValueError(
-            f"feature indices {features} of {env_id!r} must be distinct integers in [0, {obs_dim}) (its observation has {obs_dim} coordinates)"
+            f"feature indices {features} of {env_id!r} must be distinct integers in [0, {obs_dim}) (its observation "
+            f"has {obs_dim} coordinates)"
         )
     horizon = horizon or PRESET_HORIZONS.get(env_id) or limit
     if horizon is None:

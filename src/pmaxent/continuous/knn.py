@@ -440,7 +440,10 @@ class KNNEntropy:
         self.stride = int(stride)
 
     def __repr__(self):
-        return f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance}, dimension={self.dimension}, stride={self.stride})"
+        return (
+            f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance}, "
+            f"dimension={self.dimension}, stride={self.stride})"
+        )
 
     def __call__(self, features: jax.Array) -> TeamEntropies:
         """features: [B, m, N, d] -> TeamEntropies(team [B], agents [B, m], without_agent [B, m], extras={})."""

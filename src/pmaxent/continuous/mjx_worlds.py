@@ -163,7 +163,8 @@ def point_mass_xml(world: worlds.ContinuousWorld) -> str:
         (x0, x1, y1, y1 + 0.5),
     ]
     geoms = "\n".join(
-        f'    <geom type="box" pos="{(a + b) / 2:.6g} {(c + d) / 2:.6g} 0" size="{(b - a) / 2:.6g} {(d - c) / 2:.6g} 0.5" rgba=".3 .3 .3 1"/>'
+        f'    <geom type="box" pos="{(a + b) / 2:.6g} {(c + d) / 2:.6g} 0" '
+        f'size="{(b - a) / 2:.6g} {(d - c) / 2:.6g} 0.5" rgba=".3 .3 .3 1"/>'
         for a, b, c, d in boxes
     )
     return f"""<mujoco model="{world.name}-point-mass">

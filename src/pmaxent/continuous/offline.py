@@ -173,9 +173,13 @@ def train_learner(
     d3rlpy.seed(seed)
     learner = make_learner(world, config)
     learner.fit(
-        dataset, n_steps=config.steps, n_steps_per_epoch=config.steps, show_progress=False, save_interval=config.steps + 1,
+        dataset,
+        n_steps=config.steps,
+        n_steps_per_epoch=config.steps,
+        show_progress=False,
+        save_interval=config.steps + 1,
         logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-    )  # fmt: skip
+    )
     return learner
 
 
@@ -281,9 +285,12 @@ def evaluate_continuous_datasets(
     if not families:
         raise ValueError("no dataset to learn from")
     jobs = [
-        OfflineJob(world, np.asarray(d.observations), np.asarray(d.actions), goals, config, _job_seed(seed, family, d.seed))
-        for family in families for d in datasets_by_family[family]
-    ]  # fmt: skip
+        OfflineJob(
+            world, np.asarray(d.observations), np.asarray(d.actions), goals, config, _job_seed(seed, family, d.seed)
+        )
+        for family in families
+        for d in datasets_by_family[family]
+    ]
     for job in jobs:
         if job.observations.ndim != 3 or job.observations.shape[-1] != 2:
             raise ValueError(

@@ -160,13 +160,18 @@ def continuous_claims(
         entropy_wins += h["parallel"].mean() > h["single"].mean()
         coverage_wins += c["parallel"].mean() > c["single"].mean()
         details.append(
-            f"{key[0]} m={key[1]}: entropy {mean_std(h['parallel'])} vs {mean_std(h['single'])}, coverage {c['parallel'].mean():.3f} vs {c['single'].mean():.3f}"
+            f"{key[0]} m={key[1]}: entropy {mean_std(h['parallel'])} vs {mean_std(h['single'])}, coverage "
+            f"{c['parallel'].mean():.3f} vs {c['single'].mean():.3f}"
         )
     rows = [
         {
-            "claim": "(a) parallel agents reach higher normalized entropy and coverage than the single agent with K' = m",
-            "measured": f"entropy higher in {entropy_wins}/{len(keys)}, coverage higher in {coverage_wins}/{len(keys)} (world, m); "
-            + "; ".join(details),
+            "claim": (
+                "(a) parallel agents reach higher normalized entropy and coverage than the single agent with K' = m"
+            ),
+            "measured": (
+                f"entropy higher in {entropy_wins}/{len(keys)}, coverage higher in {coverage_wins}/{len(keys)} "
+                "(world, m); " + "; ".join(details)
+            ),
             "holds": bool(entropy_wins == len(keys) and coverage_wins == len(keys)),
         }
     ]
@@ -185,7 +190,8 @@ def continuous_claims(
         rows.append(
             {
                 "claim": claim_c,
-                "measured": "not measured: offline RL in continuous worlds needs the offline extra (pip install 'pmaxent[offline]')",
+                "measured": "not measured: offline RL in continuous worlds needs the offline extra (pip install "
+                "'pmaxent[offline]')",
                 "holds": None,
             }
         )
@@ -233,10 +239,12 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     lines = [
         "# Parallel maximum state entropy in continuous worlds",
         "",
-        f"Teams of m agents (parallel), one agent with K' = m trajectories (single) and uniform random actions (random), "
-        f"trained with the k-NN entropy estimator (k = {ContinuousTrainConfig.k}), Gaussian MLP policies {ContinuousTrainConfig.hidden} and Adam "
-        f"(lr {ContinuousTrainConfig.lr}, decayed by {ContinuousTrainConfig.lr_decay} per update), {config.updates} updates of B = {ContinuousTrainConfig.batch_size} team samples, seeds {', '.join(map(str, config.seeds))}. "
-        f"Final values: mean over the last 1% of updates; mean ± std over seeds.",
+        "Teams of m agents (parallel), one agent with K' = m trajectories (single) and uniform random actions "
+        f"(random), trained with the k-NN entropy estimator (k = {ContinuousTrainConfig.k}), Gaussian MLP policies "
+        f"{ContinuousTrainConfig.hidden} and Adam (lr {ContinuousTrainConfig.lr}, decayed by "
+        f"{ContinuousTrainConfig.lr_decay} per update), {config.updates} updates of B = "
+        f"{ContinuousTrainConfig.batch_size} team samples, seeds {', '.join(map(str, config.seeds))}. "
+        "Final values: mean over the last 1% of updates; mean ± std over seeds.",
         "",
         "## Claims",
         "",
@@ -245,7 +253,8 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     ]
     for claim in continuous_claims(curves, datasets, config, offline):
         lines.append(
-            f"| {claim['claim']} | {claim['measured']} | {'not measured' if claim['holds'] is None else verdict(claim)} |"
+            f"| {claim['claim']} | {claim['measured']} | "
+            f"{'not measured' if claim['holds'] is None else verdict(claim)} |"
         )
     keys = [(env, m) for env in config.envs for m in config.agents]
 
@@ -277,7 +286,8 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     lines += [
         "## Datasets",
         "",
-        f"One dataset per method and training seed, {config.dataset_trajectories} trajectories per agent (the single agent and the random policy: m times as many); its k-NN entropy is estimated as in training.",
+        f"One dataset per method and training seed, {config.dataset_trajectories} trajectories per agent (the single "
+        "agent and the random policy: m times as many); its k-NN entropy is estimated as in training.",
         "",
         "| world | m | method | normalized k-NN entropy | coverage |",
         "|---|---|---|---|---|",
@@ -285,16 +295,20 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
     for (env, m), values in datasets.items():
         for method in ("parallel", "single", "random"):
             lines.append(
-                f"| {env} | {m} | {method} | {mean_std(values['normalized_entropy'][method])} | {mean_std(values['coverage'][method])} |"
+                f"| {env} | {m} | {method} | {mean_std(values['normalized_entropy'][method])} | "
+                f"{mean_std(values['coverage'][method])} |"
             )
     if offline:
         offline_config = config.offline
         lines += [
             "", "## Offline goal reaching", "",
-            f"The datasets of the teams of {max(config.agents)} relabelled for every goal (the centre of every floor cell but the start on the maps; "
-            f"a grid of spacing {offline_config.goal_spacing} in GridWorldContinuous), reward 1 and termination within {offline_config.goal_radius} of the goal. "
-            f"One goal-conditioned d3rlpy {offline_config.algorithm} agent per dataset, {offline_config.steps} gradient steps of {offline_config.offline_batch_size} transitions, "
-            f"networks {offline_config.offline_hidden}; success over {offline_config.eval_episodes} episodes per goal from the start, cut at {offline_config.max_episode_steps} steps.",
+            f"The datasets of the teams of {max(config.agents)} relabelled for every goal (the centre of every floor "
+            f"cell but the start on the maps; a grid of spacing {offline_config.goal_spacing} in GridWorldContinuous), "
+            f"reward 1 and termination within {offline_config.goal_radius} of the goal. "
+            f"One goal-conditioned d3rlpy {offline_config.algorithm} agent per dataset, {offline_config.steps} "
+            f"gradient steps of {offline_config.offline_batch_size} transitions, networks "
+            f"{offline_config.offline_hidden}; success over {offline_config.eval_episodes} episodes per goal from the "
+            f"start, cut at {offline_config.max_episode_steps} steps.",
             "", "| world | m | method | mean success over goals |", "|---|---|---|---|",
         ]  # fmt: skip
         for (env, m), values in offline.items():
@@ -311,7 +325,8 @@ def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
         "",
         "## Settings",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {len(jax.devices())} JAX devices ({jax.default_backend()}), JAX {jax.__version__}. Stage times add up to {total:.0f} s.",
+        f"Machine: {platform.processor() or platform.machine()}, {len(jax.devices())} JAX devices "
+        f"({jax.default_backend()}), JAX {jax.__version__}. Stage times add up to {total:.0f} s.",
     ]
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n")

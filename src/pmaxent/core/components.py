@@ -76,7 +76,8 @@ class Environment:
             raise ValueError(f"environment {self.name!r}: horizon must be a positive integer; got {self.horizon!r}")
         if self.feature_volume is not None and not self.feature_volume > 1:
             raise ValueError(
-                f"environment {self.name!r}: feature_volume must exceed 1 (it normalises entropy by its log); got {self.feature_volume!r}"
+                f"environment {self.name!r}: feature_volume must exceed 1 (it normalises entropy by its log); got "
+                f"{self.feature_volume!r}"
             )
         for field in ("reset_noise", "step_noise"):
             if getattr(self, field) < 0:
@@ -209,18 +210,21 @@ def check_components(components: Components, agents: int) -> None:
     declared = env.observation_space.shape
     if declared is not None and tuple(observation.shape) != tuple(declared):
         raise ValueError(
-            f"environment {env.name!r}: observe returns shape {tuple(observation.shape)} but its observation_space is {env.observation_space}"
+            f"environment {env.name!r}: observe returns shape {tuple(observation.shape)} but its observation_space is "
+            f"{env.observation_space}"
         )
     obs_dim = getattr(policy, "obs_dim", None)
     if obs_dim is not None and int(np.prod(observation.shape)) != obs_dim:
         raise ValueError(
-            f"the policy takes observations of size {obs_dim}; environment {env.name!r} gives shape {tuple(observation.shape)}"
+            f"the policy takes observations of size {obs_dim}; environment {env.name!r} gives shape "
+            f"{tuple(observation.shape)}"
         )
     dimension = getattr(estimator, "dimension", None)
     feature_dim = features.shape[-1] if features.shape else 1
     if dimension is not None and feature_dim != dimension:
         raise ValueError(
-            f"the entropy estimator expects {dimension}-dimensional features; environment {env.name!r} gives features of shape {tuple(features.shape)}"
+            f"the entropy estimator expects {dimension}-dimensional features; environment {env.name!r} gives features "
+            f"of shape {tuple(features.shape)}"
         )
     if env.action_space.shape is not None:
         observations = jax.ShapeDtypeStruct((agents, *observation.shape), observation.dtype)
@@ -229,5 +233,6 @@ def check_components(components: Components, agents: int) -> None:
         actions = jax.eval_shape(act, jax.eval_shape(jax.random.key, 0), observations, uniforms)
         if tuple(actions.shape[1:]) != tuple(env.action_space.shape):
             raise ValueError(
-                f"the policy's actions have shape {tuple(actions.shape[1:])}; environment {env.name!r} takes {env.action_space}"
+                f"the policy's actions have shape {tuple(actions.shape[1:])}; environment {env.name!r} takes "
+                f"{env.action_space}"
             )

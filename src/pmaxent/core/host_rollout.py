@@ -17,8 +17,8 @@ is ignored for ended copies.
 
 Randomness: each update splits the lane's key into the next key and a sample key, and that into a
 reset key, which gives the copies' reset seeds (``vector.reset(seed=[...])``), and an action key,
-which folded with t gives the uniforms of the actions of step t. A run is therefore a function of its seeds, and resuming from a checkpoint
-reproduces it exactly.
+which folded with t gives the uniforms of the actions of step t. A run is therefore a function of
+its seeds, and resuming from a checkpoint reproduces it exactly.
 """
 
 from __future__ import annotations

@@ -299,7 +299,8 @@ def saved_config(run_dir: str | Path, config_class: type[Config], given: dict | 
     ]
     if differing:
         raise ValueError(
-            f"{run_dir} was started with {'; '.join(differing)}; a run resumes with its own settings (leave those out, or choose another directory)"
+            f"{run_dir} was started with {'; '.join(differing)}; a run resumes with its own settings (leave those out, "
+            "or choose another directory)"
         )
     return saved
 

@@ -75,13 +75,15 @@ class MepolConfig(RunConfig):
     agents: ClassVar[int] = 1
 
     env: str = "gridworld-continuous"
-    """Environment: gridworld-continuous (MEPOL's GridWorld), another continuous world, an MJX world, gym:ID, or a label for `layout`."""
+    """Environment: gridworld-continuous (MEPOL's GridWorld), another continuous world, an MJX world, gym:ID, or a
+    label for `layout`."""
     layout: tuple[str, ...] | None = None
     """A custom text map ('F' floor, 'S' start, '-' wall), a continuous world, used instead of a named environment."""
     methods: tuple[str, ...] = ("mepol",)
     """The method: mepol (one agent; it runs alone)."""
     horizon: int | None = None
-    """T, steps per trajectory (default: MEPOL's for the environment, 1,200 on gridworld-continuous, else the world's)."""
+    """T, steps per trajectory (default: MEPOL's for the environment, 1,200 on gridworld-continuous, else the
+    world's)."""
     slip: float | None = None
     """Slip probability override of a kinematic continuous world."""
     max_step: float | None = None
@@ -89,7 +91,8 @@ class MepolConfig(RunConfig):
     features: tuple[int, ...] | None = None
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
     physics: str = "kinematic"
-    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point
+    mass among wall geoms, MuJoCo MJX)."""
     k: int | None = None
     """k of the k-NN entropy and KL estimates (default: MEPOL's, 50 on GridWorld, 4 on MountainCar and Ant)."""
     trajectories: int = 20
@@ -122,7 +125,8 @@ class MepolConfig(RunConfig):
     def __post_init__(self):
         if tuple(self.methods) != ("mepol",):
             raise ValueError(
-                f"MEPOL runs alone: methods must be ('mepol',); got {tuple(self.methods)} (train the other methods in another run)"
+                f"MEPOL runs alone: methods must be ('mepol',); got {tuple(self.methods)} (train the other methods in "
+                "another run)"
             )
         preset = MEPOL_PRESETS.get(
             self.env.strip() if self.layout is None else "", MEPOL_PRESETS["gridworld-continuous"] | {"horizon": None}
@@ -135,7 +139,8 @@ class MepolConfig(RunConfig):
             check_positive_int(field, getattr(self, field))
         if self.horizon is not None and self.k >= self.trajectories * self.horizon:
             raise ValueError(
-                f"k = {self.k} must be below the number of particles, trajectories x T = {self.trajectories * self.horizon}"
+                f"k = {self.k} must be below the number of particles, trajectories x T = "
+                f"{self.trajectories * self.horizon}"
             )
         for field in ("lr", "kl_threshold"):
             value = getattr(self, field)
@@ -263,7 +268,8 @@ class Mepol:
         return weighted_entropy(weights, indices, rho, self.dims), knn_kl(weights, indices)
 
     def _off_step(self, target, opt_state, lr, behaviour_log_p, observations, actions, indices, rho):
-        """One Adam step on -H(target | behaviour) at step size lr -> (target, opt_state, H before, H after, KL after)."""
+        """One Adam step on -H(target | behaviour) at step size lr -> (target, opt_state, H before, H after,
+        KL after)."""
         loss = lambda p: -self._measure(p, behaviour_log_p, observations, actions, indices, rho)[0]  # noqa: E731
         value, grad = jax.value_and_grad(loss)(target)
         opt_state.hyperparams["learning_rate"] = lr

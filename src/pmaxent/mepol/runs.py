@@ -124,8 +124,9 @@ def run_mepol(
                     jax.block_until_ready(params)
                     if not math.isfinite(stats["entropy"]):
                         raise TrainingDiverged(
-                            f"MEPOL's behaviour batch has a non-finite entropy at epoch {epoch + 1} (seed {config.seeds[i]}): the world produced "
-                            f"non-finite states or the policy diverged; the last good checkpoint (epoch {done}) is kept"
+                            f"MEPOL's behaviour batch has a non-finite entropy at epoch {epoch + 1} (seed "
+                            f"{config.seeds[i]}): the world produced non-finite states or the policy diverged; the "
+                            f"last good checkpoint (epoch {done}) is kept"
                         )
                     seeds[i] = MepolState(params, opt_state, key)
                     previous = (

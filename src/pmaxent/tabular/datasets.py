@@ -201,7 +201,8 @@ class ExplorationDataset:
             np.bincount(agents, minlength=info.agents) != info.trajectories_per_agent
         ):
             raise ValueError(
-                f"dataset {name}: episode_agents must give each of the {info.agents} agents {info.trajectories_per_agent} episodes"
+                f"dataset {name}: episode_agents must give each of the {info.agents} agents "
+                f"{info.trajectories_per_agent} episodes"
             )
         if observations.min() < 0 or observations.max() >= info.n_states:
             raise ValueError(f"dataset {name}: observations outside [0, {info.n_states})")

@@ -39,7 +39,10 @@ class TabularFamily(Family):
 
         mdp = from_map(layout, name=env) if layout is not None else make(env)
         path = plot_map(mdp, path, title=mdp.name, goal=goal)
-        return f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, horizon {mdp.horizon} -> {path}"
+        return (
+            f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, "
+            f"horizon {mdp.horizon} -> {path}"
+        )
 
     def collect(
         self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool

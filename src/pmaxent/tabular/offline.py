@@ -258,7 +258,8 @@ def empirical_value_iteration(
     q, sweeps = _empirical_value_iteration(table, jnp.asarray(goals, jnp.int32), n_states, n_actions, config)
     if int(sweeps.max()) >= config.vi_max_iterations:
         warnings.warn(
-            f"value iteration stopped after {config.vi_max_iterations} sweeps before reaching tolerance {config.vi_tolerance}",
+            f"value iteration stopped after {config.vi_max_iterations} sweeps before reaching tolerance "
+            f"{config.vi_tolerance}",
             stacklevel=2,
         )
     return q

@@ -182,7 +182,8 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
         details.append(f"{key[0]} m={key[1]}: {parallel.mean():.3f} vs {single.mean():.3f}")
     rows.append({
         "claim": "(a) parallel agents reach higher normalized entropy and support than the single agent with K' = m",
-        "measured": f"entropy higher in {entropy_wins}/{len(keys)}, support higher in {support_wins}/{len(keys)} (env, m); " + "; ".join(details),
+        "measured": f"entropy higher in {entropy_wins}/{len(keys)}, support higher in {support_wins}/{len(keys)} "
+                    "(env, m); " + "; ".join(details),
         "holds": bool(entropy_wins == len(keys) and support_wins == len(keys)),
     })  # fmt: skip
 
@@ -290,7 +291,8 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
     lines += [
         "## Learning curves (Figures 1 and 7)",
         "",
-        f"Normalized entropy (top) and support (bottom), mean and std over {len(config.seeds)} seeds; m = {', '.join(map(str, fig1_agents))}.",
+        f"Normalized entropy (top) and support (bottom), mean and std over {len(config.seeds)} seeds; m = "
+        f"{', '.join(map(str, fig1_agents))}.",
         "",
         "![Figure 1](figures/fig1_learning_curves.png)",
         "",
@@ -299,7 +301,8 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
         plot_learning_grid(results.curves, figures / "fig7_learning_curves_m4.png", envs_order, [4])
         lines += ["m = 4 (Figure 7):", "", "![Figure 7](figures/fig7_learning_curves_m4.png)", ""]
     lines += [
-        "Final values (mean ± std over seeds of the batch mean over the last 1% of updates; the untrained random policy: the entropy of its team samples, one per seed, as collected for the datasets):",
+        "Final values (mean ± std over seeds of the batch mean over the last 1% of updates; the untrained random "
+        "policy: the entropy of its team samples, one per seed, as collected for the datasets):",
         "",
         "| env | m | parallel entropy | single entropy | random entropy | parallel support | single support |",
         "|---|---|---|---|---|---|---|",
@@ -308,8 +311,11 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
         for m in config.agents:
             c = results.curves[(env, m)]
             lines.append(
-                f"| {env} | {m} | {mean_std(final_metric(c['parallel']['normalized_entropy']))} | {mean_std(final_metric(c['single']['normalized_entropy']))} "
-                f"| {mean_std(results.dataset_entropy[(env, m)]['random'])} | {mean_std(final_metric(c['parallel']['support']))} | {mean_std(final_metric(c['single']['support']))} |"
+                f"| {env} | {m} | {mean_std(final_metric(c['parallel']['normalized_entropy']))} | "
+                f"{mean_std(final_metric(c['single']['normalized_entropy']))} | "
+                f"{mean_std(results.dataset_entropy[(env, m)]['random'])} | "
+                f"{mean_std(final_metric(c['parallel']['support']))} | "
+                f"{mean_std(final_metric(c['single']['support']))} |"
             )
     lines.append("")
 
@@ -347,7 +353,8 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
     lines += [
         "## Offline RL (Figures 3 and 9)",
         "",
-        "Tabular Q-learning for every goal (100 updates of 20 transitions; SPEC section 7), and the same greedy evaluation after value iteration on the dataset's empirical MDP (converged).",
+        "Tabular Q-learning for every goal (100 updates of 20 transitions; SPEC section 7), and the same greedy "
+        "evaluation after value iteration on the dataset's empirical MDP (converged).",
         "",
     ]
     lines += ["| env | m | protocol | parallel | single | random |", "|---|---|---|---|---|---|"]
@@ -355,7 +362,8 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
         for m in config.agents:
             for variant, by_method in results.offline[(env, m)].items():
                 lines.append(
-                    f"| {env} | {m} | {variant} | {by_method['parallel'].mean():.3f} | {by_method['single'].mean():.3f} | {by_method['random'].mean():.3f} |"
+                    f"| {env} | {m} | {variant} | {by_method['parallel'].mean():.3f} | "
+                    f"{by_method['single'].mean():.3f} | {by_method['random'].mean():.3f} |"
                 )
     lines.append("")
     for env in envs_order:
@@ -432,10 +440,12 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
         "",
         "| states | parallel agents | single agent |",
         "|---|---|---|",
-        f"| where the policy goes (weighted by its own state distribution) | {mean_std(hv_parallel.mean(-1))} | {mean_std(hv_single)} |",
+        f"| where the policy goes (weighted by its own state distribution) | {mean_std(hv_parallel.mean(-1))} | "
+        f"{mean_std(hv_single)} |",
         f"| every valid state alike | {mean_std(h_parallel.mean(-1))} | {mean_std(h_single)} |",
         "",
-        "States a policy never visits keep their random initial tables, so the unweighted mean mostly measures how few states an agent visits.",
+        "States a policy never visits keep their random initial tables, so the unweighted mean mostly measures how few "
+        "states an agent visits.",
         "",
     ]
 
@@ -456,7 +466,8 @@ def _settings_section(out: Path, config: ReproduceConfig) -> list[str]:
         lines += [
             "## Wall time per stage",
             "",
-            f"Machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s). Total {total:.0f} s.",
+            f"Machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s). Total "
+            f"{total:.0f} s.",
             "",
             "| stage | seconds |",
             "|---|---|",

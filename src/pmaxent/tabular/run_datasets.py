@@ -133,7 +133,8 @@ def collect_run(
         ]
         if existing:
             raise FileExistsError(
-                f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to replace them"
+                f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to "
+                "replace them"
             )
     total = sum(len(group) for group in collected.values())
     with progress_bar(total, "writing datasets", enabled=show_progress, unit="datasets") as bar:

@@ -1,4 +1,5 @@
-"""Theorem 4.1, its Monte-Carlo check, why parallel helps and the mixture decomposition (``pmaxent.tabular.theory.concentration``), against independent ground truth.
+"""Theorem 4.1, its Monte-Carlo check, why parallel helps and the mixture decomposition
+(``pmaxent.tabular.theory.concentration``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.

@@ -1,4 +1,5 @@
-"""The exact and Monte-Carlo density oracles, mixture sampling and the planning oracle (``pmaxent.tabular.theory.distributions``), against independent ground truth.
+"""The exact and Monte-Carlo density oracles, mixture sampling and the planning oracle
+(``pmaxent.tabular.theory.distributions``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.

@@ -1,4 +1,5 @@
-"""Parallel Frank-Wolfe and the constants of Theorem A.2 (``pmaxent.tabular.theory.frank_wolfe``), against independent ground truth.
+"""Parallel Frank-Wolfe and the constants of Theorem A.2
+(``pmaxent.tabular.theory.frank_wolfe``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.

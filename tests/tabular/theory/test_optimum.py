@@ -1,4 +1,5 @@
-"""The maximum state entropy by the convex program (``pmaxent.tabular.theory.optimum``), against independent ground truth.
+"""The maximum state entropy by the convex program
+(``pmaxent.tabular.theory.optimum``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.
