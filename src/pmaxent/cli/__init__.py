@@ -242,8 +242,8 @@ def main() -> None:
     try:
         app()
     finally:
-        # Python's last garbage collections at exit walk every object JAX and the run made: 0.3 s
-        # of a short run's 3 s here (2026-12-03). Frozen objects are skipped by them.
+        # Python's last garbage collections at exit walk every object JAX and the run made, a
+        # noticeable part of a short run's wall time. Frozen objects are skipped by them.
         gc.freeze()
 
 

@@ -54,28 +54,28 @@ MIN_DISTANCE = 1e-5
 
 DEFAULT_CHUNK_SIZE = 128
 """Query points per block of the team samples' neighbour search with ``jax.lax.top_k`` (k + 1 >
-:data:`NETWORK_MAX_NEIGHBOURS`; chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+:data:`NETWORK_MAX_NEIGHBOURS`; the fastest block size benchmarks/bench_knn.py found)."""
 
 NETWORK_MAX_NEIGHBOURS = 32
 """Largest k + 1 for which the team search keeps the k + 1 smallest distances per query and agent
 with a network of min and max instead of ``jax.lax.top_k`` on a block's [m, chunk, N]
-distances. At k = 50 (a network of width 64; 2-core CPU) the network took 136 ms against top_k's
-169 on 10 team samples of 4 x 101 points, but 9.3 s against 1.6 s on 4 samples of 4 x 1,200
-points, hence the bound."""
+distances. A wide network (k = 50, width 64) still beat top_k on short trajectories (101 points
+per agent) but was several times slower on long ones (1,200 points), hence the bound (the
+figures: docs/speed.md, Design measurements)."""
 
 TILE_POINTS = 8
-"""Points of each agent per step of the network (capped at the power of two >= k + 1). With
-tiles of 8 and the merges of :func:`team_knn_distances`, 10 team samples of m x 101 points at
-k = 15 took 1.2-1.7 / 3-9 / 8-12 / 115-125 ms at m = 1 / 2 / 4 / 16 (2-core CPU, 2026-12-02),
-against 11 / 17 / 45 / 570 for the search of the previous version (points inserted one at a
-time into the minima, the agents' lists merged with top_k) on the same machine and day. Both
-return the same distances bit for bit when called on their own; inside a jitted training update
-XLA fuses the arithmetic differently and they can differ in the last bit."""
+"""Points of each agent per step of the network (capped at the power of two >= k + 1). Tiles of 8
+sorted by the network and merged into the running minima, with the agents' lists merged by
+:func:`team_knn_distances`'s scans, made the team search several times faster at every team size
+than inserting points one at a time into the minima and merging the lists with top_k (the
+figures: docs/speed.md, Design measurements). Both return the same distances bit for bit when
+called on their own; inside a jitted training update XLA fuses the arithmetic differently and
+they can differ in the last bit."""
 
 NETWORK_CHUNK_SIZE = 2048
-"""Query points per block of the network search (10 team samples of m x 101 points, 2-core CPU:
-at k = 15 faster than blocks of 128 and 512 at m = 4 and m = 16, 9 against 14-18 ms and 123
-against 130-150); its memory is (k + 1) x m x chunk floats."""
+"""Query points per block of the network search: at k = 15, faster than blocks of 128 and 512 at
+m = 4 and m = 16 on benchmarks/bench_knn.py's team samples (the figures: docs/speed.md, Design
+measurements); its memory is (k + 1) x m x chunk floats."""
 
 SEARCHES = ("sweep", "brute")
 """Neighbour searches of a single sample: the slab sweep (default) or brute force, both exact."""
@@ -335,8 +335,8 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
         without = jnp.where(jnp.arange(m)[None, :] == label[:, None], 0.0, without)
         return team, own, without
 
-    # one team sample's block at a time (searching the same block of every team sample at once,
-    # vmapped, took 300-350 against 115-125 ms at m = 16, k = 15, 10 samples of 16 x 101 points)
+    # one team sample's block at a time: searching the same block of every team sample at once,
+    # vmapped, was slower (docs/speed.md, Design measurements)
     xs = (
         blocks.reshape(batch * n_blocks, c, d),
         label_blocks.reshape(batch * n_blocks, c),

@@ -50,17 +50,18 @@ import jax
 import jax.numpy as jnp
 
 SWEEP_BLOCK = 8
-"""Query points per block of the sweep: on bench_knn.py's 24,000 points (k = 50, 2-core CPU), blocks
-of 8 took 0.087 s on the GridWorld-like sample and 0.051 s on the uniform one, against 0.098 and
-0.060 with 16 and 0.126 and 0.065 with 32 (smaller blocks fail the exactness test more often,
-but a failed block is searched again at a smaller cost)."""
+"""Query points per block of the sweep: of the blocks of 8, 16 and 32 that benchmarks/bench_knn.py
+tried (24,000 points, k = 50), 8 was the fastest on both of its samples. Smaller blocks fail the
+exactness test more often, but a failed block is searched again at a smaller cost (the figures:
+docs/speed.md, Design measurements)."""
 
 BRUTE_BLOCK = 128
 """Query points per block of :func:`brute_force` when called on its own (its memory is
 block x N distances)."""
 
 SLAB_WIDTH = 1.5
-"""Slab width in units of the k-th neighbour radius of N uniform points (faster than 0.8 and 2.5 on bench_knn.py's samples)."""
+"""Slab width in units of the k-th neighbour radius of N uniform points: of the widths
+benchmarks/bench_knn.py tried (0.8, 1.5 and 2.5), the fastest on its samples."""
 
 
 class Plan(NamedTuple):
@@ -159,7 +160,7 @@ def _brute_block(q: jax.Array, q_ids: jax.Array, points: jax.Array, k: int) -> t
     distances [C, k + 1] (the query's own first, at -1) and their points [C, k + 1].
 
     Returned whole: slicing top_k's outputs in the same ``lax.map`` body makes XLA's CPU top_k
-    about 40 times slower, so callers slice after the map."""
+    many times slower, so callers slice after the map."""
     n = points.shape[0]
     sq = jnp.where(q_ids[:, None] == jnp.arange(n)[None, :], -1.0, _squared_distances(q, points))
     neg, pos = jax.lax.top_k(-sq, k + 1)  # the query itself first (at -1), even among exact copies

@@ -237,9 +237,9 @@ class OfflineJob(NamedTuple):
 def run_job(job: OfflineJob) -> np.ndarray:
     """Train on the job's dataset and evaluate: success float [G].
 
-    PyTorch runs on one thread meanwhile: these small networks gain nothing from more (measured:
-    11.2 ms per IQL step with one thread, 11.5 ms with two), and several threads per process
-    oversubscribe the cores when several processes train at once.
+    PyTorch runs on one thread meanwhile: these small networks gain nothing from more (a second
+    thread did not make an IQL step faster), and several threads per process oversubscribe the
+    cores when several processes train at once.
     """
     import torch
 

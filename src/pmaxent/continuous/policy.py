@@ -18,7 +18,7 @@ built with ``filter_vmap`` over m keys and evaluated with ``jax.vmap`` over the 
 and ``eqx.partition`` leaves the parameters a plain pytree of arrays that optax, ``jnp.where``
 in the trainer and the ``.npz`` checkpoints (:mod:`pmaxent.core.pytrees`) handle like the tabular
 table; there is no framework state (no ``init``/``apply`` split, no mutable collections, no RNG
-plumbing); and it is a light import on top of JAX (about 0.15-0.2 s).
+plumbing); and it is a light import on top of JAX.
 
 Sampling: a = mu + sigma * z with z = Phi^-1(u) from the rollout's uniforms. The uniforms lie
 in [0, 1) (multiples of 2^-24 for the default generator) and u = 0 would give z = -inf, so u is

@@ -59,10 +59,12 @@ GRIDWORLD_FREE_AREA = 100.25
 #: Default horizons. GridWorldContinuous: T = 200 steps of at most 0.2 per axis (MEPOL: 1,200),
 #: too few for one trajectory to tour the four rooms (the far corner of the room diagonally
 #: opposite the start is at least 75 steps away), as SPEC's expected behaviour asks: there the
-#: team of four split the rooms in every seed measured; at T = 250 to 400 a single agent's
-#: trajectories reached as many rooms and tied it (benchmarks/continuous_defaults.py, README). Room and Maze: 4 x the paper's tabular horizon (8 and 10), i.e. the same distance in
-#: cells, since a step of 0.25 is a quarter of a cell: T + 1 points touch at most 33 (Room) or 41
-#: (Maze) of the 172 free 0.5-cells, so one agent cannot cover both rooms / all corridors.
+#: team of four split the rooms in every seed benchmarks/continuous_defaults.py ran; at T = 250
+#: to 400 a single agent's trajectories reached as many rooms and tied it (its tables are in
+#: docs/continuous.md). Room and Maze: 4 x the paper's tabular horizon (8 and 10), i.e. the same
+#: distance in cells, since a step of 0.25 is a quarter of a cell: T + 1 points touch at most 33
+#: (Room) or 41 (Maze) of the 172 free 0.5-cells, so one agent cannot cover both rooms / all
+#: corridors.
 GRIDWORLD_HORIZON = 200
 ROOM_HORIZON = 32
 MAZE_HORIZON = 40

@@ -2,9 +2,9 @@
 
 JAX's persistent compilation cache (:func:`pmaxent.core.devices.use_compilation_cache`) skips XLA's
 compile, but it finds an entry by the program's HLO, so every process still traces and lowers
-each program first. For a short ``pmaxent train`` that was most of what the cache left: 0.4 s of
-tracing and lowering the training program, then 0.05 s to load it (room-det, m = 6,
-2026-12-03). A :class:`StoredProgram` keys a compiled program by what it is built from instead
+each program first. For a short ``pmaxent train`` that was most of what the cache left: tracing
+and lowering the training program took several times longer than loading the compiled program.
+A :class:`StoredProgram` keys a compiled program by what it is built from instead
 (a fingerprint of its settings, pmaxent's source, the versions of the libraries, XLA's flags,
 the devices and the arguments' shapes and shardings) and loads it with
 ``jax.experimental.serialize_executable``. A program built from something the key cannot see
