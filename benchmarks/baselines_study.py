@@ -25,22 +25,22 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.tabular.entropy import PluginEntropy, entropy_np
-from pmaxent.tabular import TabularMDP, from_map
-from pmaxent.tabular.environment import tabular_environment
 from pmaxent.core.pgpse import BASELINES, gradient_from_entropies
-from pmaxent.tabular.enumeration import enumerate_trajectories
-from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.core.rollout import sample_team
 from pmaxent.core.runs import run_training
 from pmaxent.core.train import init_state, key_impl, make_update
+from pmaxent.tabular import TabularMDP, from_map
 from pmaxent.tabular.config import PAPER_SEEDS, TabularTrainConfig
+from pmaxent.tabular.entropy import PluginEntropy, entropy_np
+from pmaxent.tabular.enumeration import enumerate_trajectories
+from pmaxent.tabular.environment import tabular_environment
+from pmaxent.tabular.policy import TabularSoftmax
 
 #: The paper's estimator, against which every other is compared.
 REFERENCE = "none"
@@ -85,8 +85,7 @@ def four_rooms_layout(size: int = FOUR_ROOMS_SIZE) -> tuple[str, ...]:
         raise ValueError(f"a four-rooms map needs size >= 7 (rooms of at least 2 x 2); got {size}")
     mid = size // 2
     rows = [
-        ["-" if r in (0, size - 1, mid) or c in (0, size - 1, mid) else "F" for c in range(size)]
-        for r in range(size)
+        ["-" if r in (0, size - 1, mid) or c in (0, size - 1, mid) else "F" for c in range(size)] for r in range(size)
     ]
     for r, c in four_rooms_doorways(size):
         rows[r][c] = "F"
@@ -102,10 +101,14 @@ def four_rooms(size: int = FOUR_ROOMS_SIZE, horizon: int = FOUR_ROOMS_HORIZON, s
     return from_map(four_rooms_layout(size), slip=slip, horizon=horizon, name=f"four-rooms-{size}")
 
 
-def four_rooms_config(agents: int, size: int = FOUR_ROOMS_SIZE, horizon: int = FOUR_ROOMS_HORIZON, **overrides) -> TabularTrainConfig:
+def four_rooms_config(
+    agents: int, size: int = FOUR_ROOMS_SIZE, horizon: int = FOUR_ROOMS_HORIZON, **overrides
+) -> TabularTrainConfig:
     """A TabularTrainConfig that trains on :func:`four_rooms` (the parallel method only, by default)."""
     overrides.setdefault("methods", ("parallel",))
-    return TabularTrainConfig(env=f"four-rooms-{size}", layout=four_rooms_layout(size), horizon=horizon, agents=agents, **overrides)
+    return TabularTrainConfig(
+        env=f"four-rooms-{size}", layout=four_rooms_layout(size), horizon=horizon, agents=agents, **overrides
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +163,9 @@ def _estimate_sampler(mdp: TabularMDP, policy: TabularSoftmax, batch_size: int, 
         samples = sample_team(env, policy, params, key, batch_size)
         entropies = estimator(samples.states)
         observations = samples.states[..., :-1]
-        grads = jnp.stack([gradient_from_entropies(policy, params, observations, samples.actions, entropies, b) for b in baselines])
+        grads = jnp.stack(
+            [gradient_from_entropies(policy, params, observations, samples.actions, entropies, b) for b in baselines]
+        )
         return grads, entropies.team.mean() / jnp.log(mdp.n_valid)
 
     # params is an argument, not a closed-over constant, which XLA would spend seconds folding
@@ -235,7 +240,11 @@ def gradient_statistics(
     signal = float((mean[best] ** 2).sum() - total_variance[best] / n)
     result = {"normalized_entropy": entropy_sum / n, "signal_sq_norm": signal, "per_baseline": {}}
     for j, b in enumerate(baselines):
-        stats = {"total_variance": float(total_variance[j]), "signal_to_noise": signal / float(total_variance[j]), "mean": mean[j]}
+        stats = {
+            "total_variance": float(total_variance[j]),
+            "signal_to_noise": signal / float(total_variance[j]),
+            "mean": mean[j],
+        }
         if ref is not None and j != ref:
             d_mean = diff_total[j] / n
             d_var = np.maximum(diff_sq[j] / n - d_mean**2, 0.0) * n / (n - 1)
@@ -284,10 +293,17 @@ def gradient_variance_study(
     components = paper.make_components()
     mdp, policy = components.world, components.policy
     rows = []
-    for i, (update, params) in enumerate(zip(run["updates"], run["params"])):
+    for i, (update, params) in enumerate(zip(run["updates"], run["params"], strict=True)):
         key = jax.random.fold_in(jax.random.key(seed), 1 + i)
         stats = gradient_statistics(mdp, policy, params, paper.batch_size, n_estimates, key, baselines)
-        rows.append({"update": update, "normalized_entropy": stats["normalized_entropy"], "signal_sq_norm": stats["signal_sq_norm"], "baselines": _variance_rows(stats, baselines)})
+        rows.append(
+            {
+                "update": update,
+                "normalized_entropy": stats["normalized_entropy"],
+                "signal_sq_norm": stats["signal_sq_norm"],
+                "baselines": _variance_rows(stats, baselines),
+            }
+        )
     return {
         "env": paper.env,
         "agents": paper.agents,
@@ -320,8 +336,17 @@ def variance_vs_team_size(
         components = config.make_components()
         mdp, policy = components.world, components.policy
         params = policy.init(jax.random.key(seed), m)
-        stats = gradient_statistics(mdp, policy, params, config.batch_size, n_estimates, jax.random.fold_in(jax.random.key(seed), m), baselines)
-        rows.append({"agents": m, "normalized_entropy": stats["normalized_entropy"], "signal_sq_norm": stats["signal_sq_norm"], "baselines": _variance_rows(stats, baselines)})
+        stats = gradient_statistics(
+            mdp, policy, params, config.batch_size, n_estimates, jax.random.fold_in(jax.random.key(seed), m), baselines
+        )
+        rows.append(
+            {
+                "agents": m,
+                "normalized_entropy": stats["normalized_entropy"],
+                "signal_sq_norm": stats["signal_sq_norm"],
+                "baselines": _variance_rows(stats, baselines),
+            }
+        )
     return {"team_sizes": list(team_sizes), "rows": rows}
 
 
@@ -402,7 +427,9 @@ def updates_to_target(curves: np.ndarray, target: float, window: int) -> int | N
     return int(reached[0]) + window if reached.size else None
 
 
-def summarize_curves(curves: dict[str, np.ndarray], fraction: float = FINAL_FRACTION, gain_fraction: float = GAIN_FRACTION) -> dict:
+def summarize_curves(
+    curves: dict[str, np.ndarray], fraction: float = FINAL_FRACTION, gain_fraction: float = GAIN_FRACTION
+) -> dict:
     """Final values, and updates to reach the paper estimator's final value, per baseline.
 
     Reaching the paper's final value exactly is a coin flip for an estimator that ends on the
@@ -477,11 +504,21 @@ def learning_curves(
         "seeds": list(seeds), "env_steps_per_update": {}, "curves": {}, "summary": {},
     }  # fmt: skip
     for env in envs:
-        base = TabularTrainConfig(env=env, agents=agents, batch_size=batch_size, updates=updates, seeds=tuple(seeds), lr=lr,
-                           optimizer=optimizer, chunk=min(1000, updates))  # fmt: skip
+        base = TabularTrainConfig(
+            env=env,
+            agents=agents,
+            batch_size=batch_size,
+            updates=updates,
+            seeds=tuple(seeds),
+            lr=lr,
+            optimizer=optimizer,
+            chunk=min(1000, updates),
+        )
         result["env_steps_per_update"][env] = batch_size * agents * base.make_components().env.horizon
         result["curves"][env] = _train_baselines(base, baselines)
-        result["summary"][env] = summarize_curves({b: c["normalized_entropy"] for b, c in result["curves"][env].items()})
+        result["summary"][env] = summarize_curves(
+            {b: c["normalized_entropy"] for b, c in result["curves"][env].items()}
+        )
     return result
 
 
@@ -512,8 +549,17 @@ def team_scaling(
     for m in team_sizes:
         m_lr = lr[m] if isinstance(lr, dict) else lr
         m_updates = updates[m] if isinstance(updates, dict) else updates
-        base = four_rooms_config(m, size, horizon, batch_size=batch_size, updates=m_updates, seeds=tuple(seeds), lr=m_lr,
-                                 optimizer=optimizer, chunk=min(500, m_updates))  # fmt: skip
+        base = four_rooms_config(
+            m,
+            size,
+            horizon,
+            batch_size=batch_size,
+            updates=m_updates,
+            seeds=tuple(seeds),
+            lr=m_lr,
+            optimizer=optimizer,
+            chunk=min(500, m_updates),
+        )
         curves = _train_baselines(base, baselines)
         rows.append({
             "agents": m, "lr": m_lr, "cap": m_updates, "env_steps_per_update": batch_size * m * horizon,
@@ -524,8 +570,26 @@ def team_scaling(
 
 
 __all__ = [
-    "FINAL_FRACTION", "GAIN_FRACTION", "FOUR_ROOMS_HORIZON", "FOUR_ROOMS_MAP", "FOUR_ROOMS_SIZE", "FOUR_ROOMS_START", "REFERENCE",
-    "exact_gradient_variance", "final_window", "four_rooms", "four_rooms_config", "four_rooms_doorways",
-    "four_rooms_layout", "gradient_statistics", "gradient_variance_study", "learning_curves", "summarize_curves",
-    "team_scaling", "trailing_mean", "train_checkpoints", "updates_to_target", "variance_vs_team_size",
+    "FINAL_FRACTION",
+    "GAIN_FRACTION",
+    "FOUR_ROOMS_HORIZON",
+    "FOUR_ROOMS_MAP",
+    "FOUR_ROOMS_SIZE",
+    "FOUR_ROOMS_START",
+    "REFERENCE",
+    "exact_gradient_variance",
+    "final_window",
+    "four_rooms",
+    "four_rooms_config",
+    "four_rooms_doorways",
+    "four_rooms_layout",
+    "gradient_statistics",
+    "gradient_variance_study",
+    "learning_curves",
+    "summarize_curves",
+    "team_scaling",
+    "trailing_mean",
+    "train_checkpoints",
+    "updates_to_target",
+    "variance_vs_team_size",
 ]

@@ -44,7 +44,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "other"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), args.rev], check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), args.rev],
+            check=True,
+            capture_output=True,
+        )
         try:
             speeds = {"this checkout": [], args.rev: []}
             for _ in range(args.rounds):
@@ -53,7 +57,10 @@ def main() -> None:
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=True)
     for name, values in speeds.items():
-        print(f"{name:>14s}: median {statistics.median(values) / 1e6:.1f} M agent-steps/s  (rounds: {', '.join(f'{v / 1e6:.1f}' for v in values)})")
+        print(
+            f"{name:>14s}: median {statistics.median(values) / 1e6:.1f} M agent-steps/s  (rounds: "
+            f"{', '.join(f'{v / 1e6:.1f}' for v in values)})"
+        )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,17 @@ HORIZON, BATCH, HIDDEN = 100, 10, (64, 64)
 
 def jax_throughput(agents: int, updates: int, k: int, seeds: int = 1) -> dict:
     """Whole updates of ``seeds`` seeds at once, laid out as run_training lays out a run's lanes."""
-    config = ContinuousTrainConfig(agents=agents, batch_size=BATCH, horizon=HORIZON, k=k, hidden=HIDDEN, methods=("parallel",), seeds=tuple(range(seeds)), updates=updates, chunk=updates)
+    config = ContinuousTrainConfig(
+        agents=agents,
+        batch_size=BATCH,
+        horizon=HORIZON,
+        k=k,
+        hidden=HIDDEN,
+        methods=("parallel",),
+        seeds=tuple(range(seeds)),
+        updates=updates,
+        chunk=updates,
+    )
     components = config.make_components()
     lanes = Lanes((1, seeds))
     run = make_chunk_runner(config, components, lanes)
@@ -61,7 +71,15 @@ def jax_throughput(agents: int, updates: int, k: int, seeds: int = 1) -> dict:
     jax.block_until_ready(metrics)
     seconds = time.perf_counter() - start
     steps = seeds * BATCH * agents * HORIZON * updates
-    return {"agents": agents, "seeds": seeds, "devices": len(lanes.devices), "updates": updates, "seconds": round(seconds, 3), "agent_steps_per_second": steps / seconds, "first_call_with_compile_seconds": round(compile_and_first, 2)}
+    return {
+        "agents": agents,
+        "seeds": seeds,
+        "devices": len(lanes.devices),
+        "updates": updates,
+        "seconds": round(seconds, 3),
+        "agent_steps_per_second": steps / seconds,
+        "first_call_with_compile_seconds": round(compile_and_first, 2),
+    }
 
 
 def search_seconds(agents: int, k: int) -> float:
@@ -124,7 +142,7 @@ class _Adam:
 
     def ascend(self, params, grads):
         self.t += 1
-        for p, g, m, v in zip(params, grads, self.m, self.v):
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
             m *= self.b1
             m += (1 - self.b1) * g
             v *= self.b2
@@ -141,9 +159,14 @@ def numpy_throughput(agents: int, updates: int, k: int) -> dict:
     walls = np.asarray(world.walls)
     rng = np.random.default_rng(0)
     sizes = (2, *HIDDEN, 2)
-    nets = [[(rng.normal(0, 1 / np.sqrt(a), (a, b)), np.zeros(b)) for a, b in zip(sizes[:-1], sizes[1:])] for _ in range(agents)]
+    nets = [
+        [(rng.normal(0, 1 / np.sqrt(a), (a, b)), np.zeros(b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        for _ in range(agents)
+    ]
     log_stds = [np.full(2, -1.5) for _ in range(agents)]
-    optimisers = [_Adam([a for layer in net for a in layer] + [log_std]) for net, log_std in zip(nets, log_stds)]
+    optimisers = [
+        _Adam([a for layer in net for a in layer] + [log_std]) for net, log_std in zip(nets, log_stds, strict=True)
+    ]
     start = time.perf_counter()
     for _ in range(updates):
         samples = np.zeros((BATCH, agents, HORIZON + 1, 2))
@@ -161,7 +184,12 @@ def numpy_throughput(agents: int, updates: int, k: int) -> dict:
                             h = np.maximum(h, 0)
                     actions[b, i, t] = h + np.exp(log_stds[i]) * rng.normal(size=2)
                     proposal = position + np.clip(actions[b, i, t], -0.2, 0.2)
-                    inside = np.any((walls[:, 0] <= proposal[0]) & (proposal[0] <= walls[:, 1]) & (walls[:, 2] <= proposal[1]) & (proposal[1] <= walls[:, 3]))
+                    inside = np.any(
+                        (walls[:, 0] <= proposal[0])
+                        & (proposal[0] <= walls[:, 1])
+                        & (walls[:, 2] <= proposal[1])
+                        & (proposal[1] <= walls[:, 3])
+                    )
                     if not inside and np.all(np.abs(proposal) < 6):
                         position = proposal
                     samples[b, i, t + 1] = position
@@ -172,22 +200,49 @@ def numpy_throughput(agents: int, updates: int, k: int) -> dict:
                 weights[b, i] = team - without
         for i in range(agents):
             observations = samples[:, i, :-1].reshape(-1, 2)
-            grads, grad_log_std = _score_gradient(nets[i], log_stds[i], observations, actions[:, i].reshape(-1, 2), np.repeat(weights[:, i] / BATCH, HORIZON))
-            optimisers[i].ascend([a for layer in nets[i] for a in layer] + [log_stds[i]], [g for layer in grads for g in layer] + [grad_log_std])
+            grads, grad_log_std = _score_gradient(
+                nets[i],
+                log_stds[i],
+                observations,
+                actions[:, i].reshape(-1, 2),
+                np.repeat(weights[:, i] / BATCH, HORIZON),
+            )
+            optimisers[i].ascend(
+                [a for layer in nets[i] for a in layer] + [log_stds[i]],
+                [g for layer in grads for g in layer] + [grad_log_std],
+            )
     seconds = time.perf_counter() - start
     steps = BATCH * agents * HORIZON * updates
-    return {"agents": agents, "updates": updates, "seconds": round(seconds, 3), "agent_steps_per_second": steps / seconds}
+    return {
+        "agents": agents,
+        "updates": updates,
+        "seconds": round(seconds, 3),
+        "agent_steps_per_second": steps / seconds,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--quick", action="store_true", help="fewer updates (a smoke run)")
-    parser.add_argument("--k", type=int, default=ContinuousTrainConfig.k, help="k of the k-NN entropies (default: the training default, ContinuousTrainConfig.k)")
-    parser.add_argument("--seeds", type=int, default=4, help="seeds of the all-devices row (run at once, as pmaxent train runs a run's seeds)")
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=ContinuousTrainConfig.k,
+        help="k of the k-NN entropies (default: the training default, ContinuousTrainConfig.k)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=4,
+        help="seeds of the all-devices row (run at once, as pmaxent train runs a run's seeds)",
+    )
     args = parser.parse_args()
     results = {"k": args.k, "machine": describe_machine(), "rows": []}
-    print(f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {args.k}, networks {HIDDEN}; agent-steps per second of whole updates (rollout, entropies, gradient, Adam)")
+    print(
+        f"gridworld-continuous, B = {BATCH}, T = {HORIZON}, k = {args.k}, networks {HIDDEN}; agent-steps per second of "
+        "whole updates (rollout, entropies, gradient, Adam)"
+    )
     numpy_throughput(1, 1, args.k)  # untimed: the first sklearn and NumPy calls of a process pay their set-up
     for agents in (1, 4, 16):
         updates = 5 if args.quick else 30
@@ -197,11 +252,24 @@ def main() -> None:
         base = numpy_row["agent_steps_per_second"]
         search = search_seconds(agents, args.k)
         update = BATCH * agents * HORIZON / one["agent_steps_per_second"]
-        results["rows"].append({"jax": one, "jax_seeds": many, "numpy": numpy_row, "ratio": one["agent_steps_per_second"] / base,
-                                "ratio_seeds": many["agent_steps_per_second"] / base, "team_search_seconds": search, "update_seconds": update})
-        print(f"  m = {agents:2d}: NumPy + sklearn {base / 1e3:6.1f} k   JAX, one seed {one['agent_steps_per_second'] / 1e3:8.1f} k ({one['agent_steps_per_second'] / base:4.0f}x)   "
-              f"JAX, {args.seeds} seeds on {many['devices']} devices {many['agent_steps_per_second'] / 1e3:8.1f} k ({many['agent_steps_per_second'] / base:4.0f}x)   "
-              f"team search {search * 1e3:.1f} of {update * 1e3:.1f} ms per one-seed update")
+        results["rows"].append(
+            {
+                "jax": one,
+                "jax_seeds": many,
+                "numpy": numpy_row,
+                "ratio": one["agent_steps_per_second"] / base,
+                "ratio_seeds": many["agent_steps_per_second"] / base,
+                "team_search_seconds": search,
+                "update_seconds": update,
+            }
+        )
+        print(
+            f"  m = {agents:2d}: NumPy + sklearn {base / 1e3:6.1f} k   JAX, one seed "
+            f"{one['agent_steps_per_second'] / 1e3:8.1f} k ({one['agent_steps_per_second'] / base:4.0f}x)   JAX, "
+            f"{args.seeds} seeds on {many['devices']} devices {many['agent_steps_per_second'] / 1e3:8.1f} k "
+            f"({many['agent_steps_per_second'] / base:4.0f}x)   team search {search * 1e3:.1f} of {update * 1e3:.1f} "
+            "ms per one-seed update"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

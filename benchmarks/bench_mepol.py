@@ -34,16 +34,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
-
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.knn import knn_entropy  # noqa: E402
-from pmaxent.mepol.algorithm import Mepol, MepolConfig  # noqa: E402
 from pmaxent.core.devices import Lanes  # noqa: E402
 from pmaxent.core.rollout import map_copies, sample_team  # noqa: E402
 from pmaxent.core.runs import _initial_states, make_chunk_runner  # noqa: E402
+from pmaxent.mepol.algorithm import Mepol, MepolConfig  # noqa: E402
 
 EVAL_TRAJECTORIES, EVAL_K = 20, 50
 RESULTS = ROOT / "docs" / "mepol" / "results.json"
@@ -63,7 +62,14 @@ def run_mepol(horizon: int, hidden: tuple[int, ...], budget: float) -> list[dict
     mepol = Mepol(MepolConfig(horizon=horizon, hidden=hidden))
     params, opt_state, key = mepol.init()
     rows, wall, steps, epoch = [], 0.0, 0, 0
-    rows.append({"epoch": 0, "env_steps": 0, "wall_time": 0.0, "entropy": evaluate(mepol.env, mepol.policy, params, jax.random.key(10_000))})
+    rows.append(
+        {
+            "epoch": 0,
+            "env_steps": 0,
+            "wall_time": 0.0,
+            "entropy": evaluate(mepol.env, mepol.policy, params, jax.random.key(10_000)),
+        }
+    )
     while wall < budget:
         key, sample_key = jax.random.split(key)
         start = time.perf_counter()
@@ -72,8 +78,16 @@ def run_mepol(horizon: int, hidden: tuple[int, ...], budget: float) -> list[dict
         wall += time.perf_counter() - start
         steps += mepol.config.trajectories * horizon
         epoch += 1
-        rows.append({"epoch": epoch, "env_steps": steps, "wall_time": wall, "entropy": evaluate(mepol.env, mepol.policy, params, jax.random.key(10_000 + epoch)),
-                     "off_iters": stats["off_iters"], "kl": stats["kl"]})
+        rows.append(
+            {
+                "epoch": epoch,
+                "env_steps": steps,
+                "wall_time": wall,
+                "entropy": evaluate(mepol.env, mepol.policy, params, jax.random.key(10_000 + epoch)),
+                "off_iters": stats["off_iters"],
+                "kl": stats["kl"],
+            }
+        )
     return rows
 
 
@@ -86,7 +100,14 @@ def run_team(horizon: int, budget: float, chunk: int) -> list[dict]:
     env, policy = components.env, components.policy
     first = lambda tree: jax.tree.map(lambda x: x[0, 0], lanes.unpack(tree))  # noqa: E731
     rows, wall, steps, updates = [], 0.0, 0, 0
-    rows.append({"update": 0, "env_steps": 0, "wall_time": 0.0, "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000))})
+    rows.append(
+        {
+            "update": 0,
+            "env_steps": 0,
+            "wall_time": 0.0,
+            "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000)),
+        }
+    )
     while wall < budget:
         start = time.perf_counter()
         packed, _ = run(packed, chunk)
@@ -94,7 +115,14 @@ def run_team(horizon: int, budget: float, chunk: int) -> list[dict]:
         wall += time.perf_counter() - start
         updates += chunk
         steps += chunk * config.batch_size * config.agents * horizon
-        rows.append({"update": updates, "env_steps": steps, "wall_time": wall, "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000 + updates))})
+        rows.append(
+            {
+                "update": updates,
+                "env_steps": steps,
+                "wall_time": wall,
+                "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000 + updates)),
+            }
+        )
     return rows
 
 
@@ -106,7 +134,7 @@ def plot(results: dict, path: str) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for name, rows in results.items():
-        for ax, x in zip(axes, ("wall_time", "env_steps")):
+        for ax, x in zip(axes, ("wall_time", "env_steps"), strict=True):
             ax.plot([r[x] for r in rows], [r["entropy"] for r in rows], marker=".", label=name)
             ax.set_xlabel(x.replace("_", " ") + (" (s)" if x == "wall_time" else ""))
     axes[0].set_ylabel(f"entropy (k = {EVAL_K}, 20 trajectories, nats)")
@@ -118,53 +146,89 @@ def plot(results: dict, path: str) -> None:
 def readme_lines(saved: dict) -> list[str]:
     """The docs' block (docs/mepol.md), made only from a saved run (docs/mepol/results.json)."""
     mepol, team = saved["results"]["mepol"], saved["results"]["pmaxent m=4"]
-    final = {name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in (("mepol", mepol), ("team", team))}
+    final = {
+        name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in (("mepol", mepol), ("team", team))
+    }
     # per environment step: the largest step count at which both were evaluated
     common = sorted({r["env_steps"] for r in mepol} & {r["env_steps"] for r in team} - {0})
     at = common[-1] if common else None
     by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
     lines = [
-        f"Written by `python benchmarks/bench_mepol.py --readme` from [docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
-        f"({doc_blocks.provenance_text(saved)}; "
-        f"T = {saved['horizon']}, {saved['budget']:.0f} s of training each; entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} evaluations):",
+        "Written by `python benchmarks/bench_mepol.py --readme` from "
+        f"[docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
+        f"({doc_blocks.provenance_text(saved)}; T = {saved['horizon']}, {saved['budget']:.0f} s of training each; "
+        f"entropy: k = {EVAL_K} over {EVAL_TRAJECTORIES} fresh trajectories, final: the mean of the last {LAST} "
+        "evaluations):",
         "",
         "| method | updates | environment steps | entropy at the start | final entropy |",
         "|---|---|---|---|---|",
-        f"| MEPOL | {mepol[-1]['epoch']} epochs | {mepol[-1]['env_steps']:,} | {mepol[0]['entropy']:.2f} | {final['mepol']:.2f} |",
-        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {team[-1]['env_steps']:,} | {team[0]['entropy']:.2f} | {final['team']:.2f} |",
+        f"| MEPOL | {mepol[-1]['epoch']} epochs | {mepol[-1]['env_steps']:,} | {mepol[0]['entropy']:.2f} | "
+        f"{final['mepol']:.2f} |",
+        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {team[-1]['env_steps']:,} | "
+        f"{team[0]['entropy']:.2f} | {final['team']:.2f} |",
         "",
     ]
     if at is None:
         lines.append("The two were never evaluated at the same number of environment steps.")
     else:
         m, t = by_steps["mepol"][at], by_steps["team"][at]
-        lines.append(f"At {at:,} environment steps, the largest count at which both were evaluated, MEPOL scored {m['entropy']:.2f} "
-                     f"({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} ({t['wall_time']:.1f} s into its budget, compilation included).")
+        lines.append(
+            f"At {at:,} environment steps, the largest count at which both were evaluated, MEPOL scored "
+            f"{m['entropy']:.2f} ({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} "
+            f"({t['wall_time']:.1f} s into its budget, compilation included)."
+        )
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="T = 400, 64-64 MEPOL network, 60 s per method")
-    parser.add_argument("--budget", type=float, default=None, help="training seconds per method (default 600, quick 60)")
+    parser.add_argument(
+        "--budget", type=float, default=None, help="training seconds per method (default 600, quick 60)"
+    )
     parser.add_argument("--json", default=None, help="write the rows here")
     parser.add_argument("--plot", default=None, help="write the two-panel figure here")
-    parser.add_argument("--save", action="store_true", help=f"keep the run in {RESULTS.relative_to(ROOT)} and rewrite the docs' block from it")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block (docs/mepol.md) from the saved run")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (docs/mepol.md) against the saved run (exit 1 if it differs)")
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help=f"keep the run in {RESULTS.relative_to(ROOT)} and rewrite the docs' block from it",
+    )
+    parser.add_argument(
+        "--readme", action="store_true", help="only rewrite the docs' block (docs/mepol.md) from the saved run"
+    )
+    parser.add_argument(
+        "--check-readme",
+        action="store_true",
+        help="only check the docs' block (docs/mepol.md) against the saved run (exit 1 if it differs)",
+    )
     args = parser.parse_args()
     if args.readme or args.check_readme:
         saved = json.loads(RESULTS.read_text())
-        sys.exit(0 if doc_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
+        sys.exit(
+            0
+            if doc_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme)
+            else 1
+        )
     horizon, hidden = (400, (64, 64)) if args.quick else (1200, (300, 300))
     budget = args.budget or (60.0 if args.quick else 600.0)
-    results = {"mepol": run_mepol(horizon, hidden, budget), "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20)}
-    print(f"gridworld-continuous, T = {horizon}, {budget:.0f} s of training per method; entropy: k = {EVAL_K}, 20 fresh trajectories (ln 100.25 = 4.608 is the most)")
+    results = {
+        "mepol": run_mepol(horizon, hidden, budget),
+        "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20),
+    }
+    print(
+        f"gridworld-continuous, T = {horizon}, {budget:.0f} s of training per method; entropy: k = {EVAL_K}, 20 fresh "
+        "trajectories (ln 100.25 = 4.608 is the most)"
+    )
     for name, rows in results.items():
         print(f"{name}:")
         for row in rows:
             print(f"  steps {row['env_steps']:>9d}  wall {row['wall_time']:7.1f} s  entropy {row['entropy']:.3f}")
-    saved = {**doc_blocks.provenance("benchmarks/bench_mepol.py"), "horizon": horizon, "budget": budget, "results": results}
+    saved = {
+        **doc_blocks.provenance("benchmarks/bench_mepol.py"),
+        "horizon": horizon,
+        "budget": budget,
+        "results": results,
+    }
     if args.json:
         Path(args.json).write_text(json.dumps(saved, indent=1) + "\n")
     if args.save:

@@ -29,7 +29,7 @@ import json
 import os
 import platform
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium
 import jax
@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import pmaxent  # noqa: F401  (registers the Gymnasium ids)
-from pmaxent.tabular import registered_id, make, make_dynamics
+from pmaxent.tabular import make, make_dynamics, registered_id
 from pmaxent.tabular.simulator import Dynamics, reset_from_uniform, step_from_uniform
 
 ENVS = ("room-stoc", "maze-stoc")

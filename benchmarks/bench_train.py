@@ -32,14 +32,22 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent import tabular  # noqa: E402
+from pmaxent.core.devices import Lanes  # noqa: E402
 from pmaxent.core.runs import _initial_states, make_chunk_runner, run_training  # noqa: E402
 from pmaxent.tabular.config import TabularTrainConfig, paper_config  # noqa: E402
-from pmaxent.core.devices import Lanes  # noqa: E402
 
 
 def agent_steps(config: TabularTrainConfig, updates: int) -> int:
     horizon = config.make_components().env.horizon
-    return len(config.methods) * len(config.seeds) * config.batch_size * config.trajectories * config.agents * horizon * updates
+    return (
+        len(config.methods)
+        * len(config.seeds)
+        * config.batch_size
+        * config.trajectories
+        * config.agents
+        * horizon
+        * updates
+    )
 
 
 def jax_throughput(config: TabularTrainConfig) -> dict:
@@ -117,7 +125,13 @@ def paper_grid(updates: int) -> dict:
             per_run[f"{env} m={m}"] = round(time.perf_counter() - run_start, 2)
             total_steps += agent_steps(config, updates)
     seconds = time.perf_counter() - start
-    return {"updates": updates, "seconds": round(seconds, 1), "agent_steps": total_steps, "agent_steps_per_second": total_steps / seconds, "per_run_seconds": per_run}
+    return {
+        "updates": updates,
+        "seconds": round(seconds, 1),
+        "agent_steps": total_steps,
+        "agent_steps_per_second": total_steps / seconds,
+        "per_run_seconds": per_run,
+    }
 
 
 def main() -> None:
@@ -127,13 +141,20 @@ def main() -> None:
     args = parser.parse_args()
     updates = 1000 if args.quick else 10_000
     results = {
-        "machine": {"processor": platform.processor() or platform.machine(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "devices": [str(d) for d in jax.devices()],
+            "jax": jax.__version__,
+        },
     }
     paper = paper_config("room-det", 6, methods=("parallel",), updates=updates)
     results["paper_config"] = jax_throughput(paper)
-    print(f"paper configuration (room-det, m=6, B=40, 5 seeds, {updates} updates): "
-          f"{results['paper_config']['agent_steps_per_second'] / 1e6:.1f} M agent-steps/s, "
-          f"{results['paper_config']['updates_per_second']:.0f} updates/s (first chunk incl. compile {results['paper_config']['first_chunk_with_compile_seconds']} s)")
+    print(
+        f"paper configuration (room-det, m=6, B=40, 5 seeds, {updates} updates): "
+        f"{results['paper_config']['agent_steps_per_second'] / 1e6:.1f} M agent-steps/s, "
+        f"{results['paper_config']['updates_per_second']:.0f} updates/s (first chunk incl. compile "
+        f"{results['paper_config']['first_chunk_with_compile_seconds']} s)"
+    )
     results["rng"] = []
     for rng in ("hash", "threefry2x32", "rbg", "unsafe_rbg"):  # same config, half the updates
         config = paper_config("room-det", 6, methods=("parallel",), updates=updates // 2, rng=rng)
@@ -144,11 +165,16 @@ def main() -> None:
     loop = numpy_loop_throughput(mdp, agents=6, batch_size=40, seeds=5, updates=2 if args.quick else 10)
     loop["ratio_jax_over_numpy"] = results["paper_config"]["agent_steps_per_second"] / loop["agent_steps_per_second"]
     results["numpy_loop"] = loop
-    print(f"NumPy per-step loop: {loop['agent_steps_per_second'] / 1e3:.1f} k agent-steps/s -> JAX is {loop['ratio_jax_over_numpy']:,.0f}x faster")
+    print(
+        f"NumPy per-step loop: {loop['agent_steps_per_second'] / 1e3:.1f} k agent-steps/s -> JAX is "
+        f"{loop['ratio_jax_over_numpy']:,.0f}x faster"
+    )
     grid = paper_grid(updates)
     results["paper_grid"] = grid
-    print(f"paper grid (4 envs x m 2,4,6 x parallel+single x 5 seeds x {updates} updates): {grid['seconds']:.1f} s "
-          f"({grid['agent_steps_per_second'] / 1e6:.1f} M agent-steps/s overall, compilation included)")
+    print(
+        f"paper grid (4 envs x m 2,4,6 x parallel+single x 5 seeds x {updates} updates): {grid['seconds']:.1f} s "
+        f"({grid['agent_steps_per_second'] / 1e6:.1f} M agent-steps/s overall, compilation included)"
+    )
     results["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {results['peak_memory_mb']:.0f} MB")
     if args.json:

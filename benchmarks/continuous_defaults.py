@@ -2,8 +2,8 @@
 gridworld-continuous under a few settings, with where each agent goes.
 
     python benchmarks/continuous_defaults.py [--table NAME] [--agents 4] [--seeds 0,1,2,3,4,5] [--setting k=15 ...]
-    python benchmarks/continuous_defaults.py --readme          # the docs' block (docs/continuous.md) from the saved tables
-    python benchmarks/continuous_defaults.py --check-readme    # exit 1, printing the differences, if it disagrees
+    python benchmarks/continuous_defaults.py --readme  # the docs' block (docs/continuous.md) from the saved tables
+    python benchmarks/continuous_defaults.py --check-readme  # exit 1, printing the differences, if it disagrees
 
 For each setting (ContinuousTrainConfig fields changed from the defaults: the k-NN estimator's k
 from 4 to 25, and the horizon 400 against the default 200) it trains the parallel team and the single agent
@@ -17,7 +17,8 @@ room), bottom-right, top-left, top-right: "3051" is an agent with 3/9 of its pos
 A run saves its table, with the command, date, commit and machine, in
 docs/continuous_defaults/NAME.json (``--table NAME``, default "settings") and rewrites the
 ``continuous-defaults`` block of docs/continuous.md from every saved table (:data:`TABLES`), so the
-documentation quotes no figure of these runs by hand; ``tests/test_readme_results.py`` checks that block against the files.
+documentation quotes no figure of these runs by hand; ``tests/test_readme_results.py`` checks that
+block against the files.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
 from pmaxent.continuous.team import team_positions  # noqa: E402
+from pmaxent.core.runs import run_training  # noqa: E402
 from pmaxent.reports import final_metric  # noqa: E402
 from pmaxent.statistics import difference_interval  # noqa: E402
-from pmaxent.core.runs import run_training  # noqa: E402
 
 SETTINGS = (
     *({"k": k} for k in (15, 25, 10, 7, 4)),
@@ -56,7 +57,11 @@ TABLES = ("settings", "lr_decay")
 """The saved tables the block shows, in its order: the k and horizon settings, and the step-size
 decay over twelve seeds (``--table lr_decay --setting lr_decay=1 --setting lr_decay=0.998
 --setting lr_decay=0.996 --seeds 0,...,11``)."""
-HEADER = ("| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | single coverage | parallel agents' rooms (per seed) | seconds |", "|---|---|---|---|---|---|---|---|")
+HEADER = (
+    "| setting | parallel entropy | single entropy | parallel - single (95% interval), seeds led | parallel coverage | "
+    "single coverage | parallel agents' rooms (per seed) | seconds |",
+    "|---|---|---|---|---|---|---|---|",
+)
 DEFAULTS_SHOWN = ("horizon", "lr", "lr_decay", "batch_size", "k", "hidden", "log_std_init", "updates")
 
 
@@ -78,7 +83,10 @@ def measure(setting: dict, agents: int, seeds: tuple[int, ...]) -> dict:
         row[method] = {
             "normalized_entropy": final_metric(run.metrics["normalized_entropy"][i]).round(3).tolist(),
             "coverage": final_metric(run.metrics["coverage"][i]).round(3).tolist(),
-            "rooms": [room_shares(team_positions(run, method, seed_index=s, trajectories=4)).round(3).tolist() for s in range(len(seeds))],
+            "rooms": [
+                room_shares(team_positions(run, method, seed_index=s, trajectories=4)).round(3).tolist()
+                for s in range(len(seeds))
+            ],
         }
     return row
 
@@ -112,14 +120,18 @@ def _shown(value) -> str:
 def readme_lines(tables: dict[str, dict]) -> list[str]:
     """The docs' block (docs/continuous.md), made only from the saved tables."""
     files = " and ".join(f"[{name}.json](docs/continuous_defaults/{name}.json)" for name in tables)
-    lines = [f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the last 1% of updates."]
+    lines = [
+        f"Written by `python benchmarks/continuous_defaults.py --readme` from {files}; final values are means over the "
+        "last 1% of updates."
+    ]
     for table in tables.values():
         seeds = table["seeds"]
         lines += [
             "",
             f"`{table['command']}` ({doc_blocks.provenance_text(table)}; "
             f"m = {table['agents']}, seeds {seeds[0]} to {seeds[-1]}, the other settings the defaults: "
-            + ", ".join(f"{k} {_shown(v)}" for k, v in table["defaults"].items()) + "; bold: the default):",
+            + ", ".join(f"{k} {_shown(v)}" for k, v in table["defaults"].items())
+            + "; bold: the default):",
             "",
             *HEADER,
             *(table_row(row, table["defaults"]) for row in table["rows"]),
@@ -129,6 +141,7 @@ def readme_lines(tables: dict[str, dict]) -> list[str]:
 
 def _repeated_settings(tables: dict[str, dict]) -> list[str]:
     """Where two tables ran the same configuration: whether their common seeds ended equal."""
+
     def config(table, row):
         return json.dumps({**table["defaults"], **row["setting"], "agents": table["agents"]}, sort_keys=True)
 
@@ -143,34 +156,88 @@ def _repeated_settings(tables: dict[str, dict]) -> list[str]:
             for method, who in (("parallel", "the team's"), ("single", "the single agent's")):
                 a = [row_a[method]["normalized_entropy"][table_a["seeds"].index(s)] for s in common]
                 b = [row_b[method]["normalized_entropy"][table_b["seeds"].index(s)] for s in common]
-                differing = [(s, x, y) for s, x, y in zip(common, a, b) if x != y]
-                verdicts.append(f"{who} final entropies " + ("were equal" if not differing else f"differed in {len(differing)} of {len(common)} seeds (seed {differing[0][0]}: {differing[0][1]:.3f} and {differing[0][2]:.3f})"))
+                differing = [(s, x, y) for s, x, y in zip(common, a, b, strict=True) if x != y]
+                verdicts.append(
+                    f"{who} final entropies "
+                    + (
+                        "were equal"
+                        if not differing
+                        else f"differed in {len(differing)} of {len(common)} seeds (seed {differing[0][0]}: "
+                        f"{differing[0][1]:.3f} and {differing[0][2]:.3f})"
+                    )
+                )
             label = ", ".join(f"{k}={v}" for k, v in row_a["setting"].items())
-            label = "the default" if all(table_a["defaults"].get(k) == v for k, v in row_a["setting"].items()) else label
-            lines += ["", f"The same configuration ({label}) ran in {name_a}.json with seeds {table_a['seeds'][0]} to {table_a['seeds'][-1]} and in {name_b}.json "
-                          f"with seeds {table_b['seeds'][0]} to {table_b['seeds'][-1]}: for their {len(common)} common seeds {' and '.join(verdicts)}."]
+            label = (
+                "the default" if all(table_a["defaults"].get(k) == v for k, v in row_a["setting"].items()) else label
+            )
+            lines += [
+                "",
+                f"The same configuration ({label}) ran in {name_a}.json with seeds {table_a['seeds'][0]} to "
+                f"{table_a['seeds'][-1]} and in {name_b}.json with seeds {table_b['seeds'][0]} to "
+                f"{table_b['seeds'][-1]}: for their {len(common)} common seeds {' and '.join(verdicts)}.",
+            ]
     return lines
 
 
 def load_tables() -> dict[str, dict]:
-    return {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in TABLES if (RESULTS / f"{name}.json").exists()}
+    return {
+        name: json.loads((RESULTS / f"{name}.json").read_text())
+        for name in TABLES
+        if (RESULTS / f"{name}.json").exists()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=ContinuousTrainConfig.agents)
     parser.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated training seeds")
-    parser.add_argument("--setting", action="append", help="only this setting, as FIELD=NUMBER[,FIELD=NUMBER] (repeatable; default: SETTINGS)")
-    parser.add_argument("--table", default="settings", help=f"save the table as {RESULTS.relative_to(ROOT)}/TABLE.json (the docs show {', '.join(TABLES)})")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block (docs/continuous.md) from the saved tables")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (docs/continuous.md) against the saved tables (exit 1 if it differs)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        help="only this setting, as FIELD=NUMBER[,FIELD=NUMBER] (repeatable; default: SETTINGS)",
+    )
+    parser.add_argument(
+        "--table",
+        default="settings",
+        help=f"save the table as {RESULTS.relative_to(ROOT)}/TABLE.json (the docs show {', '.join(TABLES)})",
+    )
+    parser.add_argument(
+        "--readme", action="store_true", help="only rewrite the docs' block (docs/continuous.md) from the saved tables"
+    )
+    parser.add_argument(
+        "--check-readme",
+        action="store_true",
+        help="only check the docs' block (docs/continuous.md) against the saved tables (exit 1 if it differs)",
+    )
     args = parser.parse_args()
     if args.readme or args.check_readme:
-        sys.exit(0 if doc_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=args.check_readme) else 1)
+        sys.exit(
+            0
+            if doc_blocks.update(
+                "continuous-defaults",
+                readme_lines(load_tables()),
+                str(RESULTS.relative_to(ROOT)),
+                check=args.check_readme,
+            )
+            else 1
+        )
     seeds = tuple(int(s) for s in args.seeds.split(","))
-    settings = SETTINGS if not args.setting else tuple({name: json.loads(value) for name, value in (item.split("=") for item in text.split(","))} for text in args.setting)
+    settings = (
+        SETTINGS
+        if not args.setting
+        else tuple(
+            {name: json.loads(value) for name, value in (item.split("=") for item in text.split(","))}
+            for text in args.setting
+        )
+    )
     defaults = {f.name: f.default for f in dataclasses.fields(ContinuousTrainConfig) if f.name in DEFAULTS_SHOWN}
-    table = {**doc_blocks.provenance("benchmarks/continuous_defaults.py"), "agents": args.agents, "seeds": list(seeds), "defaults": defaults, "rows": []}
+    table = {
+        **doc_blocks.provenance("benchmarks/continuous_defaults.py"),
+        "agents": args.agents,
+        "seeds": list(seeds),
+        "defaults": defaults,
+        "rows": [],
+    }
     print(f"gridworld-continuous, m = {args.agents}, seeds {seeds}; other settings the defaults {defaults}")
     print("\n".join(HEADER))
     for setting in settings:
@@ -179,7 +246,9 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.table}.json").write_text(json.dumps(table, indent=1) + "\n")
     if args.table in TABLES:
-        doc_blocks.update("continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.update(
+            "continuous-defaults", readme_lines(load_tables()), str(RESULTS.relative_to(ROOT)), check=False
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import os
 
 os.environ["PMAXENT_COMPILATION_CACHE"] = "off"
 
-from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores
 
 use_all_cpu_cores()
 

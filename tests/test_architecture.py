@@ -1,4 +1,5 @@
-"""The architecture page's example (docs/architecture.md), run as written: a team trained on a user's own JAX environment."""
+"""The architecture page's example (docs/architecture.md), run as written: a team trained on a user's own JAX
+environment."""
 
 import re
 from pathlib import Path

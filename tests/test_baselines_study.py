@@ -5,7 +5,6 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
-
 from baselines_study import (
     FOUR_ROOMS_START,
     exact_gradient_variance,
@@ -22,19 +21,20 @@ from baselines_study import (
     updates_to_target,
     variance_vs_team_size,
 )
-from pmaxent.tabular.mdp import reachable_states
-from pmaxent.tabular.enumeration import exact_gradient
-from pmaxent.tabular.policy import TabularSoftmax
+from tiny_mdps import three_state_mdp
+
 from pmaxent.core.train import init_state, make_train
 from pmaxent.tabular.config import TabularTrainConfig
-from tiny_mdps import three_state_mdp
+from pmaxent.tabular.enumeration import exact_gradient
+from pmaxent.tabular.mdp import reachable_states
+from pmaxent.tabular.policy import TabularSoftmax
 
 
 def _components(floor: np.ndarray) -> list[int]:
     """Sizes of the 4-connected components of a boolean grid, largest first."""
     seen = np.zeros_like(floor)
     sizes = []
-    for start in zip(*np.nonzero(floor)):
+    for start in zip(*np.nonzero(floor), strict=True):
         if seen[start]:
             continue
         stack, size = [start], 0
@@ -61,7 +61,9 @@ def test_four_rooms_map_is_four_rooms_joined_by_one_cell_doorways():
     assert doorways == ((5, 10), (14, 10), (10, 5), (10, 14))
     inner_wall = np.zeros_like(floor)
     inner_wall[10, 1:-1] = inner_wall[1:-1, 10] = True
-    assert sorted(zip(*np.nonzero(floor & inner_wall))) == sorted(doorways), "the inner walls open only at the doorways"
+    assert sorted(zip(*np.nonzero(floor & inner_wall), strict=True)) == sorted(doorways), (
+        "the inner walls open only at the doorways"
+    )
     rooms = floor.copy()
     for r, c in doorways:
         rooms[r, c] = False
@@ -132,7 +134,7 @@ def test_train_checkpoints_lie_on_one_training_run():
     assert run["updates"] == [0, 2, 4] and run["normalized_entropy"].shape == (4,)
     initial = init_state(config, config.make_components(), jax.random.key(3)).params
     np.testing.assert_array_equal(run["params"][0], initial)
-    for update, params in zip(run["updates"][1:], run["params"][1:]):
+    for update, params in zip(run["updates"][1:], run["params"][1:], strict=True):
         state, _ = make_train(dataclasses.replace(config, updates=update))(jax.random.key(3))
         np.testing.assert_allclose(params, state.params, rtol=1e-6)
     assert not np.allclose(run["params"][0], run["params"][2])
@@ -152,7 +154,9 @@ def test_study_functions_smoke():
     assert curves["env_steps_per_update"]["room-det"] == 4 * 2 * 8
 
     baselines = ("none", "loo-agent")
-    scaling = team_scaling((2,), lr={2: 0.3}, updates={2: 4}, baselines=baselines, seeds=(0,), size=7, horizon=3, batch_size=4)
+    scaling = team_scaling(
+        (2,), lr={2: 0.3}, updates={2: 4}, baselines=baselines, seeds=(0,), size=7, horizon=3, batch_size=4
+    )
     row = scaling["rows"][0]
     assert row["cap"] == 4 and row["lr"] == 0.3 and set(row["summary"]["per_baseline"]) == set(baselines)
     assert row["summary"]["per_baseline"]["none"]["updates_to_target"] is not None

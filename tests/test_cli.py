@@ -13,7 +13,27 @@ runner = CliRunner()
 
 def test_train_writes_a_run_directory(tmp_path):
     out = tmp_path / "run"
-    result = runner.invoke(app, ["train", "--env", "maze-stoc", "-m", "2", "--updates", "40", "--batch", "8", "--seeds", "3,4", "--chunk", "20", "--out", str(out), "--quiet"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--env",
+            "maze-stoc",
+            "-m",
+            "2",
+            "--updates",
+            "40",
+            "--batch",
+            "8",
+            "--seeds",
+            "3,4",
+            "--chunk",
+            "20",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "parallel" in result.output and "normalized entropy" in result.output
     config = json.loads((out / "config.json").read_text())
@@ -23,7 +43,23 @@ def test_train_writes_a_run_directory(tmp_path):
 
 
 def test_an_interrupted_run_resumes_with_its_own_settings_from_out_and_resume_alone(tmp_path, interruption):
-    options = ["--env", "maze-det", "-m", "2", "--updates", "40", "--batch", "8", "--seeds", "5", "--lr", "0.2", "--chunk", "20", "--quiet"]
+    options = [
+        "--env",
+        "maze-det",
+        "-m",
+        "2",
+        "--updates",
+        "40",
+        "--batch",
+        "8",
+        "--seeds",
+        "5",
+        "--lr",
+        "0.2",
+        "--chunk",
+        "20",
+        "--quiet",
+    ]
     reference = tmp_path / "reference"
     assert runner.invoke(app, ["train", *options, "--out", str(reference)]).exit_code == 0
     interruption.start()
@@ -32,7 +68,9 @@ def test_an_interrupted_run_resumes_with_its_own_settings_from_out_and_resume_al
     assert stopped.exit_code == 2 and f"pmaxent train --out {out} --resume" in stopped.output
     interruption.stop()
     refused = runner.invoke(app, ["train", "--out", str(out), "--resume", "--lr", "0.1", "--agents", "2"])
-    assert refused.exit_code == 2 and "started with lr = 0.2, not 0.1" in refused.output and "agents" not in refused.output
+    assert (
+        refused.exit_code == 2 and "started with lr = 0.2, not 0.1" in refused.output and "agents" not in refused.output
+    )
     resumed = runner.invoke(app, ["train", "--out", str(out), "--resume", "--quiet"])
     assert resumed.exit_code == 0, resumed.output
     assert (out / "metrics.csv").read_text() == (reference / "metrics.csv").read_text()
@@ -47,7 +85,10 @@ def test_cache_shows_and_clears_the_programs_kept_between_runs(tmp_path, monkeyp
     monkeypatch.setenv("PMAXENT_COMPILATION_CACHE", str(cache))
     shown = runner.invoke(app, ["--no-compile-cache", "cache"])  # (the option keeps this test process's JAX settings)
     assert shown.exit_code == 0, shown.output
-    assert f"compilation cache: {cache} (1 files, 0.0 MB)" in shown.output and f"program store: {store} (1 files, 2.5 MB)" in shown.output
+    assert (
+        f"compilation cache: {cache} (1 files, 0.0 MB)" in shown.output
+        and f"program store: {store} (1 files, 2.5 MB)" in shown.output
+    )
     cleared = runner.invoke(app, ["--no-compile-cache", "cache", "--clear"])
     assert cleared.exit_code == 0 and "removed 2 files (2.5 MB)" in cleared.output
     assert not cache.exists() and not store.exists()
@@ -97,7 +138,32 @@ def test_train_collect_offline_end_to_end(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     out = Path("runs") / "run"
-    assert runner.invoke(full_app, ["train", "-m", "2", "--updates", "30", "--batch", "8", "--seeds", "0,1", "--chunk", "30", "--method", "parallel", "--method", "single", "--out", str(out), "--quiet"]).exit_code == 0
+    assert (
+        runner.invoke(
+            full_app,
+            [
+                "train",
+                "-m",
+                "2",
+                "--updates",
+                "30",
+                "--batch",
+                "8",
+                "--seeds",
+                "0,1",
+                "--chunk",
+                "30",
+                "--method",
+                "parallel",
+                "--method",
+                "single",
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+        ).exit_code
+        == 0
+    )
     collected = runner.invoke(full_app, ["collect", str(out), "--quiet"])
     assert collected.exit_code == 0, collected.output
     assert {row["method"] for row in csv.DictReader(open(out / "datasets.csv"))} == {"parallel", "single", "random"}
@@ -132,6 +198,10 @@ def test_every_subcommand_exits_with_the_documented_status_on_bad_input(tmp_path
     from pmaxent.cli.errors import BAD_INPUT
 
     (tmp_path / "empty").mkdir()
-    result = runner.invoke(app, [arg.format(empty=tmp_path / "empty") for arg in command] + ["--out", str(tmp_path / "out")] * (command[0] in ("train", "theory", "reproduce")))
+    result = runner.invoke(
+        app,
+        [arg.format(empty=tmp_path / "empty") for arg in command]
+        + ["--out", str(tmp_path / "out")] * (command[0] in ("train", "theory", "reproduce")),
+    )
     assert result.exit_code == BAD_INPUT, result.output
     assert message in result.output

@@ -32,8 +32,29 @@ def _train_process(cache, out, *flags):
     import subprocess
     import sys
 
-    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"} | {"PMAXENT_COMPILATION_CACHE": str(cache)}
-    command = [sys.executable, "-c", "from pmaxent.cli import main; main()", *flags, "train", "--env", "room-det", "-m", "2", "--updates", "20", "--seeds", "0", "--chunk", "20", "--out", str(out), "--quiet"]
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"} | {
+        "PMAXENT_COMPILATION_CACHE": str(cache)
+    }
+    command = [
+        sys.executable,
+        "-c",
+        "from pmaxent.cli import main; main()",
+        *flags,
+        "train",
+        "--env",
+        "room-det",
+        "-m",
+        "2",
+        "--updates",
+        "20",
+        "--seeds",
+        "0",
+        "--chunk",
+        "20",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=out.parent)
 
 
@@ -48,7 +69,9 @@ def test_the_cli_keeps_compiled_programs_and_reuses_them_with_the_same_result(tm
     second = _train_process(cache, tmp_path / "b")
     assert second.returncode == 0, second.stderr
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == entries  # all hits: nothing new compiled
-    assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl")} == stored  # loaded, not compiled and written again
+    assert {
+        p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl")
+    } == stored  # loaded, not compiled and written again
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
     usage = cache_usage(cache)
     assert usage[cache][0] == len(entries) and usage[store] == (2, sum(p.stat().st_size for p in store.glob("*.pkl")))

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pmaxent.cli import app
+from pmaxent.core.tables import read_metrics_csv
 from pmaxent.reports import final_metric, run_name
 from pmaxent.tabular.paper import QUICK
-from pmaxent.core.tables import read_metrics_csv
 
 runner = CliRunner()
 
@@ -26,7 +26,19 @@ def quick_run(tmp_path_factory):
 def test_report_references_only_existing_figures(quick_run):
     report = (quick_run / "report.md").read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
-    for figure in ("fig1_", "fig2_", "fig3_", "fig5_", "fig6_", "fig7_", "fig8_", "fig9_", "fig10_", "bound_vs_truth", "frank_wolfe"):
+    for figure in (
+        "fig1_",
+        "fig2_",
+        "fig3_",
+        "fig5_",
+        "fig6_",
+        "fig7_",
+        "fig8_",
+        "fig9_",
+        "fig10_",
+        "bound_vs_truth",
+        "frank_wolfe",
+    ):
         assert any(figure in image for image in images), figure
     for image in images:
         assert (quick_run / image).stat().st_size > 1000, image
@@ -45,8 +57,16 @@ def test_claims_table_matches_the_metrics_files(quick_run):
             single = final_metric(curves["single"]["normalized_entropy"]).mean()
             assert f"{env} m={m}: {parallel:.3f} vs {single:.3f}" in claims[0]["measured"]
             wins = sum(
-                final_metric(read_metrics_csv(quick_run / "runs" / run_name(e, k) / "metrics.csv")["parallel"]["normalized_entropy"]).mean()
-                > final_metric(read_metrics_csv(quick_run / "runs" / run_name(e, k) / "metrics.csv")["single"]["normalized_entropy"]).mean()
+                final_metric(
+                    read_metrics_csv(quick_run / "runs" / run_name(e, k) / "metrics.csv")["parallel"][
+                        "normalized_entropy"
+                    ]
+                ).mean()
+                > final_metric(
+                    read_metrics_csv(quick_run / "runs" / run_name(e, k) / "metrics.csv")["single"][
+                        "normalized_entropy"
+                    ]
+                ).mean()
                 for e in QUICK.envs
                 for k in QUICK.agents
             )

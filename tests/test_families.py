@@ -49,10 +49,32 @@ def test_an_entry_point_family_is_a_cli_family(tmp_path):
     (info / "entry_points.txt").write_text("[pmaxent.families]\nring = ring_family:RingFamily\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "PMAXENT_COMPILATION_CACHE": "off"}
     command = [sys.executable, "-c", "from pmaxent.cli import main; main()"]
-    help_text = subprocess.run([*command, "train", "--help"], capture_output=True, text=True, env=env, timeout=300).stdout
+    help_text = subprocess.run(
+        [*command, "train", "--help"], capture_output=True, text=True, env=env, timeout=300
+    ).stdout
     assert "--cells" in help_text and "Cells of the ring" in help_text
     out = tmp_path / "run"
-    done = subprocess.run([*command, "train", "--env", "ring", "--cells", "8", "--updates", "20", "--seeds", "0", "--out", str(out), "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [
+            *command,
+            "train",
+            "--env",
+            "ring",
+            "--cells",
+            "8",
+            "--updates",
+            "20",
+            "--seeds",
+            "0",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert '"family": "ring"' in (out / "config.json").read_text() and '"cells": 8' in (out / "config.json").read_text()
 
@@ -119,9 +141,23 @@ def test_the_core_imports_no_family_and_only_families_names_them():
     for module, imported in graph.items():
         if module.startswith("pmaxent.core"):
             assert not [name for name in imported if name.startswith(family_packages)], module
-        if module.startswith(("pmaxent.plots", "pmaxent.maps", "pmaxent.datasets", "pmaxent.offline", "pmaxent.reports", "pmaxent.statistics")):
+        if module.startswith(
+            (
+                "pmaxent.plots",
+                "pmaxent.maps",
+                "pmaxent.datasets",
+                "pmaxent.offline",
+                "pmaxent.reports",
+                "pmaxent.statistics",
+            )
+        ):
             assert not [name for name in imported if name.startswith(family_packages)], module
-    namers = sorted(module for module, imported in graph.items() if module != "pmaxent.families" and {"pmaxent.tabular.family", "pmaxent.continuous.family", "pmaxent.mepol.family"} & imported)
+    namers = sorted(
+        module
+        for module, imported in graph.items()
+        if module != "pmaxent.families"
+        and {"pmaxent.tabular.family", "pmaxent.continuous.family", "pmaxent.mepol.family"} & imported
+    )
     assert namers == ["pmaxent.mepol.family"]  # MEPOL trains in the continuous family's worlds
 
 
@@ -136,14 +172,21 @@ def test_the_package_has_no_import_circle():
 
     edges = {module: {resolve(name) for name in imported} - {None, module} for module, imported in graph.items()}
     # a package's __init__ imported by its own modules is not a circle of code: drop edges to ancestors
-    edges = {module: {target for target in targets if not module.startswith(target + ".")} for module, targets in edges.items()}
+    edges = {
+        module: {target for target in targets if not module.startswith(target + ".")}
+        for module, targets in edges.items()
+    }
     state: dict[str, int] = {}
 
     def visit(module: str, path: list[str]) -> None:
         state[module] = 1
         for target in edges[module]:
             if state.get(target) == 1:
-                raise AssertionError("import circle: " + " -> ".join(path[path.index(target):] + [module, target]) if target in path else f"{module} -> {target}")
+                raise AssertionError(
+                    "import circle: " + " -> ".join(path[path.index(target) :] + [module, target])
+                    if target in path
+                    else f"{module} -> {target}"
+                )
             if target not in state:
                 visit(target, path + [module])
         state[module] = 2
@@ -154,5 +197,9 @@ def test_the_package_has_no_import_circle():
 
 
 def test_no_module_is_longer_than_five_hundred_lines():
-    long = {str(path.relative_to(ROOT)): n for path in PACKAGE.rglob("*.py") if (n := len(path.read_text().splitlines())) > 500}
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 500
+    }
     assert not long, textwrap.shorten(str(long), 300)

@@ -21,7 +21,23 @@ GOLDEN = Path(__file__).parent / "golden" / "room-det-m6-500-updates.csv"
 
 
 def test_cli_train_writes_the_metrics_of_the_trainer_before_components(tmp_path):
-    result = CliRunner().invoke(app, ["train", "--env", "room-det", "--agents", "6", "--updates", "500", "--seeds", "0,1", "--out", str(tmp_path / "run"), "--quiet"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--env",
+            "room-det",
+            "--agents",
+            "6",
+            "--updates",
+            "500",
+            "--seeds",
+            "0,1",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     written, golden = (list(csv.reader(path.open())) for path in (tmp_path / "run" / "metrics.csv", GOLDEN))
     assert written[0] == golden[0] and [row[:3] for row in written] == [row[:3] for row in golden]

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tiny_mdps import three_state_mdp
 
 from pmaxent.core.pgpse import BASELINES, autodiff_weighted_score, entropy_weights, pgpse_gradient
 from pmaxent.core.rollout import sample_team
@@ -12,7 +13,6 @@ from pmaxent.tabular.entropy import PluginEntropy
 from pmaxent.tabular.enumeration import exact_gradient, exact_objective, make_exact_objective
 from pmaxent.tabular.environment import tabular_environment
 from pmaxent.tabular.policy import TabularSoftmax
-from tiny_mdps import three_state_mdp
 
 
 def _switch_mdp():
@@ -75,7 +75,14 @@ def _estimator_mean_and_se(mdp, policy, params, baseline, shared, n_batches=400,
     def one(key):
         samples = sample_team(env, policy, params, key, batch * trajectories)
         return pgpse_gradient(
-            policy, params, samples.states[..., :-1], samples.actions, samples.states, estimator, baseline, shared,
+            policy,
+            params,
+            samples.states[..., :-1],
+            samples.actions,
+            samples.states,
+            estimator,
+            baseline,
+            shared,
             trajectories,
         )
 
@@ -178,7 +185,9 @@ def test_entropy_weights_baselines():
     support = entropies.extras["support"]
     np.testing.assert_allclose(entropies.team, [_h(0.75, 0.25), 0.0, np.log(4)], atol=1e-6)
     np.testing.assert_allclose(support, [2, 1, 4])
-    np.testing.assert_allclose(entropies.without_agent, [[np.log(2), 0.0], [0.0, 0.0], [np.log(2), np.log(2)]], atol=1e-6)
+    np.testing.assert_allclose(
+        entropies.without_agent, [[np.log(2), 0.0], [0.0, 0.0], [np.log(2), np.log(2)]], atol=1e-6
+    )
     paper = entropy_weights(entropies, "none")
     np.testing.assert_allclose(paper, np.repeat(np.asarray(entropies.team)[:, None], 2, 1))
     loo_agent = entropy_weights(entropies, "loo-agent")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from pmaxent.tabular import from_gymnasium, make
 from pmaxent.plots.maps import grid_heatmap, plot_map, plot_policies
+from pmaxent.tabular import from_gymnasium, make
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

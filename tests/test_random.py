@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from pmaxent import tabular
-from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.core.random import uniform
 from pmaxent.core.rollout import sample_team
 from pmaxent.tabular.environment import tabular_environment
+from pmaxent.tabular.policy import TabularSoftmax
 
 
 @pytest.mark.parametrize("generator", ["hash", "jax"])

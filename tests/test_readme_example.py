@@ -22,8 +22,12 @@ def test_readme_python_api_example_trains_collects_and_evaluates(tmp_path, monke
     # make_train's teams learn as run_training's parallel teams do (its 8 seeds, the same updates)
     curve = np.asarray(metrics["normalized_entropy"])
     assert curve.shape == (8, run.config.updates)
-    assert abs(curve[:, -100:].mean() - final["parallel"]) < 0.05 and curve[:, -100:].mean() > curve[:, :100].mean() + 0.15
+    assert (
+        abs(curve[:, -100:].mean() - final["parallel"]) < 0.05 and curve[:, -100:].mean() > curve[:, :100].mean() + 0.15
+    )
     datasets = namespace["datasets"].datasets
-    assert set(datasets) == set(methods) and all(len(per_seed) == len(run.config.seeds) for per_seed in datasets.values())
+    assert set(datasets) == set(methods) and all(
+        len(per_seed) == len(run.config.seeds) for per_seed in datasets.values()
+    )
     assert (tmp_path / "runs" / "room" / "offline.csv").exists()
     assert any((tmp_path / "runs" / "theory").glob("*.png"))

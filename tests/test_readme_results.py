@@ -42,7 +42,10 @@ def test_block_summarises_claims_and_reads_ties(tmp_path):
     block = readme_results.results_block(REPORT)
     assert "full grid" in block[0]
     assert "| (a) parallel agents win | yes | entropy higher in 2/2 (env, m) | entropy: 2 higher |" in block
-    assert "| (b) parallel datasets win | **no** (no failure significant at 5%) | highest in 1/2 | dataset entropy: 1 higher, 1 tie (tie: maze m=2) |" in block
+    assert (
+        "| (b) parallel datasets win | **no** (no failure significant at 5%) | highest in 1/2 | "
+        "dataset entropy: 1 higher, 1 tie (tie: maze m=2) |" in block
+    )
 
 
 def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys):
@@ -53,16 +56,31 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
     assert "-old numbers" in capsys.readouterr().out
     assert readme_results.main([str(report), "--file", str(readme)]) == 0
     text = readme.read_text()
-    assert text.startswith("# x\n\nintro\n\n<!-- BEGIN results: paper -->\n") and text.endswith("<!-- END results: paper -->\n\nafter\n")
+    assert text.startswith("# x\n\nintro\n\n<!-- BEGIN results: paper -->\n") and text.endswith(
+        "<!-- END results: paper -->\n\nafter\n"
+    )
     assert readme_results.main([str(report), "--file", str(readme), "--check"]) == 0
-    report.write_text(REPORT.replace("+0.1 [+0.05, +0.15] | higher |\n| (b) dataset entropy | maze", "+0.1 [-0.05, +0.15] | tie |\n| (b) dataset entropy | maze"))
-    assert readme_results.main([str(report), "--readme", str(readme), "--check"]) == 1  # --readme: the old name of --file
+    report.write_text(
+        REPORT.replace(
+            "+0.1 [+0.05, +0.15] | higher |\n| (b) dataset entropy | maze",
+            "+0.1 [-0.05, +0.15] | tie |\n| (b) dataset entropy | maze",
+        )
+    )
+    assert (
+        readme_results.main([str(report), "--readme", str(readme), "--check"]) == 1
+    )  # --readme: the old name of --file
     assert "+| (b) parallel datasets win" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "name, page",
-    [("paper", "docs/paper.md"), ("continuous", "docs/continuous.md"), ("continuous-defaults", "docs/continuous.md"), ("mepol", "docs/mepol.md"), ("baselines", "docs/estimator.md")],
+    [
+        ("paper", "docs/paper.md"),
+        ("continuous", "docs/continuous.md"),
+        ("continuous-defaults", "docs/continuous.md"),
+        ("mepol", "docs/mepol.md"),
+        ("baselines", "docs/estimator.md"),
+    ],
 )
 def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
     assert doc_blocks.find(name) == ROOT / page
@@ -91,13 +109,21 @@ def test_links_are_made_relative_to_the_page_that_holds_the_block(tmp_path):
     assert doc_blocks.relink(block, tmp_path / "docs" / "mepol.md", root=tmp_path) == [
         "from [a.json](mepol/a.json) ([report](baselines/B.md), [site](https://x.org/y), [here](#z))"
     ]
-    assert doc_blocks.relink(block, tmp_path / "docs" / "mepol" / "page.md", root=tmp_path)[0].startswith("from [a.json](a.json) ([report](../baselines/B.md)")
-    assert doc_blocks.relink(block, tmp_path.parent / "elsewhere.md", root=tmp_path) == block  # outside the repository: left alone
+    assert doc_blocks.relink(block, tmp_path / "docs" / "mepol" / "page.md", root=tmp_path)[0].startswith(
+        "from [a.json](a.json) ([report](../baselines/B.md)"
+    )
+    assert (
+        doc_blocks.relink(block, tmp_path.parent / "elsewhere.md", root=tmp_path) == block
+    )  # outside the repository: left alone
 
 
 def test_the_baselines_summary_agrees_with_the_studys_results():
     """The estimator-study figures (docs/estimator.md) are generated from docs/baselines/results.json."""
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_baselines.py"), "--check-readme"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_baselines.py"), "--check-readme"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -105,7 +131,9 @@ def test_the_baselines_summary_agrees_with_the_studys_results():
 def test_the_benchmark_blocks_agree_with_their_saved_results(script):
     """The continuous-defaults tables (docs/continuous.md) and the MEPOL comparison (docs/mepol.md)
     are generated from the JSON files their benchmarks saved (docs/continuous_defaults/, docs/mepol/)."""
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--check-readme"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--check-readme"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -153,6 +181,13 @@ One agent per dataset.
 
 def test_a_continuous_block_quotes_the_offline_success_of_every_world():
     block = readme_results.results_block(CONTINUOUS_REPORT)
-    assert "- grid, m = 4: parallel 0.050 ± 0.010, single 0.030 ± 0.010; difference +0.020 [-0.010, +0.050], tie" in block
-    assert "- maze, m = 4: parallel 0.190 ± 0.020, single 0.090 ± 0.020; difference +0.100 [+0.050, +0.150], higher" in block
-    assert not any(line.startswith("- ") for line in readme_results.results_block(REPORT))  # the paper's report has no such section
+    assert (
+        "- grid, m = 4: parallel 0.050 ± 0.010, single 0.030 ± 0.010; difference +0.020 [-0.010, +0.050], tie" in block
+    )
+    assert (
+        "- maze, m = 4: parallel 0.190 ± 0.020, single 0.090 ± 0.020; difference +0.100 [+0.050, +0.150], higher"
+        in block
+    )
+    assert not any(
+        line.startswith("- ") for line in readme_results.results_block(REPORT)
+    )  # the paper's report has no such section

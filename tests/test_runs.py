@@ -7,11 +7,11 @@ import jax
 import numpy as np
 import pytest
 
-from pmaxent.core import runs as runs_module
 from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.core import runs as runs_module
 from pmaxent.core.runs import TrainingDiverged, run_training, team_params
-from pmaxent.families import load_run, saved_config
 from pmaxent.core.tables import read_metrics_csv
+from pmaxent.families import load_run, saved_config
 from pmaxent.tabular.config import TabularTrainConfig
 
 SMALL = dict(env="room-det", agents=2, batch_size=20, updates=200, seeds=(0, 1), chunk=100)
@@ -94,7 +94,11 @@ def test_saved_config_is_the_runs_own_and_refuses_other_settings(finished_run, t
     run_dir = finished_run.run_dir
     assert saved_config(run_dir) == TabularTrainConfig(**SMALL)
     assert saved_config(run_dir, {"env": "room-det", "agents": 2}) == TabularTrainConfig(**SMALL)
-    with pytest.raises(ValueError, match=rf"started with lr = {TabularTrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; a run resumes with its own settings"):
+    with pytest.raises(
+        ValueError,
+        match=rf"started with lr = {TabularTrainConfig(**SMALL).lr!r}, not 0.2; updates = 200, not 300; "
+        r"a run resumes with its own settings",
+    ):
         saved_config(run_dir, {"lr": 0.2, "agents": 2, "updates": 300})
     with pytest.raises(ValueError, match="tabular run .TabularTrainConfig., which has no setting k"):
         saved_config(run_dir, {"k": 4})

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from pmaxent.statistics import COMPARISON_HEADER, comparison_rows, difference_interval, failure_note, mean_interval, reading
+from pmaxent.statistics import (
+    COMPARISON_HEADER,
+    comparison_rows,
+    difference_interval,
+    failure_note,
+    mean_interval,
+    reading,
+)
 
 
 def test_mean_interval_matches_the_normal_approximation_on_a_large_sample():
@@ -34,8 +41,16 @@ def test_difference_reads_as_win_tie_or_loss(shift, expected):
 
 def test_comparison_rows_pick_the_best_other_method_and_read_ties():
     per_config = {
-        ("room", 2): {"parallel": np.array([0.80, 0.82, 0.81]), "single": np.array([0.70, 0.71, 0.69]), "random": np.array([0.5, 0.5, 0.52])},
-        ("maze", 4): {"parallel": np.array([0.60, 0.70, 0.65]), "single": np.array([0.58, 0.72, 0.66]), "random": np.array([0.1, 0.1, 0.1])},
+        ("room", 2): {
+            "parallel": np.array([0.80, 0.82, 0.81]),
+            "single": np.array([0.70, 0.71, 0.69]),
+            "random": np.array([0.5, 0.5, 0.52]),
+        },
+        ("maze", 4): {
+            "parallel": np.array([0.60, 0.70, 0.65]),
+            "single": np.array([0.58, 0.72, 0.66]),
+            "random": np.array([0.1, 0.1, 0.1]),
+        },
     }
     rows = comparison_rows("(b) x", per_config)
     assert len(rows) == 2 and all(row.count("|") == COMPARISON_HEADER[0].count("|") for row in rows)

@@ -43,7 +43,7 @@ def test_an_update_takes_python_bools_as_it_takes_traced_flags(config, shared, l
     update = make_update(config, components)
     constant, constant_metrics = jax.jit(lambda s: update(s, shared, learning))(state)
     traced, traced_metrics = jax.jit(update)(state, np.bool_(shared), np.bool_(learning))
-    for a, b in zip(jax.tree.leaves(constant.params), jax.tree.leaves(traced.params)):
+    for a, b in zip(jax.tree.leaves(constant.params), jax.tree.leaves(traced.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(constant_metrics["entropy"], traced_metrics["entropy"], rtol=1e-5)
 
@@ -75,7 +75,17 @@ def test_unknown_environment_lists_valid_names():
 
 
 def test_time_indexed_adam_and_k_trajectories_train(tmp_path):
-    config = TabularTrainConfig(**{**SMALL, "time_indexed": True, "optimizer": "adam", "trajectories": 2, "updates": 60, "chunk": 60, "lr": 0.05})
+    config = TabularTrainConfig(
+        **{
+            **SMALL,
+            "time_indexed": True,
+            "optimizer": "adam",
+            "trajectories": 2,
+            "updates": 60,
+            "chunk": 60,
+            "lr": 0.05,
+        }
+    )
     run = run_training(config, progress=False)
     assert run.params["parallel"].shape == (2, 2, 8, 55, 4)
     assert np.all(np.isfinite(run.metrics["entropy"]))

@@ -44,7 +44,10 @@ def find(name: str, root: Path = ROOT) -> Path:
     if not holders:
         raise SystemExit(f"no block {begin} ... {end} in README.md or docs/**/*.md")
     if len(holders) > 1:
-        raise SystemExit(f"block {name} is in {len(holders)} files, it must be in one: " + ", ".join(str(p.relative_to(root)) for p in holders))
+        raise SystemExit(
+            f"block {name} is in {len(holders)} files, it must be in one: "
+            + ", ".join(str(p.relative_to(root)) for p in holders)
+        )
     return holders[0]
 
 
@@ -112,12 +115,19 @@ def provenance(script: str) -> dict:
     from pmaxent.core.devices import describe_machine
 
     command = " ".join(["python", script, *(arg for arg in sys.argv[1:] if arg != "--save")])
-    return {"command": command, "date": datetime.date.today().isoformat(), "commit": source_commit(), "machine": describe_machine()}
+    return {
+        "command": command,
+        "date": datetime.date.today().isoformat(),
+        "commit": source_commit(),
+        "machine": describe_machine(),
+    }
 
 
 def provenance_text(record: dict) -> str:
     """'2026-12-06, commit abc1234, AMD EPYC (AVX2, 2 cores, 2 JAX devices), JAX 0.10.2' from a
     record holding :func:`provenance`'s fields."""
     machine = record["machine"]
-    return (f"{record['date']}, commit {record['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} cores, "
-            f"{len(machine['devices'])} JAX devices), JAX {machine['jax']}")
+    return (
+        f"{record['date']}, commit {record['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} "
+        f"cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}"
+    )

@@ -53,12 +53,15 @@ def results_block(report: str) -> list[str]:
     readings: dict[str, dict[str, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
     for label, world, m, *_, verdict in comparisons:
         readings[label][verdict].append(f"{world} m={m}")
-    intro = re.sub(r"Run directory `[^`]*`; ", "", report.split("\n## ", 1)[0].splitlines()[2].strip())  # where it ran is no result
+    intro = re.sub(
+        r"Run directory `[^`]*`; ", "", report.split("\n## ", 1)[0].splitlines()[2].strip()
+    )  # where it ran is no result
     command = "pmaxent reproduce --suite continuous" if suite_of(report) == "continuous" else "pmaxent reproduce"
     lines = [
         f"Written by `python tools/readme_results.py RUN/report.md` from the report of `{command} --out RUN`. {intro}",
         "",
-        "| claim of the paper | holds here | measured | parallel against the best other method, configuration by configuration (95% bootstrap interval of the difference) |",
+        "| claim of the paper | holds here | measured | parallel against the best other method, configuration by "
+        "configuration (95% bootstrap interval of the difference) |",
         "|---|---|---|---|",
     ]
     for claim, measured, verdict in claims:
@@ -86,8 +89,17 @@ def _offline_lines(report: str, comparisons: list[list[str]]) -> list[str]:
     success: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
     for world, m, method, value in _table_rows(report, OFFLINE_HEADING):
         success[world, m].append(f"{method} {value}")
-    differences = {(world, m): (difference, verdict) for label, world, m, _, _, difference, verdict in comparisons if label == "(c) offline success"}
-    lines = ["", "Offline goal reaching, mean success over goals (mean ± std over seeds), and parallel's difference from the best other method (95% bootstrap interval):", ""]
+    differences = {
+        (world, m): (difference, verdict)
+        for label, world, m, _, _, difference, verdict in comparisons
+        if label == "(c) offline success"
+    }
+    lines = [
+        "",
+        "Offline goal reaching, mean success over goals (mean ± std over seeds), and parallel's difference from the "
+        "best other method (95% bootstrap interval):",
+        "",
+    ]
     for (world, m), values in success.items():
         difference, verdict = differences[world, m]
         lines.append(f"- {world}, m = {m}: {', '.join(values)}; difference {difference}, {verdict}")
@@ -98,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", type=Path, help="report.md of a reproduction")
     parser.add_argument("--check", action="store_true", help="compare instead of rewriting; exit 1 on a difference")
-    parser.add_argument("--file", "--readme", type=Path, default=None, help="the file holding the block (default: the one of README.md and docs/**/*.md with its markers)")
+    parser.add_argument(
+        "--file",
+        "--readme",
+        type=Path,
+        default=None,
+        help="the file holding the block (default: the one of README.md and docs/**/*.md with its markers)",
+    )
     args = parser.parse_args(argv)
     report = args.report.read_text()
     agrees = doc_blocks.update(suite_of(report), results_block(report), str(args.report), args.check, args.file)

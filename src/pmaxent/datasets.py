@@ -19,8 +19,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import gymnasium
 import jax
@@ -42,7 +42,9 @@ MINARI_METADATA_FILE = "metadata.json"
 MINARI_MAIN_FILE = "main_data.hdf5"
 _MINARI_ROOT_VARIABLE = "MINARI_DATASETS_PATH"
 #: Minari's warnings about metadata that only datasets shared on its hub need.
-_MINARI_HUB_WARNINGS = r"(`(code_permalink|author|author_email|algorithm_name|description|eval_env)` is set to None|env_spec is None)"
+_MINARI_HUB_WARNINGS = (
+    r"(`(code_permalink|author|author_email|algorithm_name|description|eval_env)` is set to None|env_spec is None)"
+)
 
 
 def id_slug(name: str) -> str:
@@ -61,7 +63,9 @@ def _keys_per_seed(collection_seed: jax.Array, family: jax.Array, seeds: jax.Arr
 
 def collection_keys(method: str, seeds: Sequence[int], collection_seed: int = 0) -> jax.Array:
     """One PRNG key per training seed; each family gets its own stream so datasets are independent."""
-    return _keys_per_seed(jnp.uint32(collection_seed), jnp.uint32(DATASET_METHODS.index(method)), jnp.asarray(seeds, jnp.uint32))
+    return _keys_per_seed(
+        jnp.uint32(collection_seed), jnp.uint32(DATASET_METHODS.index(method)), jnp.asarray(seeds, jnp.uint32)
+    )
 
 
 def _is_dataset_dir(path: Path) -> bool:
@@ -105,9 +109,15 @@ def write_minari_dataset(
         if not _is_dataset_dir(target):
             raise FileExistsError(f"{target} exists and is not a Minari dataset; not touching it")
         if not overwrite:
-            raise FileExistsError(f"dataset {metadata['dataset_id']} already exists at {target}; pass overwrite=True to replace it")
+            raise FileExistsError(
+                f"dataset {metadata['dataset_id']} already exists at {target}; pass overwrite=True to replace it"
+            )
     ours = dict(metadata)
-    dataset_id, algorithm_name, description = ours.pop("dataset_id"), ours.pop("algorithm_name", None), ours.pop("description", None)
+    dataset_id, algorithm_name, description = (
+        ours.pop("dataset_id"),
+        ours.pop("algorithm_name", None),
+        ours.pop("description", None),
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     # A leading dot hides the work directory from minari.list_local_datasets.
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)).resolve()
@@ -118,9 +128,15 @@ def write_minari_dataset(
             # what Minari asks of datasets meant for its hub (author, code_permalink, eval_env...)
             warnings.filterwarnings("ignore", message=_MINARI_HUB_WARNINGS, category=UserWarning)
             dataset = minari.create_dataset_from_buffers(
-                dataset_id, [EpisodeBuffer(**episode) for episode in episodes], env=env_spec, algorithm_name=algorithm_name,
-                description=description, observation_space=observation_space, action_space=action_space, jpeg_encoding=False,
-            )  # fmt: skip
+                dataset_id,
+                [EpisodeBuffer(**episode) for episode in episodes],
+                env=env_spec,
+                algorithm_name=algorithm_name,
+                description=description,
+                observation_space=observation_space,
+                action_space=action_space,
+                jpeg_encoding=False,
+            )
         storage = dataset.storage
         storage.update_metadata(ours)
         # Minari's size in MB counts metadata.json: measured again now that it holds ours

@@ -10,8 +10,8 @@ looked up.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pmaxent.core.components import Components
 from pmaxent.core.config import RunConfig
@@ -42,7 +42,10 @@ def register(family: Family | type[Family]) -> Family:
     if not getattr(instance, "name", None) or not isinstance(getattr(instance, "config_class", None), type):
         raise TypeError(f"{type(instance).__name__} must set a name and a config_class")
     if instance.config_class.family != instance.name:
-        raise TypeError(f"{type(instance).__name__}.config_class.family is {instance.config_class.family!r}; it must be the family's name {instance.name!r}")
+        raise TypeError(
+            f"{type(instance).__name__}.config_class.family is {instance.config_class.family!r}; it must be the "
+            f"family's name {instance.name!r}"
+        )
     _registered[instance.name] = instance
     return instance
 
@@ -94,7 +97,10 @@ def for_env(env: str, methods: Sequence[str] | None = None) -> Family:
     method asked for (without methods, the first that owns it)."""
     owners = [family for family in every() if family.owns(env)]
     if not owners:
-        raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered Gymnasium id")
+        raise ValueError(
+            f"unknown environment {env!r}; valid names: {', '.join(known_envs())}, or gym:ID for a registered "
+            "Gymnasium id"
+        )
     for family in owners:
         if not methods or set(methods) <= set(family.config_class.method_names):
             return family
@@ -112,8 +118,14 @@ def for_methods(methods: Sequence[str]) -> Family:
 def _no_family_for(methods: Sequence[str], candidates: Sequence[Family], where: str = "") -> str:
     offered = {name for family in candidates for name in family.config_class.method_names}
     unknown = [m for m in methods if m not in offered]
-    what = f"unknown method {', '.join(map(repr, unknown))}" if unknown else f"no family trains {' and '.join(methods)} together"
-    return f"{what}{where}; choose from " + "; ".join(f"{f.name}: {', '.join(f.config_class.method_names)}" for f in candidates)
+    what = (
+        f"unknown method {', '.join(map(repr, unknown))}"
+        if unknown
+        else f"no family trains {' and '.join(methods)} together"
+    )
+    return f"{what}{where}; choose from " + "; ".join(
+        f"{f.name}: {', '.join(f.config_class.method_names)}" for f in candidates
+    )
 
 
 def of_run(run_dir: str | Path) -> Family:
@@ -136,7 +148,14 @@ def make(name: str, **options):
     return for_env(name).make_env(name, **options)
 
 
-def run_training(config: RunConfig, out_dir: str | Path | None = None, resume: bool = False, progress: bool = True, plot: bool = True, components: Components | None = None) -> TrainedRun:
+def run_training(
+    config: RunConfig,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    plot: bool = True,
+    components: Components | None = None,
+) -> TrainedRun:
     """Train ``config`` with its family (`pmaxent train`); with ``out_dir``, write a run directory
     (with its figures unless ``plot`` is False)."""
     return of_config(config).train(config, out_dir, resume=resume, progress=progress, plot=plot, components=components)
@@ -152,15 +171,39 @@ def saved_config(run_dir: str | Path, given: dict | None = None) -> RunConfig:
     return core_saved_config(run_dir, of_run(run_dir).config_class, given)
 
 
-def collect_run(run_dir: str | Path, methods: Sequence[str] | None = None, *, trajectories: int = 1, overwrite: bool = False, progress: bool = True) -> Collected:
+def collect_run(
+    run_dir: str | Path,
+    methods: Sequence[str] | None = None,
+    *,
+    trajectories: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Collected:
     """Collect a run's exploration datasets (`pmaxent collect`): the datasets and their summary."""
     return of_run(run_dir).collect(Path(run_dir), methods, trajectories, overwrite, progress)
 
 
-def evaluate_run(run_dir: str | Path, options: dict | None = None, *, seed: int = 0, methods: Sequence[str] | None = None, trajectories: int = 1, quick: bool = False, progress: bool = True) -> dict[str, OfflineResult]:
+def evaluate_run(
+    run_dir: str | Path,
+    options: dict | None = None,
+    *,
+    seed: int = 0,
+    methods: Sequence[str] | None = None,
+    trajectories: int = 1,
+    quick: bool = False,
+    progress: bool = True,
+) -> dict[str, OfflineResult]:
     """Offline RL on a run's datasets (`pmaxent offline`): {title: result}; ``options`` are fields
     of the family's offline settings."""
-    return of_run(run_dir).evaluate(Path(run_dir), dict(options or {}), seed=seed, methods=methods, trajectories=trajectories, quick=quick, progress=progress)
+    return of_run(run_dir).evaluate(
+        Path(run_dir),
+        dict(options or {}),
+        seed=seed,
+        methods=methods,
+        trajectories=trajectories,
+        quick=quick,
+        progress=progress,
+    )
 
 
 def suites() -> dict[str, Family]:
@@ -168,7 +211,14 @@ def suites() -> dict[str, Family]:
     return {suite: family for family in every() for suite in family.suites}
 
 
-def reproduce(out_dir: str | Path | None = None, suite: str = "paper", *, quick: bool = False, progress: bool = True, skip: Sequence[str] = ()) -> Path:
+def reproduce(
+    out_dir: str | Path | None = None,
+    suite: str = "paper",
+    *,
+    quick: bool = False,
+    progress: bool = True,
+    skip: Sequence[str] = (),
+) -> Path:
     """Run an experiment suite (`pmaxent reproduce`): 'paper' (the tabular paper) or 'continuous';
     returns its report."""
     by_name = suites()
@@ -178,6 +228,24 @@ def reproduce(out_dir: str | Path | None = None, suite: str = "paper", *, quick:
 
 
 __all__ = [
-    "Collected", "Family", "SummaryTable", "collect_run", "evaluate_run", "every", "for_env", "for_methods", "get", "known_envs",
-    "load_run", "make", "names", "of_config", "of_run", "register", "reproduce", "run_training", "saved_config", "suites",
+    "Collected",
+    "Family",
+    "SummaryTable",
+    "collect_run",
+    "evaluate_run",
+    "every",
+    "for_env",
+    "for_methods",
+    "get",
+    "known_envs",
+    "load_run",
+    "make",
+    "names",
+    "of_config",
+    "of_run",
+    "register",
+    "reproduce",
+    "run_training",
+    "saved_config",
+    "suites",
 ]

@@ -3,7 +3,7 @@ checks. A tabular MDP reads a map as cells, a continuous world as unit squares."
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 WALL, FLOOR, START = "-", "F", "S"
 MAP_CHARACTERS = (WALL, FLOOR, START)
@@ -36,6 +36,7 @@ MAZE_MAP = (
 #: Slip probability of the paper's stochastic environments (SPEC section 3).
 PAPER_SLIP = 0.2
 
+
 def map_rows(rows: Sequence[str] | str) -> tuple[str, ...]:
     """The rows of a text map (one string per row, or one multi-line string), checked to be
     non-empty, rectangular and made of 'F', 'S' and '-' only; start cells are not checked."""
@@ -51,7 +52,6 @@ def map_rows(rows: Sequence[str] | str) -> tuple[str, ...]:
         for c, ch in enumerate(line):
             if ch not in MAP_CHARACTERS:
                 raise ValueError(
-                    f"unknown map character {ch!r} at row {r}, column {c}; "
-                    f"use 'F' (floor), 'S' (start) or '-' (wall)"
+                    f"unknown map character {ch!r} at row {r}, column {c}; use 'F' (floor), 'S' (start) or '-' (wall)"
                 )
     return rows

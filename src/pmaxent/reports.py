@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -27,7 +27,9 @@ def prepare_reproduction(out_dir: str | Path, settings: dict) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     settings_file, text = out / "reproduce_config.json", json.dumps(settings, indent=2)
     if settings_file.exists() and settings_file.read_text() != text:
-        raise ValueError(f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory")
+        raise ValueError(
+            f"{out} holds a reproduction with other settings (see {settings_file}); choose another output directory"
+        )
     settings_file.write_text(text)
     return out
 
@@ -55,7 +57,9 @@ def final_metric(values: np.ndarray) -> np.ndarray:
     return values[..., -tail:].mean(axis=-1)
 
 
-def parallel_highest_claim(claim: str, per_config: dict[tuple[str, int], dict[str, np.ndarray]], decimals: int, extra: str = "") -> dict:
+def parallel_highest_claim(
+    claim: str, per_config: dict[tuple[str, int], dict[str, np.ndarray]], decimals: int, extra: str = ""
+) -> dict:
     """A claim that the parallel family scores highest in every configuration.
 
     per_config: (env, m) -> method (parallel, single, random) -> values over seeds.

@@ -37,7 +37,15 @@ def _bootstrap(samples: tuple[np.ndarray, ...], statistic) -> tuple[float, float
         return value, value
     with warnings.catch_warnings():  # percentile intervals of very small samples warn of their own width
         warnings.simplefilter("ignore")
-        result = bootstrap(samples, statistic, confidence_level=CONFIDENCE, n_resamples=RESAMPLES, method="percentile", rng=np.random.default_rng(0), vectorized=True)
+        result = bootstrap(
+            samples,
+            statistic,
+            confidence_level=CONFIDENCE,
+            n_resamples=RESAMPLES,
+            method="percentile",
+            rng=np.random.default_rng(0),
+            vectorized=True,
+        )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
@@ -48,7 +56,10 @@ def mean_interval(values) -> tuple[float, float]:
 
 def difference_interval(first, second) -> tuple[float, float]:
     """95% percentile bootstrap interval of mean(first) - mean(second), each resampled on its own."""
-    return _bootstrap((np.asarray(first, float), np.asarray(second, float)), lambda x, y, axis=-1: np.mean(x, axis=axis) - np.mean(y, axis=axis))
+    return _bootstrap(
+        (np.asarray(first, float), np.asarray(second, float)),
+        lambda x, y, axis=-1: np.mean(x, axis=axis) - np.mean(y, axis=axis),
+    )
 
 
 def reading(interval: tuple[float, float]) -> str:
@@ -75,11 +86,21 @@ def failure_note(failures: list[tuple[str, np.ndarray, np.ndarray]]) -> tuple[st
             warnings.simplefilter("ignore", RuntimeWarning)
             p_value = float(ttest_ind(parallel, other, equal_var=False, alternative="less").pvalue)
         significant += p_value < SIGNIFICANCE
-        notes.append(f"{label} p = {p_value:.2f}" if np.isfinite(p_value) else f"{label} undefined (no spread over seeds)")
-    return f" Where parallel is not the highest, one-sided Welch t-test that it is lower: {', '.join(notes)}.", significant
+        notes.append(
+            f"{label} p = {p_value:.2f}" if np.isfinite(p_value) else f"{label} undefined (no spread over seeds)"
+        )
+    return (
+        f" Where parallel is not the highest, one-sided Welch t-test that it is lower: {', '.join(notes)}.",
+        significant,
+    )
 
 
-def comparison_rows(claim: str, per_config: dict[tuple[str, int], dict[str, np.ndarray]], others: tuple[str, ...] = ("single", "random"), decimals: int = 3) -> list[str]:
+def comparison_rows(
+    claim: str,
+    per_config: dict[tuple[str, int], dict[str, np.ndarray]],
+    others: tuple[str, ...] = ("single", "random"),
+    decimals: int = 3,
+) -> list[str]:
     """Markdown rows (see :data:`COMPARISON_HEADER`) comparing parallel with the best of ``others``
     in every configuration: means ± std with their bootstrap intervals, and the interval of the
     difference read as higher / tie / lower.
@@ -88,16 +109,20 @@ def comparison_rows(claim: str, per_config: dict[tuple[str, int], dict[str, np.n
     """
     rows = []
     for (env, m), values in per_config.items():
-        best = max(others, key=lambda method: np.mean(values[method]))
+        best = max(others, key=lambda method, values=values: np.mean(values[method]))
 
-        def cell(method):
+        def cell(method, values=values):
             low, high = mean_interval(values[method])
-            return f"{method} {np.mean(values[method]):.{decimals}f} ± {np.std(values[method]):.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
+            return (
+                f"{method} {np.mean(values[method]):.{decimals}f} ± {np.std(values[method]):.{decimals}f} "
+                f"[{low:.{decimals}f}, {high:.{decimals}f}]"
+            )
 
         difference = difference_interval(values["parallel"], values[best])
         gap = np.mean(values["parallel"]) - np.mean(values[best])
         rows.append(
-            f"| {claim} | {env} | {m} | {cell('parallel')} | {cell(best)} | {gap:+.{decimals}f} [{difference[0]:+.{decimals}f}, {difference[1]:+.{decimals}f}] | {reading(difference)} |"
+            f"| {claim} | {env} | {m} | {cell('parallel')} | {cell(best)} | {gap:+.{decimals}f} "
+            f"[{difference[0]:+.{decimals}f}, {difference[1]:+.{decimals}f}] | {reading(difference)} |"
         )
     return rows
 
@@ -115,4 +140,11 @@ COMPARISON_HEADER = [
 def comparison_table(rows: list[str]) -> list[str]:
     """The reports' comparison section: heading, how to read it, header and ``rows``
     (from :func:`comparison_rows`)."""
-    return [COMPARISON_HEADING, "", "A difference whose interval contains 0 reads as a tie.", "", *COMPARISON_HEADER, *rows]
+    return [
+        COMPARISON_HEADING,
+        "",
+        "A difference whose interval contains 0 reads as a tie.",
+        "",
+        *COMPARISON_HEADER,
+        *rows,
+    ]

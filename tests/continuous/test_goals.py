@@ -22,7 +22,12 @@ def test_gridworld_goals_cover_the_four_rooms_away_from_the_start():
     world = worlds.make("gridworld-continuous")
     goals = goal_points(world)
     assert np.asarray(worlds.is_free(world, goals)).all()
-    assert {(bool(x > 0), bool(y > 0)) for x, y in goals} == {(False, False), (False, True), (True, False), (True, True)}
+    assert {(bool(x > 0), bool(y > 0)) for x, y in goals} == {
+        (False, False),
+        (False, True),
+        (True, False),
+        (True, True),
+    }
     # the 4 x 4 grid of spacing 3 minus (-4.5, -4.5), which lies in the start square [-6, -4]^2
     assert len(goals) == 15 and not any(np.allclose(g, (-4.5, -4.5)) for g in goals)
 
@@ -37,14 +42,19 @@ def _direct_relabel(observations, actions, goals, radius):
     """Row by row, as the docstring of relabel states it."""
     rows = []
     for g in goals:
-        for o, a in zip(observations, actions):
+        for o, a in zip(observations, actions, strict=True):
             horizon = len(a)
             for t in range(horizon):
                 hit = np.hypot(*(o[t + 1].astype(np.float64) - g)) <= radius
                 rows.append((*o[t], *g, *a[t], float(hit), hit, False))
             if not rows[-1][-2]:
                 rows.append((*o[horizon], *g, 0.0, 0.0, 0.0, False, True))
-    return np.array([r[:6] for r in rows], np.float64), np.array([r[6] for r in rows]), np.array([r[7] for r in rows]), np.array([r[8] for r in rows])
+    return (
+        np.array([r[:6] for r in rows], np.float64),
+        np.array([r[6] for r in rows]),
+        np.array([r[7] for r in rows]),
+        np.array([r[8] for r in rows]),
+    )
 
 
 def test_relabel_matches_a_direct_loop():

@@ -11,18 +11,27 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pmaxent.core import runs as runs_module
-from pmaxent.core import train as train_module
 from pmaxent.cli import app
-from pmaxent.continuous.config import ContinuousTrainConfig
-from pmaxent.continuous.config import mountain_car_config
+from pmaxent.continuous.config import ContinuousTrainConfig, mountain_car_config
 from pmaxent.continuous.host_gymnasium import gym_environment
 from pmaxent.continuous.knn import knn_entropy
 from pmaxent.continuous.policy import GaussianMLPTeam
+from pmaxent.core import runs as runs_module
+from pmaxent.core import train as train_module
 from pmaxent.core.host_rollout import make_act, sample_host
 from pmaxent.families import load_run, run_training
 
-TINY = dict(env="gym:MountainCarContinuous-v0", features=(0, 1), agents=2, batch_size=3, updates=4, seeds=(0,), chunk=2, horizon=30, hidden=(8,))
+TINY = dict(
+    env="gym:MountainCarContinuous-v0",
+    features=(0, 1),
+    agents=2,
+    batch_size=3,
+    updates=4,
+    seeds=(0,),
+    chunk=2,
+    horizon=30,
+    hidden=(8,),
+)
 STOPPER = "pmaxent-test/Stopper-v0"
 
 
@@ -67,7 +76,9 @@ def _sample(env, n_agents=2, batch=3, seed=0):
 def test_early_ends_repeat_the_last_reached_state():
     env = gym_environment(STOPPER, horizon=6)
     features, observations, actions, alive = _sample(env)
-    assert features.shape == (1, 3, 2, 7, 2) and observations.shape == (1, 3, 2, 7, 2) and actions.shape == (1, 3, 2, 6, 1)
+    assert (
+        features.shape == (1, 3, 2, 7, 2) and observations.shape == (1, 3, 2, 7, 2) and actions.shape == (1, 3, 2, 6, 1)
+    )
     # steps counted 0, 1, 2, 3 then the terminal state repeated (the vector env's autoreset is ignored)
     np.testing.assert_array_equal(features[..., 1], np.broadcast_to([0, 1, 2, 3, 3, 3, 3], (1, 3, 2, 7)))
     np.testing.assert_array_equal(alive[0, 0, 0], [True, True, True, False, False, False, False])
@@ -93,8 +104,29 @@ def test_features_select_observation_coordinates_and_sampling_is_seeded():
 
 def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    args = ["--env", "gym:MountainCarContinuous-v0", "--features", "0,1", "--agents", "2", "--batch", "3", "--updates", "4",
-            "--seeds", "0", "--chunk", "2", "--horizon", "30", "--hidden", "8", "--quiet", "--out", str(out)]
+    args = [
+        "--env",
+        "gym:MountainCarContinuous-v0",
+        "--features",
+        "0,1",
+        "--agents",
+        "2",
+        "--batch",
+        "3",
+        "--updates",
+        "4",
+        "--seeds",
+        "0",
+        "--chunk",
+        "2",
+        "--horizon",
+        "30",
+        "--hidden",
+        "8",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     result = _invoke("train", *args)
     assert result.exit_code == 0, result.output
     assert "parallel entropy" in result.output
@@ -129,7 +161,9 @@ def test_cli_trains_on_mountain_car_and_resume_is_identical(tmp_path, monkeypatc
     monkeypatch.setattr(runs_module, "make_chunk_runner", real_runner)
     resumed = run_training(config, again, resume=True, progress=False, plot=False)
     np.testing.assert_allclose(resumed.metrics["entropy"], entropy, rtol=1e-5, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"])):
+    for a, b in zip(
+        jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"]), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -146,7 +180,18 @@ def test_host_learn_step_is_the_jax_worlds_one_on_the_same_samples():
 
 
 def test_a_world_producing_nan_states_stops_the_run(tmp_path):
-    config = ContinuousTrainConfig(env=f"gym:{NAN_WORLD}", agents=2, batch_size=2, updates=2, seeds=(0,), chunk=1, horizon=5, hidden=(4,), k=2, methods=("parallel",))
+    config = ContinuousTrainConfig(
+        env=f"gym:{NAN_WORLD}",
+        agents=2,
+        batch_size=2,
+        updates=2,
+        seeds=(0,),
+        chunk=1,
+        horizon=5,
+        hidden=(4,),
+        k=2,
+        methods=("parallel",),
+    )
     with pytest.raises(runs_module.TrainingDiverged, match=r"diverged at update 1: .*method parallel, seed 0"):
         run_training(config, tmp_path / "nan", progress=False, plot=False)
     assert not (tmp_path / "nan" / "params.npz").exists()
@@ -177,7 +222,18 @@ def test_bad_gymnasium_input_names_the_problem(args, message, tmp_path):
 def test_ant_v5_trains_on_torso_features(tmp_path):
     """Ant-v5's observation leaves the torso's x, y out: features are its height and orientation."""
     pytest.importorskip("mujoco")
-    config = ContinuousTrainConfig(env="gym:Ant-v5", features=(0, 1, 2, 3, 4), agents=2, batch_size=2, updates=1, seeds=(0,), horizon=10, hidden=(8,), k=4, methods=("parallel",))
+    config = ContinuousTrainConfig(
+        env="gym:Ant-v5",
+        features=(0, 1, 2, 3, 4),
+        agents=2,
+        batch_size=2,
+        updates=1,
+        seeds=(0,),
+        horizon=10,
+        hidden=(8,),
+        k=4,
+        methods=("parallel",),
+    )
     run = run_training(config, tmp_path / "ant", progress=False, plot=False)
     assert np.all(np.isfinite(run.metrics["entropy"]))
 
@@ -188,7 +244,17 @@ def test_collect_on_a_gym_run_stores_box_datasets_with_early_ends_cut_and_raw_en
     from pmaxent.continuous.datasets import collect_continuous_run
 
     out = tmp_path / "run"
-    config = ContinuousTrainConfig(env=f"gym:{STOPPER}", agents=2, batch_size=2, updates=1, seeds=(0,), horizon=6, hidden=(4,), k=2, methods=("parallel",))
+    config = ContinuousTrainConfig(
+        env=f"gym:{STOPPER}",
+        agents=2,
+        batch_size=2,
+        updates=1,
+        seeds=(0,),
+        horizon=6,
+        hidden=(4,),
+        k=2,
+        methods=("parallel",),
+    )
     run_training(config, out, progress=False, plot=False)
     collected = collect_continuous_run(out, trajectories=2, show_progress=False)
     assert set(collected) == {"parallel", "random"}
@@ -203,7 +269,9 @@ def test_collect_on_a_gym_run_stores_box_datasets_with_early_ends_cut_and_raw_en
         loaded = minari.load_dataset(dataset.dataset_id)
     finally:
         del os.environ["MINARI_DATASETS_PATH"]
-    assert isinstance(loaded.observation_space, gymnasium.spaces.Box) and isinstance(loaded.action_space, gymnasium.spaces.Box)
+    assert isinstance(loaded.observation_space, gymnasium.spaces.Box) and isinstance(
+        loaded.action_space, gymnasium.spaces.Box
+    )
     episode = next(loaded.iterate_episodes())
     assert episode.observations.shape == (4, 2) and episode.actions.shape == (3, 1)
     assert list(episode.terminations) == [False, False, True] and not episode.truncations.any()

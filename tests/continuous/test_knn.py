@@ -12,7 +12,6 @@ import pytest
 import scipy.special
 from scipy.spatial import cKDTree
 
-from pmaxent.core.components import TeamEntropies
 from pmaxent.continuous.knn import (
     MIN_DISTANCE,
     NETWORK_MAX_NEIGHBOURS,
@@ -25,6 +24,7 @@ from pmaxent.continuous.knn import (
     team_knn_distances,
 )
 from pmaxent.continuous.neighbours import SWEEP_BLOCK, kth_smallest, nearest, plan
+from pmaxent.core.components import TeamEntropies
 
 # Closed forms. Tolerances come from the estimator's sampling distribution at these sizes,
 # measured once with cKDTree over 200 seeds (N = 2000): error = bias +- sd
@@ -104,7 +104,9 @@ def test_repeated_points_are_floored():
     h = float(knn_entropy(x, 5))
     assert np.isfinite(h)
     assert h == pytest.approx(kl_constant(50, 5, 2) + 2 * math.log(MIN_DISTANCE), rel=1e-5)
-    assert float(knn_entropy(x, 5, min_distance=1e-3)) == pytest.approx(kl_constant(50, 5, 2) + 2 * math.log(1e-3), rel=1e-5)
+    assert float(knn_entropy(x, 5, min_distance=1e-3)) == pytest.approx(
+        kl_constant(50, 5, 2) + 2 * math.log(1e-3), rel=1e-5
+    )
 
 
 def _direct(features, k):
@@ -114,7 +116,12 @@ def _direct(features, k):
     if m == 1:
         without = np.zeros((b, m))
     else:
-        without = np.array([[float(knn_entropy(np.delete(features[i], j, 0).reshape((m - 1) * n, d), k)) for j in range(m)] for i in range(b)])
+        without = np.array(
+            [
+                [float(knn_entropy(np.delete(features[i], j, 0).reshape((m - 1) * n, d), k)) for j in range(m)]
+                for i in range(b)
+            ]
+        )
     return team, agents, without
 
 
@@ -161,7 +168,10 @@ def test_bad_inputs():
         KNNEntropy(0)
     with pytest.raises(ValueError, match=r"rank 4\); got shape \(3, 10, 2\)"):
         KNNEntropy(2)(np.zeros((3, 10, 2), np.float32))
-    with pytest.raises(ValueError, match=r"k = 8 needs at least k \+ 1 = 9 points in one agent's sample \(N = 8 points per agent\), which has 8"):
+    with pytest.raises(
+        ValueError,
+        match=r"k = 8 needs at least k \+ 1 = 9 points in one agent's sample \(N = 8 points per agent\), which has 8",
+    ):
         KNNEntropy(8)(np.zeros((1, 3, 8, 2), np.float32))
 
 
@@ -172,7 +182,9 @@ def test_leave_one_agent_out_baseline_is_unbiased():
     (a baseline built from agent i's own points)."""
     rng = np.random.default_rng(0)
     n_sets, n, d, k = 3, 8, 2, 2
-    point_sets = rng.normal(size=(n_sets, n, d)).astype(np.float32) * np.array([0.3, 1.0, 2.0], np.float32)[:, None, None]
+    point_sets = (
+        rng.normal(size=(n_sets, n, d)).astype(np.float32) * np.array([0.3, 1.0, 2.0], np.float32)[:, None, None]
+    )
     choices = list(itertools.product(range(n_sets), repeat=2))
     features = np.stack([np.stack([point_sets[c1], point_sets[c2]]) for c1, c2 in choices])  # [9, 2, n, d]
     out = KNNEntropy(k)(features)
@@ -191,7 +203,7 @@ def test_leave_one_agent_out_baseline_is_unbiased():
 
     def estimator_mean(baseline):  # baseline [9, 2] -> E[score_i (H_team - b_i)], [2, 3]
         grads = np.zeros((2, n_sets))
-        for c, (choice, w) in enumerate(zip(idx, joint)):
+        for c, (choice, w) in enumerate(zip(idx, joint, strict=True)):
             for i in range(2):
                 score = np.eye(n_sets)[choice[i]] - p[i]  # grad_theta_i log softmax(theta_i)[c_i]
                 grads[i] += w * score * (h_team[c] - baseline[c, i])
@@ -269,7 +281,9 @@ def test_sweep_takes_the_box_search_and_the_brute_force_fallback_and_stays_exact
     tiny_box = nearest(x, k, with_index=True, sizes=plan(len(x), k, box_size=2 * (k + 1)))
     assert int(tiny_box.fallback) > int(default.fallback)  # boxes too full for 22 points: brute force
     uniform = _sweep_datasets()["uniform"].astype(np.float32)
-    assert int(nearest(uniform, k).boxed) < 0.5 * len(uniform) / SWEEP_BLOCK  # most blocks of uniform data pass the sweep's test
+    assert (
+        int(nearest(uniform, k).boxed) < 0.5 * len(uniform) / SWEEP_BLOCK
+    )  # most blocks of uniform data pass the sweep's test
     for found in (default, tiny_box):
         np.testing.assert_allclose(np.sqrt(found.sq), expected[:, k], rtol=1e-5, atol=1e-6)
         index = np.asarray(found.index)

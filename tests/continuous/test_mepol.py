@@ -30,7 +30,9 @@ def test_neighbourhoods_match_a_brute_force_search():
 def test_importance_weights_are_normalised_cumulative_products_of_ratios():
     rng = np.random.default_rng(1)
     target, behaviour = rng.normal(-1, 0.3, (3, 7)), rng.normal(-1, 0.3, (3, 7))
-    direct = np.array([[np.prod(np.exp(target[n, : t + 1]) / np.exp(behaviour[n, : t + 1])) for t in range(7)] for n in range(3)]).reshape(-1)
+    direct = np.array(
+        [[np.prod(np.exp(target[n, : t + 1]) / np.exp(behaviour[n, : t + 1])) for t in range(7)] for n in range(3)]
+    ).reshape(-1)
     np.testing.assert_allclose(importance_weights(jnp.asarray(target - behaviour)), direct / direct.sum(), rtol=1e-5)
 
 
@@ -57,7 +59,9 @@ def test_weighted_entropy_and_kl_match_the_formulas_for_uneven_weights():
     volume = np.pi**1.5 / gamma(2.5) * dist[np.arange(200), order[:, k]] ** 3
     expected = -np.sum(w_sum / k * np.log(w_sum / volume)) + np.log(k) - digamma(k)
     indices, rho = neighbourhoods(jnp.asarray(points), k)
-    np.testing.assert_allclose(weighted_entropy(jnp.asarray(weights, jnp.float32), indices, rho, 3), expected, rtol=1e-4)
+    np.testing.assert_allclose(
+        weighted_entropy(jnp.asarray(weights, jnp.float32), indices, rho, 3), expected, rtol=1e-4
+    )
     kl = max(0.0, np.mean(np.log(k / (200 * w_sum))))
     np.testing.assert_allclose(knn_kl(jnp.asarray(weights, jnp.float32), indices), kl, rtol=1e-4, atol=1e-6)
 
@@ -68,7 +72,9 @@ def test_mepol_measures_the_behaviour_batch_like_the_knn_estimator():
     particles, observations, actions = mepol.sample(params, key)
     assert particles.shape == (4 * 60, 2) and observations.shape == (4, 60, 2) and actions.shape == (4, 60, 2)
     indices, rho = neighbourhoods(particles, 5)
-    entropy, kl = mepol.measure(params, mepol.log_probs(params, observations, actions), observations, actions, indices, rho)
+    entropy, kl = mepol.measure(
+        params, mepol.log_probs(params, observations, actions), observations, actions, indices, rho
+    )
     n = particles.shape[0]
     np.testing.assert_allclose(entropy, float(knn_entropy(particles, 5)) + np.log(n) - digamma(n), rtol=1e-5)
     assert float(kl) == pytest.approx(0.0, abs=1e-5)
@@ -83,15 +89,19 @@ def test_off_policy_steps_respect_the_kl_threshold_and_undo_what_breaks_it():
     after, _, stats = strict.epoch(params, opt_state, key)
     assert stats["kl"] <= 1e-6
     if stats["off_iters"] == 0:  # nothing accepted: the behaviour is kept
-        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params)):
+        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params), strict=True):
             np.testing.assert_array_equal(a, b)
     assert stats["backtracks"] >= 1
 
 
 @pytest.mark.parametrize(
     "overrides, message",
-    [({"k": 0}, "k must be a positive integer"), ({"k": 500, "trajectories": 2, "horizon": 100}, "k = 500 must be below"),
-     ({"kl_threshold": -1.0}, "kl_threshold must be finite and positive"), ({"backtrack_coeff": 1.0}, "backtrack_coeff must exceed 1")],
+    [
+        ({"k": 0}, "k must be a positive integer"),
+        ({"k": 500, "trajectories": 2, "horizon": 100}, "k = 500 must be below"),
+        ({"kl_threshold": -1.0}, "kl_threshold must be finite and positive"),
+        ({"backtrack_coeff": 1.0}, "backtrack_coeff must exceed 1"),
+    ],
 )
 def test_bad_mepol_settings_are_named(overrides, message):
     with pytest.raises(ValueError, match=message):

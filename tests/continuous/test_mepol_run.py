@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from pmaxent.cli import app
 from pmaxent.continuous.knn import knn_entropy
-from pmaxent.mepol.algorithm import Mepol, MepolConfig
-from pmaxent.mepol.runs import run_mepol
 from pmaxent.core.runs import TrainingDiverged
 from pmaxent.families import load_run
+from pmaxent.mepol.algorithm import Mepol, MepolConfig
+from pmaxent.mepol.runs import run_mepol
 
 TINY = dict(trajectories=4, horizon=40, k=5, hidden=(8,), updates=4, chunk=2, lr=1e-3)
 
@@ -27,8 +27,19 @@ def _invoke(*args):
 
 def test_defaults_are_mepols_gridworld_setting_and_presets_follow_the_world():
     config = MepolConfig()
-    assert (config.env, config.k, config.trajectories, config.horizon, config.lr) == ("gridworld-continuous", 50, 20, 1200, 1e-5)
-    assert (config.kl_threshold, config.max_off_iters, config.hidden, config.log_std_init) == (15.0, 30, (300, 300), -1.5)
+    assert (config.env, config.k, config.trajectories, config.horizon, config.lr) == (
+        "gridworld-continuous",
+        50,
+        20,
+        1200,
+        1e-5,
+    )
+    assert (config.kl_threshold, config.max_off_iters, config.hidden, config.log_std_init) == (
+        15.0,
+        30,
+        (300, 300),
+        -1.5,
+    )
     car = MepolConfig(env="gym:MountainCarContinuous-v0")
     assert (car.k, car.horizon) == (4, 400)
     assert MepolConfig(env="gym:MountainCarContinuous-v0", k=7).k == 7  # an explicit value beats the preset
@@ -50,7 +61,9 @@ def test_run_directory_metrics_and_first_epoch_entropy_from_a_direct_computation
     params, _, key = mepol.init(3)
     particles, _, _ = mepol.sample(params, jax.random.split(key)[1])
     n = particles.shape[0]
-    np.testing.assert_allclose(run.metrics["entropy"][0, 1, 0], float(knn_entropy(particles, 5)) + np.log(n) - digamma(n), rtol=1e-4)
+    np.testing.assert_allclose(
+        run.metrics["entropy"][0, 1, 0], float(knn_entropy(particles, 5)) + np.log(n) - digamma(n), rtol=1e-4
+    )
     for name in ("config.json", "metrics.csv", "params.npz", "learning_curve.png", "team.png"):
         assert (tmp_path / "run" / name).exists(), name
     loaded = load_run(tmp_path / "run")
@@ -79,13 +92,30 @@ def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     resumed = run_mepol(config, tmp_path / "again", resume=True, progress=False, plot=False)
     for name in ("entropy", "kl", "off_iters", "coverage"):
         np.testing.assert_allclose(resumed.metrics[name], reference.metrics[name], rtol=1e-5, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(resumed.params["mepol"]), jax.tree.leaves(reference.params["mepol"])):
+    for a, b in zip(jax.tree.leaves(resumed.params["mepol"]), jax.tree.leaves(reference.params["mepol"]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
 def test_cli_trains_mepol_and_collects_its_datasets(tmp_path):
     out = tmp_path / "run"
-    result = _invoke("train", "--method", "mepol", "--trajectories", "3", "--horizon", "30", "--k", "4", "--hidden", "8", "--updates", "2", "--out", str(out), "--quiet")
+    result = _invoke(
+        "train",
+        "--method",
+        "mepol",
+        "--trajectories",
+        "3",
+        "--horizon",
+        "30",
+        "--k",
+        "4",
+        "--hidden",
+        "8",
+        "--updates",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     assert "mepol" in result.output and "normalized entropy" in result.output and "coverage" in result.output
     saved = json.loads((out / "config.json").read_text())
@@ -95,7 +125,10 @@ def test_cli_trains_mepol_and_collects_its_datasets(tmp_path):
     from pmaxent.core.tables import read_csv
 
     rows = {row["method"]: row for row in read_csv(out / "datasets.csv")}
-    assert set(rows) == {"mepol", "random"} and rows["mepol"]["dataset_id"] == "pmaxent/gridworld-continuous-mepol-m1-seed0-n2-v0"
+    assert (
+        set(rows) == {"mepol", "random"}
+        and rows["mepol"]["dataset_id"] == "pmaxent/gridworld-continuous-mepol-m1-seed0-n2-v0"
+    )
     assert rows["mepol"]["episodes"] == "2" and rows["mepol"]["transitions"] == "60"
     assert (out / "datasets" / "pmaxent" / "gridworld-continuous-mepol-m1-seed0-n2-v0").is_dir()
 
@@ -106,7 +139,9 @@ def test_mepol_on_a_gymnasium_world_through_the_host_rollout(tmp_path):
     params, _, key = mepol.init()
     particles, observations, actions = mepol.sample(params, key)
     assert particles.shape == (60, 2) and observations.shape == (3, 20, 2) and actions.shape == (3, 20, 1)
-    np.testing.assert_array_equal(particles.reshape(3, 20, 2)[:, :-1], observations[:, 1:])  # s_1..s_T after s_0..s_{T-1}
+    np.testing.assert_array_equal(
+        particles.reshape(3, 20, 2)[:, :-1], observations[:, 1:]
+    )  # s_1..s_T after s_0..s_{T-1}
     run = run_mepol(config, tmp_path / "car", progress=False)
     assert np.all(np.isfinite(run.metrics["entropy"])) and np.all(np.isnan(run.metrics["normalized_entropy"]))
     assert "coverage" not in run.metrics and (tmp_path / "car" / "learning_curve.png").exists()

@@ -54,15 +54,48 @@ def test_the_point_mass_stays_out_of_the_walls(room):
     moved = np.ptp(positions, axis=0)
     assert np.all(moved > 0.5)  # it really moved along both axes
     r = mjx_worlds.POINT_RADIUS * 0.9  # contacts are soft: allow a little penetration
-    assert np.all((positions[:, 0] >= x0 + r) & (positions[:, 0] <= x1 - r) & (positions[:, 1] >= y0 + r) & (positions[:, 1] <= y1 - r))
+    assert np.all(
+        (positions[:, 0] >= x0 + r)
+        & (positions[:, 0] <= x1 - r)
+        & (positions[:, 1] >= y0 + r)
+        & (positions[:, 1] <= y1 - r)
+    )
     for a, b, c, d in walls:
-        inside = (positions[:, 0] > a + r) & (positions[:, 0] < b - r) & (positions[:, 1] > c + r) & (positions[:, 1] < d - r)
+        inside = (
+            (positions[:, 0] > a + r)
+            & (positions[:, 0] < b - r)
+            & (positions[:, 1] > c + r)
+            & (positions[:, 1] < d - r)
+        )
         assert not inside.any()
 
 
 def test_a_tiny_physical_team_trains(tmp_path):
     out = tmp_path / "run"
-    args = ["train", "--env", "room-det-mjx", "--agents", "2", "--batch", "2", "--updates", "2", "--seeds", "0", "--horizon", "8", "--k", "4", "--hidden", "8,8", "--chunk", "2", "--out", str(out), "--quiet"]
+    args = [
+        "train",
+        "--env",
+        "room-det-mjx",
+        "--agents",
+        "2",
+        "--batch",
+        "2",
+        "--updates",
+        "2",
+        "--seeds",
+        "0",
+        "--horizon",
+        "8",
+        "--k",
+        "4",
+        "--hidden",
+        "8,8",
+        "--chunk",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     from pmaxent.core.tables import read_metrics_csv
@@ -76,7 +109,11 @@ def test_a_tiny_physical_team_trains(tmp_path):
 def test_bad_models_are_named():
     world = mjx_worlds.make("maze-det-mjx")
     with pytest.raises(ValueError, match="'broken': MuJoCo cannot load its model"):
-        mjx_worlds.mjx_environment(dataclasses.replace(world, name="broken", xml="<mujoco><worldbody><geom type='nonsense'/></worldbody></mujoco>"))
+        mjx_worlds.mjx_environment(
+            dataclasses.replace(
+                world, name="broken", xml="<mujoco><worldbody><geom type='nonsense'/></worldbody></mujoco>"
+            )
+        )
     with pytest.raises(ValueError, match=r"feature indices \(0, 5\) must lie in \[0, 2\)"):
         mjx_worlds.mjx_environment(dataclasses.replace(world, feature_indices=(0, 5)))
     with pytest.raises(ValueError, match="unknown MJX world 'lava-mjx'"):
@@ -96,11 +133,23 @@ def test_ant_is_gymnasiums_model_with_mepols_features_and_no_volume():
     state = env.reset(jnp.full(15, 0.5))
     np.testing.assert_allclose(state[0], mjx_worlds.ANT_QPOS0, atol=1e-6)  # the middle of the start box
     config = ant_config()
-    assert (config.k, config.horizon, config.hidden, config.log_std_init, config.agents * config.batch_size) == (4, 500, (400, 300), -0.5, 20)
+    assert (config.k, config.horizon, config.hidden, config.log_std_init, config.agents * config.batch_size) == (
+        4,
+        500,
+        (400, 300),
+        -0.5,
+        20,
+    )
     from pmaxent.mepol.algorithm import MepolConfig
 
     mepol = MepolConfig(env="ant-xy-mjx")
-    assert (mepol.k, mepol.horizon, mepol.trajectories, mepol.hidden, mepol.log_std_init) == (4, 500, 20, (400, 300), -0.5)
+    assert (mepol.k, mepol.horizon, mepol.trajectories, mepol.hidden, mepol.log_std_init) == (
+        4,
+        500,
+        20,
+        (400, 300),
+        -0.5,
+    )
 
 
 def test_ant_first_steps_match_mujocos_c_step_then_it_stays_above_the_floor():
@@ -133,8 +182,8 @@ def test_a_tiny_ant_run_reports_raw_entropy_and_collects(tmp_path):
     from pmaxent.continuous.datasets import collect_continuous_run
 
     out = tmp_path / "ant"
-    args = ["train", "--env", "ant-xy-mjx", "--method", "parallel", "--agents", "2", "--batch", "2", "--updates", "1", "--seeds", "0",
-            "--horizon", "3", "--k", "2", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    args = ["train", "--env", "ant-xy-mjx", "--method", "parallel", "--agents", "2", "--batch", "2", "--updates", "1",
+            "--seeds", "0", "--horizon", "3", "--k", "2", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "parallel entropy" in result.output and "normalized" not in result.output
@@ -158,15 +207,18 @@ def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     rows = ["-------", "-SF-FF-", "-FF-FF-", "-FFFFF-", "-------"]
     (tmp_path / "hall.txt").write_text("\n".join(rows))
     out = tmp_path / "run"
-    args = ["train", "--map", str(tmp_path / "hall.txt"), "--physics", "mjx", "--method", "parallel", "--agents", "2", "--batch", "2",
-            "--updates", "1", "--seeds", "0", "--horizon", "12", "--k", "4", "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    args = ["train", "--map", str(tmp_path / "hall.txt"), "--physics", "mjx", "--method", "parallel",
+            "--agents", "2", "--batch", "2", "--updates", "1", "--seeds", "0", "--horizon", "12", "--k", "4",
+            "--hidden", "8", "--out", str(out), "--quiet"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "normalized entropy" in result.output and "coverage" in result.output and (out / "team.png").exists()
     run = load_run(out)
     kinematic = worlds.from_map(rows, name="hall")
     assert run.config.physics == "mjx" and isinstance(run.world, mjx_worlds.MJXWorld) and run.world.name == "hall-mjx"
-    assert run.world.xml.count('type="box"') == len(np.asarray(kinematic.walls)) + 4  # the map's walls and the arena's four sides
+    assert (
+        run.world.xml.count('type="box"') == len(np.asarray(kinematic.walls)) + 4
+    )  # the map's walls and the arena's four sides
     assert run.components.env.feature_volume == kinematic.free_area
     positions = team_positions(run, "parallel", trajectories=2)  # [m, 2 (T + 1), 2]
     assert positions.shape == (2, 26, 2)
@@ -177,8 +229,14 @@ def test_a_users_text_map_trains_as_a_point_mass_through_the_cli(tmp_path):
     "args, message",
     [
         (["--env", "room-det-continuous", "--physics", "warp"], "unknown physics 'warp'"),
-        (["--env", "gym:MountainCarContinuous-v0", "--physics", "mjx"], "physics 'mjx' applies to the navigation worlds"),
-        (["--env", "room-det-continuous", "--physics", "mjx", "--max-step", "0.1"], "slip and max_step apply to the kinematic motion"),
+        (
+            ["--env", "gym:MountainCarContinuous-v0", "--physics", "mjx"],
+            "physics 'mjx' applies to the navigation worlds",
+        ),
+        (
+            ["--env", "room-det-continuous", "--physics", "mjx", "--max-step", "0.1"],
+            "slip and max_step apply to the kinematic motion",
+        ),
     ],
 )
 def test_bad_physics_is_named(tmp_path, args, message):

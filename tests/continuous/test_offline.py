@@ -3,13 +3,20 @@ import pytest
 
 pytest.importorskip("d3rlpy")
 
-import jax  # noqa: E402
+import jax
 
-from pmaxent.continuous import worlds  # noqa: E402
-from pmaxent.continuous.offline import ContinuousOfflineConfig, evaluate_continuous_datasets, goal_success  # noqa: E402
-from pmaxent.continuous.datasets import ContinuousDataset  # noqa: E402
+from pmaxent.continuous import worlds
+from pmaxent.continuous.datasets import ContinuousDataset
+from pmaxent.continuous.offline import ContinuousOfflineConfig, evaluate_continuous_datasets, goal_success
 
-CORRIDOR = worlds.ContinuousWorld(name="corridor", walls=np.zeros((0, 4)), bounds=(0.0, 8.0, 0.0, 1.0), starts=np.array([[0.0, 4.0, 0.49, 0.51]]), max_step=0.25, horizon=10)
+CORRIDOR = worlds.ContinuousWorld(
+    name="corridor",
+    walls=np.zeros((0, 4)),
+    bounds=(0.0, 8.0, 0.0, 1.0),
+    starts=np.array([[0.0, 4.0, 0.49, 0.51]]),
+    max_step=0.25,
+    horizon=10,
+)
 
 
 def test_success_of_a_hand_made_policy_matches_its_closed_form():
@@ -27,14 +34,23 @@ def test_success_of_a_hand_made_policy_matches_its_closed_form():
     assert success[0] == 0.0 and abs(success[1] - 0.25) < 4 * sd
 
 
-OPEN_ROOM = worlds.ContinuousWorld(name="open-room", walls=np.zeros((0, 4)), bounds=(0.0, 4.0, 0.0, 2.0), starts=np.array([[0.2, 0.6, 0.8, 1.2]]), max_step=0.25, horizon=40)
+OPEN_ROOM = worlds.ContinuousWorld(
+    name="open-room",
+    walls=np.zeros((0, 4)),
+    bounds=(0.0, 4.0, 0.0, 2.0),
+    starts=np.array([[0.2, 0.6, 0.8, 1.2]]),
+    max_step=0.25,
+    horizon=40,
+)
 
 
 def _random_walks(world, episodes, seed):
     """Trajectories of uniform random actions: observations [E, T+1, 2], actions [E, T, 2]."""
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-world.max_step, world.max_step, (episodes, world.horizon, 2)).astype(np.float32)
-    positions = [np.asarray(jax.vmap(lambda u: worlds.reset(world, u))(rng.uniform(size=(episodes, world.reset_noise))))]
+    positions = [
+        np.asarray(jax.vmap(lambda u: worlds.reset(world, u))(rng.uniform(size=(episodes, world.reset_noise))))
+    ]
     step = jax.jit(jax.vmap(lambda p, a: worlds.step(world, p, a, np.zeros(0, np.float32))))
     for t in range(world.horizon):
         positions.append(np.asarray(step(positions[-1], actions[:, t])))
@@ -43,14 +59,26 @@ def _random_walks(world, episodes, seed):
 
 def _dataset(world, method, seed, episodes=60):
     observations, actions = _random_walks(world, episodes, seed)
-    return ContinuousDataset(f"{method}-{seed}", method, seed, observations, actions, np.full(episodes, world.horizon), np.nan, np.nan, np.nan)
+    return ContinuousDataset(
+        f"{method}-{seed}",
+        method,
+        seed,
+        observations,
+        actions,
+        np.full(episodes, world.horizon),
+        np.nan,
+        np.nan,
+        np.nan,
+    )
 
 
 @pytest.mark.slow
 def test_a_short_offline_run_reaches_the_near_goal():
     config = ContinuousOfflineConfig(steps=1500, eval_episodes=20, max_episode_steps=60, workers=1)
     goals = np.array([[1.6, 1.0], [3.6, 1.0]])
-    result = evaluate_continuous_datasets(OPEN_ROOM, {"random": [_dataset(OPEN_ROOM, "random", 0)]}, config, goals=goals)
+    result = evaluate_continuous_datasets(
+        OPEN_ROOM, {"random": [_dataset(OPEN_ROOM, "random", 0)]}, config, goals=goals
+    )
     near, far = result.success["random"][0]
     assert near >= 0.8, result.success
 
@@ -60,13 +88,17 @@ def test_worker_processes_give_the_same_numbers_as_one_process():
     datasets = {"parallel": [_dataset(OPEN_ROOM, "parallel", 0, 8)], "random": [_dataset(OPEN_ROOM, "random", 1, 8)]}
     goals = np.array([[1.0, 1.0], [2.0, 1.0]])
     one = evaluate_continuous_datasets(OPEN_ROOM, datasets, config, goals=goals, seed=3)
-    two = evaluate_continuous_datasets(OPEN_ROOM, datasets, ContinuousOfflineConfig(**{**config.__dict__, "workers": 2}), goals=goals, seed=3)
+    two = evaluate_continuous_datasets(
+        OPEN_ROOM, datasets, ContinuousOfflineConfig(**{**config.__dict__, "workers": 2}), goals=goals, seed=3
+    )
     for family in datasets:
         np.testing.assert_array_equal(one.success[family], two.success[family])
     assert one.seeds == {"parallel": (0,), "random": (1,)}
 
 
-@pytest.mark.parametrize("bad", [{"algorithm": "cql"}, {"steps": 0}, {"workers": -1}, {"goal_radius": 0.0}, {"offline_hidden": ()}])
+@pytest.mark.parametrize(
+    "bad", [{"algorithm": "cql"}, {"steps": 0}, {"workers": -1}, {"goal_radius": 0.0}, {"offline_hidden": ()}]
+)
 def test_bad_settings_are_named(bad):
     with pytest.raises(ValueError, match=next(iter(bad)).split("_")[-1]):
         ContinuousOfflineConfig(**bad)
@@ -81,12 +113,30 @@ def test_the_cli_runs_offline_goal_reaching_on_a_continuous_run(tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "run"
-    tiny = ["--env", "room-det-continuous", "--agents", "2", "--batch", "2", "--updates", "2", "--seeds", "0,1", "--chunk", "2", "--hidden", "8", "--quiet"]
+    tiny = [
+        "--env",
+        "room-det-continuous",
+        "--agents",
+        "2",
+        "--batch",
+        "2",
+        "--updates",
+        "2",
+        "--seeds",
+        "0,1",
+        "--chunk",
+        "2",
+        "--hidden",
+        "8",
+        "--quiet",
+    ]
     assert runner.invoke(app, ["train", *tiny, "--out", str(out)]).exit_code == 0
     missing = runner.invoke(app, ["offline", str(out), "--quick", "--quiet"])
     assert missing.exit_code == 2 and "pmaxent collect" in missing.output
     assert runner.invoke(app, ["collect", str(out), "--quiet"]).exit_code == 0
-    result = runner.invoke(app, ["offline", str(out), "--quick", "--steps", "10", "--eval-episodes", "2", "--workers", "1", "--quiet"])
+    result = runner.invoke(
+        app, ["offline", str(out), "--quick", "--steps", "10", "--eval-episodes", "2", "--workers", "1", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out / "offline.csv")))
     goals = {(r["goal_x"], r["goal_y"]) for r in rows}
@@ -105,6 +155,25 @@ def test_continuous_settings_are_refused_for_a_tabular_run(tmp_path):
 
     out = tmp_path / "tabular"
     runner = CliRunner()
-    assert runner.invoke(app, ["train", "--env", "room-det", "--agents", "2", "--updates", "2", "--seeds", "0", "--quiet", "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app,
+            [
+                "train",
+                "--env",
+                "room-det",
+                "--agents",
+                "2",
+                "--updates",
+                "2",
+                "--seeds",
+                "0",
+                "--quiet",
+                "--out",
+                str(out),
+            ],
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["offline", str(out), "--steps", "5", "--quiet"])
     assert result.exit_code == 2 and "--steps apply to continuous runs only" in result.output

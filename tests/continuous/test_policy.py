@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from pmaxent.core.components import Environment
 from pmaxent.continuous.policy import GaussianMLPTeam
+from pmaxent.core.components import Environment
 from pmaxent.core.pgpse import autodiff_weighted_score
 from pmaxent.core.random import uniform
 from pmaxent.core.rollout import sample_team
@@ -109,7 +109,9 @@ def test_act_samples_each_agents_gaussian():
     params = spread_params(policy, m)
     observations = jax.random.normal(jax.random.key(3), (m, 3))
     u = uniform(jax.random.key(4), (n, m, 2))
-    actions = jax.jit(jax.vmap(policy.act, in_axes=(None, None, None, 0)))(policy.prepare(params), observations, jnp.int32(0), u)
+    actions = jax.jit(jax.vmap(policy.act, in_axes=(None, None, None, 0)))(
+        policy.prepare(params), observations, jnp.int32(0), u
+    )
     assert actions.shape == (n, m, 2) and bool(jnp.all(jnp.isfinite(actions)))
     mu = np.asarray(policy.mean(params, observations))
     sigma = np.exp(np.asarray(params["log_std"]))
@@ -139,7 +141,9 @@ def test_uniform_mode_covers_the_box_with_a_traced_flag():
         return act_all(policy.prepare(params, flag), observations, 0, u[:100])
 
     both = by_flag(jnp.array([False, True]))
-    np.testing.assert_allclose(both[0], jax.jit(act_all)(policy.prepare(params, False), observations, 0, u[:100]), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        both[0], jax.jit(act_all)(policy.prepare(params, False), observations, 0, u[:100]), rtol=1e-6, atol=1e-6
+    )
     np.testing.assert_allclose(both[1], actions[:100], rtol=1e-6, atol=1e-6)
 
 
@@ -164,7 +168,7 @@ def test_autodiff_score_equals_grad_of_the_weighted_log_likelihood():
     expected = jax.jit(jax.grad(objective))(params)
     got = jax.jit(lambda p: autodiff_weighted_score(policy, p, observations, actions, weights))(params)
     assert jax.tree.structure(got) == jax.tree.structure(params)
-    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 
 
@@ -208,5 +212,7 @@ def test_the_mean_stays_in_the_action_box_unless_unbounded():
     means = np.asarray(bounded.mean(params, observations))
     assert np.all(means >= np.array(LOW) - 1e-6) and np.all(means <= np.array(HIGH) + 1e-6)
     raw_means = np.asarray(raw.mean(params, observations))
-    np.testing.assert_allclose(raw_means, hand_mean(params, observations, jnp.tanh, bounded=False), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        raw_means, hand_mean(params, observations, jnp.tanh, bounded=False), rtol=1e-4, atol=1e-4
+    )
     assert np.mean((raw_means < np.array(LOW)) | (raw_means > np.array(HIGH))) > 0.5

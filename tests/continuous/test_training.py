@@ -8,15 +8,35 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pmaxent.core import programs
-from pmaxent.core import runs as runs_module
 from pmaxent.cli import app
 from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.core import programs
+from pmaxent.core import runs as runs_module
 from pmaxent.core.runs import TrainingDiverged, team_params
 from pmaxent.families import load_run, run_training, saved_config
 
-TINY = dict(env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8))
-TINY_ARGS = ["--env", "gridworld-continuous", "--agents", "2", "--batch", "3", "--updates", "6", "--seeds", "0,1", "--chunk", "3", "--horizon", "15", "--hidden", "8,8", "--quiet"]
+TINY = dict(
+    env="gridworld-continuous", agents=2, batch_size=3, updates=6, seeds=(0, 1), chunk=3, horizon=15, hidden=(8, 8)
+)
+TINY_ARGS = [
+    "--env",
+    "gridworld-continuous",
+    "--agents",
+    "2",
+    "--batch",
+    "3",
+    "--updates",
+    "6",
+    "--seeds",
+    "0,1",
+    "--chunk",
+    "3",
+    "--horizon",
+    "15",
+    "--hidden",
+    "8,8",
+    "--quiet",
+]
 
 
 def _invoke(*args):
@@ -37,7 +57,16 @@ def test_cli_trains_a_continuous_team_and_writes_its_run_directory(cli_run):
     saved = json.loads((out / "config.json").read_text())
     assert saved["family"] == "continuous" and saved["hidden"] == [8, 8] and saved["optimizer"] == "adam"
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert header == ["method", "seed", "update", "entropy", "normalized_entropy", "agent_entropy", "diversity", "coverage"]
+    assert header == [
+        "method",
+        "seed",
+        "update",
+        "entropy",
+        "normalized_entropy",
+        "agent_entropy",
+        "diversity",
+        "coverage",
+    ]
     for picture in ("learning_curve.png", "team.png"):
         assert (out / picture).stat().st_size > 5000
     run = load_run(out)
@@ -70,7 +99,9 @@ def test_same_seed_same_numbers_and_resume_is_identical(cli_run, tmp_path, inter
     for name in reference.metrics:
         # the reference was read back from metrics.csv, written with 6 significant digits
         np.testing.assert_allclose(resumed.metrics[name], reference.metrics[name], rtol=1e-5, atol=1e-6, err_msg=name)
-    for a, b in zip(jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"])):
+    for a, b in zip(
+        jax.tree.leaves(resumed.params["parallel"]), jax.tree.leaves(reference.params["parallel"]), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -105,7 +136,9 @@ def test_cli_collects_continuous_datasets_that_minari_loads(cli_run):
 
     world, loaded = load_continuous_run_datasets(out)
     assert world.name == "gridworld-continuous" and [d.seed for d in loaded["random"]] == [0, 1]
-    np.testing.assert_array_equal(loaded["random"][1].observations, np.stack([e.observations for e in dataset.iterate_episodes()]))
+    np.testing.assert_array_equal(
+        loaded["random"][1].observations, np.stack([e.observations for e in dataset.iterate_episodes()])
+    )
     assert loaded["random"][1].entropy == pytest.approx(float(listed["entropy"]), rel=1e-5)
     path = out / "datasets" / "pmaxent" / "gridworld-continuous-random-m2-seed1-v0"
     metadata = path / "data" / "metadata.json"
@@ -127,7 +160,9 @@ def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_pa
         def broken(state, shared, learning):
             state, metrics = update(state, shared, learning)
             params = jax.tree.map(lambda p: jax.numpy.where(state.step >= 5, jax.numpy.nan, p), state.params)
-            metrics["finite"] = jax.numpy.all(jax.numpy.stack([jax.numpy.all(jax.numpy.isfinite(p)) for p in jax.tree.leaves(params)]))
+            metrics["finite"] = jax.numpy.all(
+                jax.numpy.stack([jax.numpy.all(jax.numpy.isfinite(p)) for p in jax.tree.leaves(params)])
+            )
             return state._replace(params=params), metrics
 
         return broken
@@ -150,7 +185,10 @@ def test_non_finite_parameters_stop_the_run_with_the_last_checkpoint_kept(tmp_pa
         (["--env", "gridworld-continuous", "--hidden", "0"], "hidden must be positive"),
         (["--env", "gridworld-continuous", "--point-stride", "0"], "point_stride must be a positive integer"),
         (["--env", "gridworld-continuous", "--log-std-init", "nan"], "log_std_init must be a finite number"),
-        (["--env", "gridworld-continuous", "--horizon", "20", "--point-stride", "5", "--k", "5"], "ceil(K x (T + 1) / point_stride) = 5"),
+        (
+            ["--env", "gridworld-continuous", "--horizon", "20", "--point-stride", "5", "--k", "5"],
+            "ceil(K x (T + 1) / point_stride) = 5",
+        ),
     ],
 )
 def test_bad_continuous_input_names_the_problem(args, message, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils import seeding
 from gymnasium.utils.env_checker import check_env
 
-from pmaxent.continuous.gymnasium_env import ContinuousEnv, registered_id, register_continuous_envs
+from pmaxent.continuous.gymnasium_env import ContinuousEnv, register_continuous_envs, registered_id
 from pmaxent.continuous.worlds import (
     CONTINUOUS_ENVS,
     coverage,
@@ -33,8 +33,10 @@ step_grid = jax.jit(lambda p, a: step(GRID, p, a, jnp.zeros(0)))
 
 
 def moved(position, action, world=GRID):
-    out = step_grid(jnp.array(position, jnp.float32), jnp.array(action, jnp.float32)) if world is GRID else step(
-        world, jnp.array(position, jnp.float32), jnp.array(action, jnp.float32), jnp.zeros(world.step_noise)
+    out = (
+        step_grid(jnp.array(position, jnp.float32), jnp.array(action, jnp.float32))
+        if world is GRID
+        else step(world, jnp.array(position, jnp.float32), jnp.array(action, jnp.float32), jnp.zeros(world.step_noise))
     )
     return np.asarray(out).tolist()
 
@@ -122,7 +124,9 @@ def test_map_world_matches_tabular_cells(layout):
     centres = np.array([[c + 0.5, n_rows - 0.5 - r] for r in range(n_rows) for c in range(n_cols)], np.float32)
     np.testing.assert_array_equal(np.asarray(is_free(world, centres)), tabular.valid)
     start_row, start_col = divmod(tabular.start_state, n_cols)
-    np.testing.assert_array_equal(world.starts, [[start_col, start_col + 1, n_rows - 1 - start_row, n_rows - start_row]])
+    np.testing.assert_array_equal(
+        world.starts, [[start_col, start_col + 1, n_rows - 1 - start_row, n_rows - start_row]]
+    )
 
 
 def test_map_moves_and_outside_is_solid():

@@ -13,13 +13,14 @@ import typer
 from typer.testing import CliRunner
 
 import pmaxent.core.runs
-from pmaxent.datasets import datasets_root
-from pmaxent.tabular import datasets as D, run_datasets as R
 from pmaxent.cli.data import collect_command
-from pmaxent.tabular import from_map, make
-from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.core.runs import TrainedRun
+from pmaxent.datasets import datasets_root
+from pmaxent.tabular import datasets as D
+from pmaxent.tabular import from_map, make
+from pmaxent.tabular import run_datasets as R
 from pmaxent.tabular.config import TabularTrainConfig
+from pmaxent.tabular.policy import TabularSoftmax
 
 START_ROOM = 27
 
@@ -43,11 +44,19 @@ def hand_dataset(mdp, observations, actions, agents, method="parallel", seed=0) 
     truncations = np.zeros(actions.shape, bool)
     truncations[:, -1] = True
     info = D.DatasetInfo(
-        env=mdp.name, method=method, agents=len(set(agents)), seed=seed,
-        trajectories_per_agent=len(agents) // len(set(agents)), horizon=actions.shape[1],
-        n_states=mdp.n_states, n_actions=mdp.n_actions, dynamics_fingerprint=D.dynamics_fingerprint(mdp),
+        env=mdp.name,
+        method=method,
+        agents=len(set(agents)),
+        seed=seed,
+        trajectories_per_agent=len(agents) // len(set(agents)),
+        horizon=actions.shape[1],
+        n_states=mdp.n_states,
+        n_actions=mdp.n_actions,
+        dynamics_fingerprint=D.dynamics_fingerprint(mdp),
     )
-    return D.ExplorationDataset(info, observations, actions, np.zeros(actions.shape, bool), truncations, np.asarray(agents))
+    return D.ExplorationDataset(
+        info, observations, actions, np.zeros(actions.shape, bool), truncations, np.asarray(agents)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +68,7 @@ def test_collection_shapes_boundaries_and_dynamics():
     params = np.stack([np.asarray(policy.init(jax.random.key(s), 3)) for s in (0, 5)])
     datasets = D.collect_datasets(mdp, policy, "parallel", params, seeds=(0, 5), trajectories=2, source="here")
     assert len(datasets) == 2
-    for dataset, seed in zip(datasets, (0, 5)):
+    for dataset, seed in zip(datasets, (0, 5), strict=True):
         assert dataset.observations.shape == (6, mdp.horizon + 1)
         assert dataset.actions.shape == (6, mdp.horizon)
         assert dataset.episode_agents.tolist() == [0, 1, 2, 0, 1, 2]
@@ -77,7 +86,9 @@ def test_collection_shapes_boundaries_and_dynamics():
 
 def test_parallel_team_gives_each_agent_its_own_policy():
     mdp, policy = room_policy()
-    datasets = D.collect_datasets(mdp, policy, "parallel", preferring([0, 1, 2, 3], mdp.n_states), seeds=(7,), trajectories=3)
+    datasets = D.collect_datasets(
+        mdp, policy, "parallel", preferring([0, 1, 2, 3], mdp.n_states), seeds=(7,), trajectories=3
+    )
     dataset = datasets[0]
     for episode, agent in enumerate(dataset.episode_agents):
         assert np.all(dataset.actions[episode] == agent)
@@ -85,7 +96,9 @@ def test_parallel_team_gives_each_agent_its_own_policy():
 
 def test_single_family_uses_the_shared_table():
     mdp, policy = room_policy()
-    dataset = D.collect_datasets(mdp, policy, "single", preferring([2] * 4, mdp.n_states), seeds=(0,), trajectories=2)[0]
+    dataset = D.collect_datasets(mdp, policy, "single", preferring([2] * 4, mdp.n_states), seeds=(0,), trajectories=2)[
+        0
+    ]
     assert dataset.n_episodes == 8 and np.all(dataset.actions == 2)
     with pytest.raises(ValueError, match="identical copies"):
         D.collect_datasets(mdp, policy, "single", preferring([2, 2, 1], mdp.n_states), seeds=(0,))
@@ -190,8 +203,12 @@ def test_no_silent_overwrite(tmp_path, room_dataset):
     mdp, dataset = room_dataset
     path = D.save_dataset(dataset, tmp_path)
     changed = D.ExplorationDataset(
-        dataset.info, np.full_like(dataset.observations, START_ROOM), np.zeros_like(dataset.actions),
-        dataset.terminations, dataset.truncations, dataset.episode_agents,
+        dataset.info,
+        np.full_like(dataset.observations, START_ROOM),
+        np.zeros_like(dataset.actions),
+        dataset.terminations,
+        dataset.truncations,
+        dataset.episode_agents,
     )
     with pytest.raises(FileExistsError, match="overwrite=True"):
         D.save_dataset(changed, tmp_path)
@@ -201,8 +218,12 @@ def test_no_silent_overwrite(tmp_path, room_dataset):
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no staging directory left
 
     other_seed = D.ExplorationDataset(
-        dataclasses.replace(dataset.info, seed=9), dataset.observations, dataset.actions,
-        dataset.terminations, dataset.truncations, dataset.episode_agents,
+        dataclasses.replace(dataset.info, seed=9),
+        dataset.observations,
+        dataset.actions,
+        dataset.terminations,
+        dataset.truncations,
+        dataset.episode_agents,
     )
     foreign = D.dataset_path(tmp_path, other_seed.info)
     foreign.mkdir(parents=True)
@@ -272,7 +293,10 @@ def fake_run(tmp_path, monkeypatch):
     config = TabularTrainConfig(env="room-det", agents=2, seeds=(0, 4), methods=("parallel", "single"), updates=1)
     components = config.make_components()
     mdp = components.world
-    params = {"parallel": preferring([0, 2], mdp.n_states, n_seeds=2), "single": preferring([3, 3], mdp.n_states, n_seeds=2)}
+    params = {
+        "parallel": preferring([0, 2], mdp.n_states, n_seeds=2),
+        "single": preferring([3, 3], mdp.n_states, n_seeds=2),
+    }
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "config.json").write_text(config.to_json())
@@ -294,17 +318,23 @@ def test_collect_run_writes_all_families_and_never_overwrites(fake_run):
     stored = R.load_run_datasets(run_dir).datasets
     for family, group in collected.items():
         assert [d.info.seed for d in stored[family]] == [0, 4]
-        for written, read in zip(group, stored[family]):
+        for written, read in zip(group, stored[family], strict=True):
             np.testing.assert_array_equal(read.observations, written.observations)
             assert read.info.source == str(run_dir.resolve())
 
-    before = (datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5").read_bytes()
+    before = (
+        datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5"
+    ).read_bytes()
     with pytest.raises(FileExistsError, match="6 dataset"):
         R.collect_run(run_dir, show_progress=False)
-    after = (datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5").read_bytes()
+    after = (
+        datasets_root(run_dir) / "pmaxent" / "room-det-random-m2-seed0-v0" / "data" / "main_data.hdf5"
+    ).read_bytes()
     assert before == after
     R.collect_run(run_dir, ["random"], overwrite=True, collection_seed=1, show_progress=False)
-    assert not np.array_equal(R.load_run_datasets(run_dir, ["random"]).datasets["random"][0].actions, collected["random"][0].actions)
+    assert not np.array_equal(
+        R.load_run_datasets(run_dir, ["random"]).datasets["random"][0].actions, collected["random"][0].actions
+    )
 
     with pytest.raises(ValueError, match="unknown dataset method"):
         R.collect_run(run_dir, ["expert"], show_progress=False)

@@ -298,7 +298,7 @@ def test_jax_step_frequencies_for_every_floor_row(name):
     states = jnp.asarray(np.repeat(pairs[:, 0], n), jnp.int32)
     actions = jnp.asarray(np.repeat(pairs[:, 1], n), jnp.int32)
     nxt = np.asarray(step(dyn, jax.random.key(7), states, actions)).reshape(len(pairs), n)
-    for (s, a), row in zip(pairs, nxt):
+    for (s, a), row in zip(pairs, nxt, strict=True):
         assert_frequencies(np.bincount(row, minlength=mdp.n_states), mdp.P[s, a], f"{name} P[{s}, {a}]")
 
 

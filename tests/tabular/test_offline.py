@@ -14,13 +14,14 @@ import typer
 from typer.testing import CliRunner
 
 import pmaxent.core.runs
-from pmaxent.tabular import datasets as D, run_datasets as R
-from pmaxent.tabular import offline as O
 from pmaxent.cli.data import offline_command
-from pmaxent.tabular import from_map, make, make_dynamics
-from pmaxent.tabular.policy import TabularSoftmax
 from pmaxent.core.runs import TrainedRun
+from pmaxent.tabular import datasets as D
+from pmaxent.tabular import from_map, make, make_dynamics
+from pmaxent.tabular import offline as O
+from pmaxent.tabular import run_datasets as R
 from pmaxent.tabular.config import TabularTrainConfig
+from pmaxent.tabular.policy import TabularSoftmax
 
 LEFT, DOWN, RIGHT, UP = range(4)
 GAMMA, ALPHA = 0.99, 0.1
@@ -38,11 +39,19 @@ def corridor_dataset(mdp, observations, actions, seed=0) -> D.ExplorationDataset
     truncations = np.zeros(actions.shape, bool)
     truncations[:, -1] = True
     info = D.DatasetInfo(
-        env=mdp.name, method="parallel", agents=1, seed=seed, trajectories_per_agent=len(actions),
-        horizon=mdp.horizon, n_states=mdp.n_states, n_actions=mdp.n_actions,
+        env=mdp.name,
+        method="parallel",
+        agents=1,
+        seed=seed,
+        trajectories_per_agent=len(actions),
+        horizon=mdp.horizon,
+        n_states=mdp.n_states,
+        n_actions=mdp.n_actions,
         dynamics_fingerprint=D.dynamics_fingerprint(mdp),
     )
-    return D.ExplorationDataset(info, observations, actions, np.zeros(actions.shape, bool), truncations, np.zeros(len(actions), int))
+    return D.ExplorationDataset(
+        info, observations, actions, np.zeros(actions.shape, bool), truncations, np.zeros(len(actions), int)
+    )
 
 
 def td(transitions, order, goal, n_states=4):
@@ -109,7 +118,9 @@ def test_relabelling_decides_which_goals_are_reachable(corridor):
         result = O.evaluate_datasets(corridor, {"parallel": [dataset]}, "paper", seed=seed)
         assert result.goals.tolist() == [1, 2, 3]
         np.testing.assert_array_equal(result.success["parallel"], [[1.0, 1.0, 0.0]])
-    q = np.asarray(O.q_learning(O.TransitionTable.from_datasets([dataset]), jnp.asarray([1, 2, 3]), jax.random.key(0), 4, 4))
+    q = np.asarray(
+        O.q_learning(O.TransitionTable.from_datasets([dataset]), jnp.asarray([1, 2, 3]), jax.random.key(0), 4, 4)
+    )
     assert q.shape == (1, 3, 4, 4)
     assert np.all(q[0, 2] == 0)  # goal 3 is never a next state: nothing to learn
     assert q[0, 1, 0, RIGHT] > q[0, 1, 0, LEFT] >= 0 and q[0, 1, 1, RIGHT] > 0
@@ -139,7 +150,7 @@ def dataset_reachable_goals(dataset, start: int) -> set[int]:
     """States reachable from the start along the dataset's own transitions (BFS)."""
     s, _, s_next, _, _ = dataset.transitions()
     successors: dict[int, set[int]] = {}
-    for a, b in zip(s.tolist(), s_next.tolist()):
+    for a, b in zip(s.tolist(), s_next.tolist(), strict=True):
         successors.setdefault(a, set()).add(b)
     seen, frontier = {start}, deque([start])
     while frontier:
@@ -154,12 +165,14 @@ def test_converged_reaches_every_goal_the_data_connects_to_the_start():
     room = make("room-det")
     policy = TabularSoftmax(room.n_states, room.n_actions, room.horizon)
     # Four datasets of two agents: the shapes of `collected_run` below, so JAX compiles once.
-    datasets = D.collect_datasets(room, policy, "random", np.zeros((4, 2, room.n_states, 4), np.float32), seeds=(0, 1, 2, 3))
+    datasets = D.collect_datasets(
+        room, policy, "random", np.zeros((4, 2, room.n_states, 4), np.float32), seeds=(0, 1, 2, 3)
+    )
     result = O.evaluate_datasets(room, {"random": datasets}, "converged", seed=3)
-    for dataset, success in zip(datasets, result.success["random"]):
+    for dataset, success in zip(datasets, result.success["random"], strict=True):
         reachable = dataset_reachable_goals(dataset, 27)
         assert reachable, "a random team leaves the start"
-        by_goal = dict(zip(result.goals.tolist(), success.tolist()))
+        by_goal = dict(zip(result.goals.tolist(), success.tolist(), strict=True))
         assert all(by_goal[g] == 1.0 for g in reachable)
         assert set(np.unique(success)) <= {0.0, 1.0}  # deterministic map, deterministic policy
         assert 0 < success.mean() < 1
@@ -182,14 +195,20 @@ def test_evaluation_uses_the_true_stochastic_environment():
     assert float(stoc[0, 0]) == 1.0
     # Ties go to the lowest action: a tie between right (2) and up (3) moves right.
     tie = jnp.zeros((1, 1, 2, 4)).at[0, 0, 0, RIGHT].set(0.5).at[0, 0, 0, UP].set(0.5)
-    assert float(O.greedy_success(make_dynamics(from_map(["SF"], horizon=2)), tie, goal, jax.random.key(0))[0, 0]) == 1.0
+    assert (
+        float(O.greedy_success(make_dynamics(from_map(["SF"], horizon=2)), tie, goal, jax.random.key(0))[0, 0]) == 1.0
+    )
 
 
 def test_a_cut_episode_fails():
     corridor = from_map(["SFFF"], horizon=2, name="corridor")
     q = jnp.zeros((1, 1, 4, 4)).at[0, 0, :3, RIGHT].set(1.0)
-    reach = O.greedy_success(make_dynamics(corridor), q, jnp.asarray([3]), jax.random.key(0), O.OfflineConfig(max_episode_steps=3))
-    cut = O.greedy_success(make_dynamics(corridor), q, jnp.asarray([3]), jax.random.key(0), O.OfflineConfig(max_episode_steps=2))
+    reach = O.greedy_success(
+        make_dynamics(corridor), q, jnp.asarray([3]), jax.random.key(0), O.OfflineConfig(max_episode_steps=3)
+    )
+    cut = O.greedy_success(
+        make_dynamics(corridor), q, jnp.asarray([3]), jax.random.key(0), O.OfflineConfig(max_episode_steps=2)
+    )
     assert float(reach[0, 0]) == 1.0 and float(cut[0, 0]) == 0.0
 
 
@@ -243,7 +262,9 @@ def test_evaluate_run_writes_results_and_figures(collected_run):
     first = rows[0]
     assert (first["variant"], first["method"], first["seed"]) == ("paper", "parallel", "0")
     assert (int(first["goal_row"]), int(first["goal_col"])) == divmod(int(first["goal"]), 11)
-    mean_from_csv = np.mean([float(r["success"]) for r in rows if r["variant"] == "converged" and r["method"] == "random"])
+    mean_from_csv = np.mean(
+        [float(r["success"]) for r in rows if r["variant"] == "converged" and r["method"] == "random"]
+    )
     assert mean_from_csv == pytest.approx(results["converged"].mean_success("random"))
     for name in ("fig3_offline_success_paper", "fig9_offline_success_converged"):
         assert (run_dir / "figures" / f"{name}.png").stat().st_size > 0

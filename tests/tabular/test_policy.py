@@ -28,7 +28,9 @@ def test_act_samples_each_agents_own_probabilities(time_indexed):
     n = 40_000
     states = jnp.full((n, 2), 1)
     t = jnp.int32(1)
-    actions = np.asarray(policy.act(policy.prepare(params), states, t, jax.random.uniform(jax.random.key(2), (n, 2, 1))))
+    actions = np.asarray(
+        policy.act(policy.prepare(params), states, t, jax.random.uniform(jax.random.key(2), (n, 2, 1)))
+    )
     probs = np.asarray(policy.probs(params))
     for agent in range(2):
         expected = probs[agent, 1, 1] if time_indexed else probs[agent, 1]

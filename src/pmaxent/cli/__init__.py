@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,7 +21,10 @@ app = typer.Typer(
 @app.callback()
 def _global_options(
     compile_cache: bool = typer.Option(
-        True, "--compile-cache/--no-compile-cache", help="Reuse compiled programs across runs (in $PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax; 'off' there disables it too)."
+        True,
+        "--compile-cache/--no-compile-cache",
+        help="Reuse compiled programs across runs (in $PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax; 'off' "
+        "there disables it too).",
     ),
 ):
     """Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL."""
@@ -44,11 +46,17 @@ def _load_layout(map_file: Path) -> tuple[str, ...]:
 
 @app.command()
 def show(
-    env: str = typer.Argument(..., help="Environment name (e.g. room-det, gridworld-continuous), or a label for --map."),
+    env: str = typer.Argument(
+        ..., help="Environment name (e.g. room-det, gridworld-continuous), or a label for --map."
+    ),
     output: Path = typer.Option(Path("map.png"), "-o", "--output", help="PNG file to write."),
-    map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of ENV."),
-    family: Optional[str] = typer.Option(None, help="With --map: the family that reads it (default: the first that draws maps, tabular)."),
-    goal: Optional[int] = typer.Option(None, help="Mark this cell as a goal (tabular maps)."),
+    map_file: Path | None = typer.Option(
+        None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of ENV."
+    ),
+    family: str | None = typer.Option(
+        None, help="With --map: the family that reads it (default: the first that draws maps, tabular)."
+    ),
+    goal: int | None = typer.Option(None, help="Mark this cell as a goal (tabular maps)."),
 ):
     """Draw an environment's map (the paper's Figures 5 and 6, or a continuous world's floor plan)."""
     from pmaxent import families
@@ -65,16 +73,28 @@ def show(
 
 
 def _train_options(
-    map_file: Optional[Path] = typer.Option(None, "--map", help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it."),
-    family: Optional[str] = typer.Option(None, help="The family whose settings apply (default: the environment's; with --map, the first whose settings take the options given)."),
+    map_file: Path | None = typer.Option(
+        None,
+        "--map",
+        help="A text map file ('F' floor, 'S' start, '-' wall) instead of a named environment; --env labels it.",
+    ),
+    family: str | None = typer.Option(
+        None,
+        help="The family whose settings apply (default: the environment's; with --map, the first whose settings take "
+        "the options given).",
+    ),
     out: Path = typer.Option(Path("runs/train"), help="Run directory."),
-    resume: bool = typer.Option(False, help="Continue an interrupted run in OUT with the settings it was started with (options given must agree with them)."),
+    resume: bool = typer.Option(
+        False,
+        help="Continue an interrupted run in OUT with the settings it was started with (options given must agree with "
+        "them).",
+    ),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ):
     """The options of `pmaxent train` besides the families' settings fields."""
 
 
-def _family_for(values: dict, family: Optional[str], map_given: bool):
+def _family_for(values: dict, family: str | None, map_given: bool):
     """The family whose settings the options given describe."""
     from pmaxent import families
 
@@ -90,7 +110,7 @@ def _family_for(values: dict, family: Optional[str], map_given: bool):
     return families.for_methods(methods) if methods else families.every()[0]
 
 
-def _train_config(values: dict, map_file: Optional[Path], family_name: Optional[str]):
+def _train_config(values: dict, map_file: Path | None, family_name: str | None):
     """The settings of the family the environment belongs to, with the options given."""
     if map_file is not None:
         values = {"env": map_file.stem, **values, "layout": _load_layout(map_file)}
@@ -99,7 +119,9 @@ def _train_config(values: dict, map_file: Optional[Path], family_name: Optional[
     foreign = sorted(set(values) - set(option_fields(cls)) - {"layout"})
     if foreign:
         names = ", ".join("--" + f.replace("_", "-") for f in foreign)
-        raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to the {family.name} family ({cls.__name__})")
+        raise ValueError(
+            f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to the {family.name} family ({cls.__name__})"
+        )
     return cls(**values)
 
 
@@ -111,7 +133,7 @@ def _train_classes() -> dict[str, type]:
 
 @app.command()
 @with_config_options(_train_classes(), _train_options)
-def train(values: dict, map_file: Optional[Path], family: Optional[str], out: Path, resume: bool, quiet: bool):
+def train(values: dict, map_file: Path | None, family: str | None, out: Path, resume: bool, quiet: bool):
     """Train a family's methods side by side (PGPSE teams and the baselines, or MEPOL: --method
     mepol); writes config, metrics, parameters and figures.
 
@@ -125,7 +147,9 @@ def train(values: dict, map_file: Optional[Path], family: Optional[str], out: Pa
 
     try:
         if resume and (out / CONFIG_FILE).exists():
-            given = {**values, "env": map_file.stem, "layout": _load_layout(map_file)} if map_file is not None else values
+            given = (
+                {**values, "env": map_file.stem, "layout": _load_layout(map_file)} if map_file is not None else values
+            )
             config = families.saved_config(out, given)
         else:
             config = _train_config(values, map_file, family)
@@ -133,7 +157,9 @@ def train(values: dict, map_file: Optional[Path], family: Optional[str], out: Pa
     except (ValueError, FileExistsError, FileNotFoundError, TrainingDiverged) as error:
         _fail(str(error))
     except KeyboardInterrupt:
-        _fail(f"interrupted; the last checkpoint in {out} is kept: continue it with: pmaxent train --out {out} --resume")
+        _fail(
+            f"interrupted; the last checkpoint in {out} is kept: continue it with: pmaxent train --out {out} --resume"
+        )
     typer.echo(f"run directory: {out}")
     window = max(1, config.updates // 100)
     second = next((name for name in ("support", "coverage") if name in run.metrics), None)
@@ -150,10 +176,18 @@ def train(values: dict, map_file: Optional[Path], family: Optional[str], out: Pa
 
 @app.command()
 def reproduce(
-    out: Optional[Path] = typer.Option(None, help="Output directory (default: runs/SUITE); re-running skips finished stages."),
-    suite: str = typer.Option("paper", help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11); or a suite of a family of yours."),
+    out: Path | None = typer.Option(
+        None, help="Output directory (default: runs/SUITE); re-running skips finished stages."
+    ),
+    suite: str = typer.Option(
+        "paper",
+        help="paper: the tabular paper grid; continuous: the continuous worlds (SPEC section 11); or a suite of a "
+        "family of yours.",
+    ),
     quick: bool = typer.Option(False, help="A small grid that runs in about a minute (the tests use it)."),
-    skip: Optional[list[str]] = typer.Option(None, "--skip", help="An optional stage to leave out, repeatable (paper: theory)."),
+    skip: list[str] | None = typer.Option(
+        None, "--skip", help="An optional stage to leave out, repeatable (paper: theory)."
+    ),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ):
     """Run an experiment suite end to end (the paper: train the grid, collect datasets, offline
@@ -171,7 +205,11 @@ def reproduce(
 
 
 @app.command()
-def cache(clear: bool = typer.Option(False, "--clear", help="Delete the compilation cache and the program store (the next runs compile again).")):
+def cache(
+    clear: bool = typer.Option(
+        False, "--clear", help="Delete the compilation cache and the program store (the next runs compile again)."
+    ),
+):
     """Show (or delete) the compiled programs kept between runs: JAX's compilation cache and
     pmaxent's program store beside it ($PMAXENT_COMPILATION_CACHE, default ~/.cache/pmaxent/jax).
     Neither is pruned: each distinct run config adds its programs."""
@@ -185,7 +223,7 @@ def cache(clear: bool = typer.Option(False, "--clear", help="Delete the compilat
         files, size = clear_compilation_cache()
         typer.echo(f"removed {files} files ({size / 1e6:.1f} MB) from {', '.join(map(str, usage))}")
         return
-    for (path, (files, size)), label in zip(usage.items(), ("compilation cache", "program store")):
+    for (path, (files, size)), label in zip(usage.items(), ("compilation cache", "program store"), strict=True):
         typer.echo(f"{label}: {path} ({files} files, {size / 1e6:.1f} MB)")
 
 
@@ -204,8 +242,8 @@ def main() -> None:
     try:
         app()
     finally:
-        # Python's last garbage collections at exit walk every object JAX and the run made: 0.3 s
-        # of a short run's 3 s here (2026-12-03). Frozen objects are skipped by them.
+        # Python's last garbage collections at exit walk every object JAX and the run made, a
+        # noticeable part of a short run's wall time. Frozen objects are skipped by them.
         gc.freeze()
 
 

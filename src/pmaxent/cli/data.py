@@ -8,7 +8,7 @@ progress bar; the summary is always printed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -19,7 +19,9 @@ from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import option_fields, with_config_options
 from pmaxent.datasets import DATASET_METHODS
 
-_RUN_DIR = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`.")
+_RUN_DIR = typer.Argument(
+    ..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`."
+)
 
 
 def _print(summary) -> None:
@@ -37,8 +39,12 @@ def _print(summary) -> None:
 def collect_command(
     run_dir: Annotated[Path, _RUN_DIR],
     method: Annotated[
-        Optional[list[str]],
-        typer.Option("--method", help=f"Dataset family to collect, repeatable: {', '.join(DATASET_METHODS)}. Default: the run's methods and random."),
+        list[str] | None,
+        typer.Option(
+            "--method",
+            help=f"Dataset family to collect, repeatable: {', '.join(DATASET_METHODS)}. Default: the run's methods and "
+            "random.",
+        ),
     ] = None,
     trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N); the paper uses 1.")] = 1,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace datasets that already exist.")] = False,
@@ -49,18 +55,28 @@ def collect_command(
     from pmaxent import families
 
     try:
-        collected = families.collect_run(run_dir, method, trajectories=trajectories, overwrite=overwrite, progress=not quiet)
+        collected = families.collect_run(
+            run_dir, method, trajectories=trajectories, overwrite=overwrite, progress=not quiet
+        )
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         raise bad_input(error) from error
     _print(collected.summary)
 
 
 def _offline_options(
-    run_dir: Path = typer.Argument(..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`."),
+    run_dir: Path = typer.Argument(
+        ..., exists=True, file_okay=False, dir_okay=True, help="Run directory written by `pmaxent train`."
+    ),
     seed: int = typer.Option(0, min=0, help="Seed of the learners (minibatch draws) and of the evaluation episodes."),
-    method: Optional[list[str]] = typer.Option(None, "--method", help="Dataset family, repeatable. Default: the run's methods and random."),
+    method: list[str] | None = typer.Option(
+        None, "--method", help="Dataset family, repeatable. Default: the run's methods and random."
+    ),
     trajectories: int = typer.Option(1, min=1, help="Trajectories per agent (N) of the datasets to use."),
-    quick: bool = typer.Option(False, "--quick", help="A few hundred gradient steps and short evaluations (for tests), where the family has such a preset."),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help="A few hundred gradient steps and short evaluations (for tests), where the family has such a preset.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """The options of `pmaxent offline` besides the families' offline settings fields."""
@@ -84,11 +100,17 @@ def _offline_table(run_dir: Path, results) -> None:
 def _offline_classes() -> dict[str, type]:
     from pmaxent import families
 
-    return {family.name: family.offline_config_class for family in families.every() if family.offline_config_class is not None}
+    return {
+        family.name: family.offline_config_class
+        for family in families.every()
+        if family.offline_config_class is not None
+    }
 
 
 @with_config_options(_offline_classes(), _offline_options)
-def offline_command(values: dict, run_dir: Path, seed: int, method: Optional[list[str]], trajectories: int, quick: bool, quiet: bool) -> None:
+def offline_command(
+    values: dict, run_dir: Path, seed: int, method: list[str] | None, trajectories: int, quick: bool, quiet: bool
+) -> None:
     """Offline goal-reaching RL on the run's datasets for every goal; writes RUN/offline.csv and
     Figures 3 and 9 in RUN/figures.
 
@@ -103,8 +125,12 @@ def offline_command(values: dict, run_dir: Path, seed: int, method: Optional[lis
         foreign = [name for name in values if name not in own]
         if foreign:
             names = ", ".join("--" + name.replace("_", "-") for name in foreign)
-            raise ValueError(f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to {run_dir}, a {family.name} run")
-        results = family.evaluate(run_dir, values, seed=seed, methods=method, trajectories=trajectories, quick=quick, progress=not quiet)
+            raise ValueError(
+                f"{names} {'does' if len(foreign) == 1 else 'do'} not apply to {run_dir}, a {family.name} run"
+            )
+        results = family.evaluate(
+            run_dir, values, seed=seed, methods=method, trajectories=trajectories, quick=quick, progress=not quiet
+        )
     except (ValueError, FileNotFoundError) as error:
         raise bad_input(error) from error
     _offline_table(run_dir, results)

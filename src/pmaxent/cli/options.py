@@ -10,7 +10,8 @@ import inspect
 import textwrap
 import types
 import typing
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import rich.markup
 import typer
@@ -31,9 +32,14 @@ def field_docs(cls: type) -> dict[str, str]:
         if not dataclasses.is_dataclass(klass):
             continue
         body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
-        for node, following in zip(body, body[1:]):
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr) \
-                    and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
+        for node, following in zip(body, body[1:], strict=False):  # each statement and the next: one pair fewer
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
                 docs[node.target.id] = " ".join(following.value.value.split())
     return docs
 
@@ -107,7 +113,11 @@ def config_options(classes: dict[str, type]) -> tuple[list[inspect.Parameter], d
             if option_type is bool:
                 names = (f"{names[0]}/--no-{names[0][2:]}",)
             option = typer.Option(None, *names, help=help_text, show_default=False)
-            parameters.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[option_type]))
+            parameters.append(
+                inspect.Parameter(
+                    field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=option_type | None
+                )
+            )
     return parameters, converters
 
 
@@ -115,7 +125,9 @@ def with_config_options(classes: dict[str, type], extra: Callable):
     """Decorate ``command(config_values: dict, **extra_options)``: the CLI sees the fields of
     ``classes`` as options, followed by the parameters of ``extra`` (a signature template)."""
     parameters, converters = config_options(classes)
-    extra_parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(extra).parameters.values()]
+    extra_parameters = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(extra).parameters.values()
+    ]
 
     def decorate(command):
         @functools.wraps(command)

@@ -88,9 +88,7 @@ def frank_wolfe(
     ),
     eps: float = typer.Option(_FW.eps, min=1e-9, help="Target: within eps nats of the optimum."),
     sigma: float = typer.Option(_FW.sigma, min=1e-12, help="Smoothing of H_sigma(d) = -sum d log(d + sigma)."),
-    steps: str = typer.Option(
-        ",".join(map(str, _FW.tuned_steps)), "--steps", help="Constant step sizes to tune over."
-    ),
+    steps: str = typer.Option(",".join(map(str, _FW.tuned_steps)), "--steps", help="Constant step sizes to tune over."),
     iterations: int = typer.Option(_FW.max_iterations, min=1, help="Iteration cap of each tuned-step run."),
     theorem_iterations: int = typer.Option(
         _FW.theorem_max_iterations, min=1, help="Iteration cap of each Theorem A.2 step run."
@@ -134,9 +132,14 @@ def frank_wolfe(
     for tuned in (r for r in rows if r["step_rule"] == "tuned"):
         thm = theorem_rows[tuned["env"], tuned["n_agents"]]
         table.add_row(
-            tuned["env"], str(tuned["n_agents"]), f"{tuned['optimum']:.4f}",
-            f"{tuned['eta']:g}", _iterations_text(tuned),
-            f"{thm['eta']:.2e}", _iterations_text(thm), f"{thm['theorem_iterations']:,}",
+            tuned["env"],
+            str(tuned["n_agents"]),
+            f"{tuned['optimum']:.4f}",
+            f"{tuned['eta']:g}",
+            _iterations_text(tuned),
+            f"{thm['eta']:.2e}",
+            _iterations_text(thm),
+            f"{thm['theorem_iterations']:,}",
         )
     console.print(table)
     _print_paths(paths)

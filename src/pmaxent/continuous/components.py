@@ -6,25 +6,29 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from pmaxent.core.components import Components
 from pmaxent.continuous import mjx_worlds, worlds
 from pmaxent.continuous.host_gymnasium import gym_environment, parse_gym_name
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
+from pmaxent.core.components import Components
 
 if TYPE_CHECKING:
     from pmaxent.continuous.config import ContinuousTrainConfig
 
 
-def make_world(config: "ContinuousTrainConfig") -> worlds.ContinuousWorld:
+def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
     """The world ``config`` names (or its text map), with its overrides of horizon, slip and step."""
-    overrides = {name: value for name, value in (("max_step", config.max_step), ("horizon", config.horizon), ("slip", config.slip)) if value is not None}
+    overrides = {
+        name: value
+        for name, value in (("max_step", config.max_step), ("horizon", config.horizon), ("slip", config.slip))
+        if value is not None
+    }
     if config.layout is not None:
         return worlds.from_map(config.layout, name=config.env, **overrides)
     return dataclasses.replace(worlds.make(config.env), **overrides)
 
 
-def continuous_components(config: "ContinuousTrainConfig") -> Components:
+def continuous_components(config: ContinuousTrainConfig) -> Components:
     """Environment, Gaussian MLP team and k-NN estimator of ``config`` (a gym:ID environment is
     stepped from the host, :mod:`pmaxent.continuous.host_gymnasium`; a navigation world or map
     with ``physics='mjx'`` is its point-mass MJX version, :func:`mjx_worlds.point_mass_world`);
@@ -42,7 +46,9 @@ def continuous_components(config: "ContinuousTrainConfig") -> Components:
         env = mjx_worlds.mjx_environment(world)
         feature_dim = len(world.feature_indices)
     elif config.physics == "mjx":  # the navigation world's walls as MuJoCo geometry
-        world = mjx_worlds.point_mass_world(make_world(config), name=f"{config.env}-mjx" if config.layout is not None else None)
+        world = mjx_worlds.point_mass_world(
+            make_world(config), name=f"{config.env}-mjx" if config.layout is not None else None
+        )
         env = mjx_worlds.mjx_environment(world)
         feature_dim = 2
     else:
@@ -53,8 +59,14 @@ def continuous_components(config: "ContinuousTrainConfig") -> Components:
     points_per_agent = -(-config.trajectories * (env.horizon + 1) // stride)
     if config.k >= points_per_agent:
         raise ValueError(
-            f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / point_stride) = {points_per_agent} "
-            f"(its per-agent entropy is estimated from them)"
+            f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / "
+            f"point_stride) = {points_per_agent} (its per-agent entropy is estimated from them)"
         )
-    policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, hidden=config.hidden, log_std_init=config.log_std_init, bounded_mean=config.bounded_mean)
+    policy = GaussianMLPTeam.from_spaces(
+        env.observation_space,
+        env.action_space,
+        hidden=config.hidden,
+        log_std_init=config.log_std_init,
+        bounded_mean=config.bounded_mean,
+    )
     return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)

@@ -42,9 +42,14 @@ def check_physics(config) -> None:
         from pmaxent.continuous.worlds import CONTINUOUS_ENVS
 
         if config.layout is None and config.env.strip() not in CONTINUOUS_ENVS:
-            raise ValueError(f"physics 'mjx' applies to the navigation worlds ({', '.join(CONTINUOUS_ENVS)}) and text maps (--map); {config.env!r} has its own dynamics")
+            raise ValueError(
+                f"physics 'mjx' applies to the navigation worlds ({', '.join(CONTINUOUS_ENVS)}) and text maps (--map); "
+                f"{config.env!r} has its own dynamics"
+            )
         if config.slip is not None or config.max_step is not None:
-            raise ValueError("slip and max_step apply to the kinematic motion, not to physics 'mjx' (a point mass driven by motors)")
+            raise ValueError(
+                "slip and max_step apply to the kinematic motion, not to physics 'mjx' (a point mass driven by motors)"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +63,8 @@ class ContinuousTrainConfig(TrainConfig):
     family: ClassVar[str] = "continuous"
 
     env: str = "gridworld-continuous"
-    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id with Box spaces), or a label for `layout`."""
+    """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id
+    with Box spaces), or a label for `layout`."""
     horizon: int | None = None
     """T, steps per trajectory (default: the world's; gym:ID, its time limit)."""
     slip: float | None = None
@@ -82,7 +88,8 @@ class ContinuousTrainConfig(TrainConfig):
     k: int = DEFAULT_K
     """k of the k-nearest-neighbour entropy estimator (needs k < the k-NN points per trajectory)."""
     point_stride: int | None = None
-    """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most 101 points per trajectory)."""
+    """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most
+    101 points per trajectory)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of each agent's policy network (MEPOL's GridWorld: 300, 300)."""
     log_std_init: float = LOG_STD_INIT
@@ -94,7 +101,8 @@ class ContinuousTrainConfig(TrainConfig):
     features: tuple[int, ...] | None = None
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
     physics: str = "kinematic"
-    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point
+    mass among wall geoms, MuJoCo MJX)."""
 
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""
@@ -110,11 +118,15 @@ class ContinuousTrainConfig(TrainConfig):
         super().__post_init__()
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
-        if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):
+        if self.point_stride is not None and (
+            isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1
+        ):
             raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
-        if self.log_std_init is not None and not (isinstance(self.log_std_init, (int, float)) and math.isfinite(self.log_std_init)):
+        if self.log_std_init is not None and not (
+            isinstance(self.log_std_init, (int, float)) and math.isfinite(self.log_std_init)
+        ):
             raise ValueError(f"log_std_init must be a finite number; got {self.log_std_init!r}")
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
@@ -133,7 +145,16 @@ def ant_config(name: str = "ant-mjx", **overrides):
     mean, log std -0.5, and m x B = 4 x 5 = 20 trajectories of 500 steps per update."""
     from pmaxent.continuous.mjx_worlds import ANT_HORIZON
 
-    settings = dict(env=name, k=4, horizon=ANT_HORIZON, hidden=(400, 300), log_std_init=-0.5, bounded_mean=False, agents=4, batch_size=5)
+    settings = dict(
+        env=name,
+        k=4,
+        horizon=ANT_HORIZON,
+        hidden=(400, 300),
+        log_std_init=-0.5,
+        bounded_mean=False,
+        agents=4,
+        batch_size=5,
+    )
     return dataclasses.replace(ContinuousTrainConfig(**settings), **overrides)
 
 

@@ -3,16 +3,16 @@ Gymnasium environment with Box spaces; Gaussian MLP teams and the k-NN entropy (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from pmaxent.core.family import Collected, Family, SummaryTable
-from pmaxent.core.runs import TrainedRun
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.host_gymnasium import parse_gym_name
 from pmaxent.continuous.offline import ContinuousOfflineConfig
+from pmaxent.core.family import Collected, Family, SummaryTable
+from pmaxent.core.runs import TrainedRun
 
 
 class ContinuousFamily(Family):
@@ -53,18 +53,41 @@ class ContinuousFamily(Family):
         world = worlds.from_map(layout, name=env) if layout is not None else worlds.make(env)
         path = plot_world(world, path)
         x0, x1, y0, y1 = world.bounds
-        return f"{world.name}: [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}], {len(world.walls)} walls, horizon {world.horizon} -> {path}"
+        return (
+            f"{world.name}: [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}], {len(world.walls)} walls, horizon {world.horizon} -> "
+            f"{path}"
+        )
 
     def figures(self, run: TrainedRun) -> None:
         from pmaxent.continuous.team import team_figures
 
         team_figures(run)
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
+    def collect(
+        self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
+    ) -> Collected:
         return collect_summary(self.load(run_dir), methods, trajectories, overwrite, progress)
 
-    def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
-        return evaluate_offline(self.load(run_dir), options, seed=seed, methods=methods, trajectories=trajectories, quick=quick, progress=progress)
+    def evaluate(
+        self,
+        run_dir: Path,
+        options: dict,
+        *,
+        seed: int,
+        methods: Sequence[str] | None,
+        trajectories: int,
+        quick: bool,
+        progress: bool,
+    ) -> dict:
+        return evaluate_offline(
+            self.load(run_dir),
+            options,
+            seed=seed,
+            methods=methods,
+            trajectories=trajectories,
+            quick=quick,
+            progress=progress,
+        )
 
     def reproduce(self, suite: str, out_dir: Path, *, quick: bool, progress: bool, skip: Sequence[str] = ()) -> Path:
         from pmaxent.continuous.suite import QUICK_CONTINUOUS, ContinuousSuiteConfig, reproduce_continuous
@@ -74,32 +97,62 @@ class ContinuousFamily(Family):
         return reproduce_continuous(out_dir, QUICK_CONTINUOUS if quick else ContinuousSuiteConfig(), progress=progress)
 
 
-def collect_summary(run: TrainedRun, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
+def collect_summary(
+    run: TrainedRun, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
+) -> Collected:
     """Collect a run's datasets in a continuous world and summarise them (k-NN entropy, coverage)."""
     from pmaxent.continuous.datasets import collect_continuous_run
     from pmaxent.datasets import datasets_root
 
-    collected = collect_continuous_run(run, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress)
-    # a world without a finite feature volume (the Ant, most gym:ID worlds) reports raw entropy; one without coverage leaves it out
+    collected = collect_continuous_run(
+        run, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress
+    )
+    # a world without a finite feature volume (the Ant, most gym:ID worlds) reports raw entropy; one without
+    # coverage leaves it out
     normalized = all(np.isfinite(d.normalized_entropy) for group in collected.values() for d in group)
     covered = any(np.isfinite(d.coverage) for group in collected.values() for d in group)
-    columns = ("method", "datasets", "episodes each", "normalized entropy (k-NN)" if normalized else "entropy (k-NN, nats)", *(("coverage",) if covered else ()))
+    columns = (
+        "method",
+        "datasets",
+        "episodes each",
+        "normalized entropy (k-NN)" if normalized else "entropy (k-NN, nats)",
+        *(("coverage",) if covered else ()),
+    )
     rows = []
     for method, group in collected.items():
         entropy = np.array([d.normalized_entropy if normalized else d.entropy for d in group])
         coverage = np.array([d.coverage for d in group])
         cells = (f"{coverage.mean():.3f} ± {coverage.std():.3f}",) if covered else ()
-        rows.append((method, str(len(group)), str(group[0].observations.shape[0]), f"{entropy.mean():.3f} ± {entropy.std():.3f}", *cells))
+        rows.append(
+            (
+                method,
+                str(len(group)),
+                str(group[0].observations.shape[0]),
+                f"{entropy.mean():.3f} ± {entropy.std():.3f}",
+                *cells,
+            )
+        )
     note = f"Minari root: {datasets_root(run.run_dir)} (set MINARI_DATASETS_PATH to it)"
     return Collected(collected, SummaryTable(f"datasets of {run.run_dir}", columns, tuple(rows), note))
 
 
-def evaluate_offline(run: TrainedRun, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
+def evaluate_offline(
+    run: TrainedRun,
+    options: dict,
+    *,
+    seed: int,
+    methods: Sequence[str] | None,
+    trajectories: int,
+    quick: bool,
+    progress: bool,
+) -> dict:
     """Goal-conditioned offline RL on a continuous run's datasets, one agent per dataset."""
     import dataclasses
 
     from pmaxent.continuous.offline import QUICK_OFFLINE, evaluate_continuous_run
 
     config = dataclasses.replace(QUICK_OFFLINE if quick else ContinuousOfflineConfig(), **options)
-    result = evaluate_continuous_run(run, config, seed=seed, methods=methods, trajectories=trajectories, show_progress=progress)
+    result = evaluate_continuous_run(
+        run, config, seed=seed, methods=methods, trajectories=trajectories, show_progress=progress
+    )
     return {f"{config.algorithm} ({len(result.goals)} goals)": result}

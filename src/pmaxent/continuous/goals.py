@@ -46,7 +46,9 @@ def goal_points(world: ContinuousWorld, spacing: float = GOAL_SPACING, radius: f
         raise ValueError(f"goal radius must be positive; got {radius}")
     if world.layout is not None:
         n_rows = len(world.layout)
-        boxes = [map_cell_box(r, c, n_rows) for r, line in enumerate(world.layout) for c, ch in enumerate(line) if ch == "F"]
+        boxes = [
+            map_cell_box(r, c, n_rows) for r, line in enumerate(world.layout) for c, ch in enumerate(line) if ch == "F"
+        ]
         points = np.array([((x0 + x1) / 2, (y0 + y1) / 2) for x0, x1, y0, y1 in boxes], np.float32).reshape(-1, 2)
     else:
         x0, x1, y0, y1 = world.bounds
@@ -84,7 +86,9 @@ def reached(positions: np.ndarray, goals: np.ndarray, radius: float = GOAL_RADIU
     return np.sum((positions[None] - goals) ** 2, axis=-1) <= radius**2
 
 
-def relabel(observations: np.ndarray, actions: np.ndarray, goals: np.ndarray, radius: float = GOAL_RADIUS) -> RelabelledData:
+def relabel(
+    observations: np.ndarray, actions: np.ndarray, goals: np.ndarray, radius: float = GOAL_RADIUS
+) -> RelabelledData:
     """Every trajectory relabelled for every goal.
 
     Args:
@@ -106,7 +110,9 @@ def relabel(observations: np.ndarray, actions: np.ndarray, goals: np.ndarray, ra
     goals = np.asarray(goals, np.float32)
     n_episodes, horizon = actions.shape[:2]
     if observations.shape[:2] != (n_episodes, horizon + 1) or observations.shape[-1] != 2 or actions.shape[-1] != 2:
-        raise ValueError(f"observations must be [E, T + 1, 2] and actions [E, T, 2]; got {observations.shape} and {actions.shape}")
+        raise ValueError(
+            f"observations must be [E, T + 1, 2] and actions [E, T, 2]; got {observations.shape} and {actions.shape}"
+        )
     n_goals = goals.shape[0]
     hit = reached(observations[:, 1:], goals, radius)  # [G, E, T]
     terminals = np.concatenate([hit, np.zeros((n_goals, n_episodes, 1), bool)], axis=-1)

@@ -8,7 +8,6 @@ terminates it (the rollout then repeats its last observation: see :mod:`pmaxent.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 
@@ -19,19 +18,26 @@ from pmaxent.core.components import HostEnvironment
 
 GYM_PREFIX = "gym:"
 PRESET_HORIZONS = {"MountainCarContinuous-v0": 400}
-"""Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see :func:`pmaxent.continuous.config.mountain_car_config`)."""
+"""Horizons of MEPOL's settings (MountainCarContinuous: k = 4, T = 400; see
+:func:`pmaxent.continuous.config.mountain_car_config`)."""
 
 
 def parse_gym_name(env: str) -> str | None:
     """The Gymnasium id of an environment name 'gym:ID', or None for any other name."""
-    return env.strip()[len(GYM_PREFIX):] if env.strip().startswith(GYM_PREFIX) else None
+    return env.strip()[len(GYM_PREFIX) :] if env.strip().startswith(GYM_PREFIX) else None
 
 
 def _box(space, what: str, env_id: str, finite: bool = False) -> gymnasium.spaces.Box:
     if not isinstance(space, gymnasium.spaces.Box) or len(space.shape) != 1:
-        raise ValueError(f"Gymnasium environment {env_id!r} has a {what} space {space}; pmaxent needs a 1-D Box {what} space (discrete spaces are not supported)")
+        raise ValueError(
+            f"Gymnasium environment {env_id!r} has a {what} space {space}; pmaxent needs a 1-D Box {what} space "
+            "(discrete spaces are not supported)"
+        )
     if finite and not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
-        raise ValueError(f"Gymnasium environment {env_id!r} has an unbounded {what} space {space}; the uniform baseline needs a finite action box")
+        raise ValueError(
+            f"Gymnasium environment {env_id!r} has an unbounded {what} space {space}; the uniform baseline needs a "
+            "finite action box"
+        )
     return space
 
 
@@ -48,7 +54,9 @@ def _vector(env_id: str, horizon: int, n: int) -> gymnasium.vector.SyncVectorEnv
     return gymnasium.vector.SyncVectorEnv([make] * n, autoreset_mode=gymnasium.vector.AutoresetMode.NEXT_STEP)
 
 
-def gym_environment(env_id: str, features: tuple[int, ...] | None = None, horizon: int | None = None) -> HostEnvironment:
+def gym_environment(
+    env_id: str, features: tuple[int, ...] | None = None, horizon: int | None = None
+) -> HostEnvironment:
     """The host environment of a registered Gymnasium id.
 
     Args:
@@ -61,7 +69,9 @@ def gym_environment(env_id: str, features: tuple[int, ...] | None = None, horizo
         no horizon is known.
     """
     if env_id not in gymnasium.envs.registry:
-        raise ValueError(f"Gymnasium id {env_id!r} is not registered (gymnasium.pprint_registry() lists the registered ids)")
+        raise ValueError(
+            f"Gymnasium id {env_id!r} is not registered (gymnasium.pprint_registry() lists the registered ids)"
+        )
     probe = _make(env_id)
     try:
         obs_space = _box(probe.observation_space, "observation", env_id)
@@ -73,7 +83,10 @@ def gym_environment(env_id: str, features: tuple[int, ...] | None = None, horizo
     features = tuple(range(obs_dim)) if features is None else tuple(features)
     bad = [i for i in features if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < obs_dim]
     if bad or len(set(features)) != len(features) or not features:
-        raise ValueError(f"feature indices {features} of {env_id!r} must be distinct integers in [0, {obs_dim}) (its observation has {obs_dim} coordinates)")
+        raise ValueError(
+            f"feature indices {features} of {env_id!r} must be distinct integers in [0, {obs_dim}) (its observation "
+            f"has {obs_dim} coordinates)"
+        )
     horizon = horizon or PRESET_HORIZONS.get(env_id) or limit
     if horizon is None:
         raise ValueError(f"Gymnasium environment {env_id!r} has no time limit: give the horizon T (--horizon)")
@@ -88,5 +101,3 @@ def gym_environment(env_id: str, features: tuple[int, ...] | None = None, horizo
         feature_indices=features,
         feature_volume=volume if math.isfinite(volume) and volume > 1 else None,
     )
-
-

@@ -46,36 +46,36 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.core.components import TeamEntropies
 from pmaxent.continuous.neighbours import BRUTE_BLOCK, SWEEP_BLOCK, brute_force, nearest
+from pmaxent.core.components import TeamEntropies
 
 MIN_DISTANCE = 1e-5
 """Floor on the k-th neighbour distance (absolute, feature units); see the module docstring."""
 
 DEFAULT_CHUNK_SIZE = 128
 """Query points per block of the team samples' neighbour search with ``jax.lax.top_k`` (k + 1 >
-:data:`NETWORK_MAX_NEIGHBOURS`; chosen by benchmarks/bench_knn.py on a 2-core CPU)."""
+:data:`NETWORK_MAX_NEIGHBOURS`; the fastest block size benchmarks/bench_knn.py found)."""
 
 NETWORK_MAX_NEIGHBOURS = 32
 """Largest k + 1 for which the team search keeps the k + 1 smallest distances per query and agent
 with a network of min and max instead of ``jax.lax.top_k`` on a block's [m, chunk, N]
-distances. At k = 50 (a network of width 64; 2-core CPU) the network took 136 ms against top_k's
-169 on 10 team samples of 4 x 101 points, but 9.3 s against 1.6 s on 4 samples of 4 x 1,200
-points, hence the bound."""
+distances. A wide network (k = 50, width 64) still beat top_k on short trajectories (101 points
+per agent) but was several times slower on long ones (1,200 points), hence the bound (the
+figures: docs/speed.md, Design measurements)."""
 
 TILE_POINTS = 8
-"""Points of each agent per step of the network (capped at the power of two >= k + 1). With
-tiles of 8 and the merges of :func:`team_knn_distances`, 10 team samples of m x 101 points at
-k = 15 took 1.2-1.7 / 3-9 / 8-12 / 115-125 ms at m = 1 / 2 / 4 / 16 (2-core CPU, 2026-12-02),
-against 11 / 17 / 45 / 570 for the search of the previous version (points inserted one at a
-time into the minima, the agents' lists merged with top_k) on the same machine and day. Both
-return the same distances bit for bit when called on their own; inside a jitted training update
-XLA fuses the arithmetic differently and they can differ in the last bit."""
+"""Points of each agent per step of the network (capped at the power of two >= k + 1). Tiles of 8
+sorted by the network and merged into the running minima, with the agents' lists merged by
+:func:`team_knn_distances`'s scans, made the team search several times faster at every team size
+than inserting points one at a time into the minima and merging the lists with top_k (the
+figures: docs/speed.md, Design measurements). Both return the same distances bit for bit when
+called on their own; inside a jitted training update XLA fuses the arithmetic differently and
+they can differ in the last bit."""
 
 NETWORK_CHUNK_SIZE = 2048
-"""Query points per block of the network search (10 team samples of m x 101 points, 2-core CPU:
-at k = 15 faster than blocks of 128 and 512 at m = 4 and m = 16, 9 against 14-18 ms and 123
-against 130-150); its memory is (k + 1) x m x chunk floats."""
+"""Query points per block of the network search: at k = 15, faster than blocks of 128 and 512 at
+m = 4 and m = 16 on benchmarks/bench_knn.py's team samples (the figures: docs/speed.md, Design
+measurements); its memory is (k + 1) x m x chunk floats."""
 
 SEARCHES = ("sweep", "brute")
 """Neighbour searches of a single sample: the slab sweep (default) or brute force, both exact."""
@@ -129,10 +129,14 @@ def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array
         [k1, G, C], ascending along the first axis (levels first and groups next, so that the
         merges over groups that follow read contiguous rows).
     """
+
     # Squared distances are sums of squared coordinate differences (no |x|^2 + |y|^2 - 2 x.y
     # cancellation), so repeated points are at distance exactly 0.
     def distances(point):  # point [G, ..., d] -> [G, C, ...]
-        return sum((queries[(None, slice(None)) + (None,) * (point.ndim - 2) + (j,)] - point[:, None, ..., j]) ** 2 for j in range(queries.shape[-1]))
+        return sum(
+            (queries[(None, slice(None)) + (None,) * (point.ndim - 2) + (j,)] - point[:, None, ..., j]) ** 2
+            for j in range(queries.shape[-1])
+        )
 
     if k1 > NETWORK_MAX_NEIGHBOURS:
         neg, _ = jax.lax.top_k(-distances(points), k1)  # [G, C, n] -> [G, C, k1]
@@ -145,7 +149,9 @@ def _block_smallest(queries: jax.Array, points: jax.Array, k1: int) -> jax.Array
     tile = min(TILE_POINTS, _power_of_two(k1))
     n = points.shape[1]
     if n % tile:
-        points = jnp.concatenate([points, jnp.full((points.shape[0], -n % tile, points.shape[2]), jnp.inf, points.dtype)], axis=1)
+        points = jnp.concatenate(
+            [points, jnp.full((points.shape[0], -n % tile, points.shape[2]), jnp.inf, points.dtype)], axis=1
+        )
     tiles = jnp.moveaxis(points.reshape(points.shape[0], -1, tile, points.shape[2]), 1, 0)  # [n / P, G, P, d]
 
     def merge_tile(smallest, tile_points):
@@ -161,7 +167,11 @@ def _power_of_two(n: int) -> int:
 
 def _pad(values: jax.Array, width: int) -> jax.Array:
     """values [n, ...] followed by +inf rows to [width, ...]."""
-    return jnp.concatenate([values, jnp.full((width - values.shape[0],) + values.shape[1:], jnp.inf, values.dtype)]) if width > values.shape[0] else values
+    return (
+        jnp.concatenate([values, jnp.full((width - values.shape[0],) + values.shape[1:], jnp.inf, values.dtype)])
+        if width > values.shape[0]
+        else values
+    )
 
 
 def _compare_exchange(values: jax.Array, half: int, flip: bool) -> jax.Array:
@@ -226,6 +236,7 @@ def _merged_before(levels: jax.Array, reverse: bool = False) -> jax.Array:
     """levels [k1, G, C] (each group's ascending list) -> [k1, G, C]: at g the k1 smallest of the
     union of the lists of the groups before g (after g with ``reverse``), +inf for none. A scan
     over the groups, one merge each."""
+
     def step(merged, lists):
         return _merge_smallest(merged, lists), merged
 
@@ -275,7 +286,9 @@ def _mean_log_rho(sq: jax.Array, min_distance: float, axis=None) -> jax.Array:
     return 0.5 * jnp.mean(jnp.log(jnp.maximum(sq, min_distance**2)), axis=axis)
 
 
-def knn_entropy(points: jax.Array, k: int, chunk_size: int | None = None, min_distance: float = MIN_DISTANCE, search: str = "sweep") -> jax.Array:
+def knn_entropy(
+    points: jax.Array, k: int, chunk_size: int | None = None, min_distance: float = MIN_DISTANCE, search: str = "sweep"
+) -> jax.Array:
     """Kozachenko-Leonenko entropy (nats) of one sample.
 
     Args:
@@ -322,9 +335,13 @@ def _team_sq_distances(features: jax.Array, k: int, chunk_size: int) -> tuple[ja
         without = jnp.where(jnp.arange(m)[None, :] == label[:, None], 0.0, without)
         return team, own, without
 
-    # one team sample's block at a time (searching the same block of every team sample at once,
-    # vmapped, took 300-350 against 115-125 ms at m = 16, k = 15, 10 samples of 16 x 101 points)
-    xs = (blocks.reshape(batch * n_blocks, c, d), label_blocks.reshape(batch * n_blocks, c), jnp.repeat(jnp.arange(batch), n_blocks))
+    # one team sample's block at a time: searching the same block of every team sample at once,
+    # vmapped, was slower (docs/speed.md, Design measurements)
+    xs = (
+        blocks.reshape(batch * n_blocks, c, d),
+        label_blocks.reshape(batch * n_blocks, c),
+        jnp.repeat(jnp.arange(batch), n_blocks),
+    )
     found = jax.lax.map(lambda x: search(x[0], x[1], features[x[2]]), xs)
     team, own, without = (a.reshape((batch, n_blocks) + a.shape[1:]) for a in found)
 
@@ -339,7 +356,9 @@ def team_chunk_size(k: int) -> int:
     return NETWORK_CHUNK_SIZE if k + 1 <= NETWORK_MAX_NEIGHBOURS else DEFAULT_CHUNK_SIZE
 
 
-def team_knn_distances(features: jax.Array, k: int, chunk_size: int | None = None) -> tuple[jax.Array, jax.Array, jax.Array]:
+def team_knn_distances(
+    features: jax.Array, k: int, chunk_size: int | None = None
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Squared k-th neighbour distances of every point within the three samples PGPSE needs.
 
     One search: each query block computes its distances to every agent's points once, keeps the
@@ -394,7 +413,14 @@ class KNNEntropy:
 
     extra_metrics = ()
 
-    def __init__(self, k: int, chunk_size: int | None = None, min_distance: float = MIN_DISTANCE, dimension: int | None = None, stride: int = 1):
+    def __init__(
+        self,
+        k: int,
+        chunk_size: int | None = None,
+        min_distance: float = MIN_DISTANCE,
+        dimension: int | None = None,
+        stride: int = 1,
+    ):
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"KNNEntropy: k must be an integer >= 1; got {k!r}")
         chunk_size = team_chunk_size(k) if chunk_size is None else chunk_size
@@ -404,7 +430,9 @@ class KNNEntropy:
         self.k = int(k)
         self.chunk_size = int(chunk_size)
         self.min_distance = float(min_distance)
-        if dimension is not None and (isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1):
+        if dimension is not None and (
+            isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1
+        ):
             raise ValueError(f"KNNEntropy: dimension must be a positive integer; got {dimension!r}")
         self.dimension = None if dimension is None else int(dimension)
         if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
@@ -412,7 +440,10 @@ class KNNEntropy:
         self.stride = int(stride)
 
     def __repr__(self):
-        return f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance}, dimension={self.dimension}, stride={self.stride})"
+        return (
+            f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance}, "
+            f"dimension={self.dimension}, stride={self.stride})"
+        )
 
     def __call__(self, features: jax.Array) -> TeamEntropies:
         """features: [B, m, N, d] -> TeamEntropies(team [B], agents [B, m], without_agent [B, m], extras={})."""

@@ -32,8 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.core.components import Environment
 from pmaxent.continuous import worlds
+from pmaxent.core.components import Environment
 
 MJX_ENVS = {"room-det-mjx": "room-det-continuous", "maze-det-mjx": "maze-det-continuous"}
 """name -> the kinematic world whose map the point mass moves in."""
@@ -106,15 +106,22 @@ def mjx_environment(world: MJXWorld) -> Environment:
     from mujoco import mjx
 
     if len(world.start_low) != model.nq or len(world.start_high) != model.nq:
-        raise ValueError(f"MJX world {world.name!r}: the start box needs {model.nq} bounds (nq); got {len(world.start_low)}")
+        raise ValueError(
+            f"MJX world {world.name!r}: the start box needs {model.nq} bounds (nq); got {len(world.start_low)}"
+        )
     if any(i < 0 or i >= model.nq for i in world.feature_indices):
-        raise ValueError(f"MJX world {world.name!r}: feature indices {world.feature_indices} must lie in [0, {model.nq})")
+        raise ValueError(
+            f"MJX world {world.name!r}: feature indices {world.feature_indices} must lie in [0, {model.nq})"
+        )
     if model.nu == 0 or not np.all(model.actuator_ctrllimited):
         raise ValueError(f"MJX world {world.name!r}: every actuator needs a control range (the action box)")
     device_model = mjx.put_model(model)
     blank = mjx.make_data(device_model)
     low, high = np.asarray(world.start_low, np.float32), np.asarray(world.start_high, np.float32)
-    ctrl_low, ctrl_high = model.actuator_ctrlrange[:, 0].astype(np.float32), model.actuator_ctrlrange[:, 1].astype(np.float32)
+    ctrl_low, ctrl_high = (
+        model.actuator_ctrlrange[:, 0].astype(np.float32),
+        model.actuator_ctrlrange[:, 1].astype(np.float32),
+    )
     features = np.asarray(world.feature_indices)
 
     def reset(u):
@@ -138,7 +145,9 @@ def mjx_environment(world: MJXWorld) -> Environment:
         feature_volume=world.feature_volume,
         observe=lambda state: jnp.concatenate(state),
         features=lambda state: state[0][features],
-        team_metrics=None if world.drawing is None else (lambda points: {"coverage": worlds.coverage(world.drawing, points)}),
+        team_metrics=None
+        if world.drawing is None
+        else (lambda points: {"coverage": worlds.coverage(world.drawing, points)}),
     )
 
 
@@ -147,9 +156,15 @@ def point_mass_xml(world: worlds.ContinuousWorld) -> str:
     x0, x1, y0, y1 = world.bounds
     boxes = [tuple(map(float, wall)) for wall in np.asarray(world.walls)]
     # the arena's outer walls, half a cell thick
-    boxes += [(x0 - 0.5, x0, y0 - 0.5, y1 + 0.5), (x1, x1 + 0.5, y0 - 0.5, y1 + 0.5), (x0, x1, y0 - 0.5, y0), (x0, x1, y1, y1 + 0.5)]
+    boxes += [
+        (x0 - 0.5, x0, y0 - 0.5, y1 + 0.5),
+        (x1, x1 + 0.5, y0 - 0.5, y1 + 0.5),
+        (x0, x1, y0 - 0.5, y0),
+        (x0, x1, y1, y1 + 0.5),
+    ]
     geoms = "\n".join(
-        f'    <geom type="box" pos="{(a + b) / 2:.6g} {(c + d) / 2:.6g} 0" size="{(b - a) / 2:.6g} {(d - c) / 2:.6g} 0.5" rgba=".3 .3 .3 1"/>'
+        f'    <geom type="box" pos="{(a + b) / 2:.6g} {(c + d) / 2:.6g} 0" '
+        f'size="{(b - a) / 2:.6g} {(d - c) / 2:.6g} 0.5" rgba=".3 .3 .3 1"/>'
         for a, b, c, d in boxes
     )
     return f"""<mujoco model="{world.name}-point-mass">

@@ -50,17 +50,18 @@ import jax
 import jax.numpy as jnp
 
 SWEEP_BLOCK = 8
-"""Query points per block of the sweep: on bench_knn.py's 24,000 points (k = 50, 2-core CPU), blocks
-of 8 took 0.087 s on the GridWorld-like sample and 0.051 s on the uniform one, against 0.098 and
-0.060 with 16 and 0.126 and 0.065 with 32 (smaller blocks fail the exactness test more often,
-but a failed block is searched again at a smaller cost)."""
+"""Query points per block of the sweep: of the blocks of 8, 16 and 32 that benchmarks/bench_knn.py
+tried (24,000 points, k = 50), 8 was the fastest on both of its samples. Smaller blocks fail the
+exactness test more often, but a failed block is searched again at a smaller cost (the figures:
+docs/speed.md, Design measurements)."""
 
 BRUTE_BLOCK = 128
 """Query points per block of :func:`brute_force` when called on its own (its memory is
 block x N distances)."""
 
 SLAB_WIDTH = 1.5
-"""Slab width in units of the k-th neighbour radius of N uniform points (faster than 0.8 and 2.5 on bench_knn.py's samples)."""
+"""Slab width in units of the k-th neighbour radius of N uniform points: of the widths
+benchmarks/bench_knn.py tried (0.8, 1.5 and 2.5), the fastest on its samples."""
 
 
 class Plan(NamedTuple):
@@ -76,7 +77,15 @@ class Plan(NamedTuple):
     box_size: int
 
 
-def plan(n: int, k: int, block: int = SWEEP_BLOCK, slab_width: float = SLAB_WIDTH, margin: int | None = None, span: int = 3, box_size: int = 2048) -> Plan:
+def plan(
+    n: int,
+    k: int,
+    block: int = SWEEP_BLOCK,
+    slab_width: float = SLAB_WIDTH,
+    margin: int | None = None,
+    span: int = 3,
+    box_size: int = 2048,
+) -> Plan:
     """Sweep sizes for N = n points and k neighbours.
 
     For N uniform points in a square the k + 1 nearest lie within radius r = sqrt((k + 1) / (pi N))
@@ -151,7 +160,7 @@ def _brute_block(q: jax.Array, q_ids: jax.Array, points: jax.Array, k: int) -> t
     distances [C, k + 1] (the query's own first, at -1) and their points [C, k + 1].
 
     Returned whole: slicing top_k's outputs in the same ``lax.map`` body makes XLA's CPU top_k
-    about 40 times slower, so callers slice after the map."""
+    many times slower, so callers slice after the map."""
     n = points.shape[0]
     sq = jnp.where(q_ids[:, None] == jnp.arange(n)[None, :], -1.0, _squared_distances(q, points))
     neg, pos = jax.lax.top_k(-sq, k + 1)  # the query itself first (at -1), even among exact copies
@@ -186,7 +195,9 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
     by_x = jnp.argsort(xs).reshape(n_slabs, slab)
     x_sorted = xs[by_x]
     x_first, x_last = x_sorted[:, 0], x_sorted[:, -1]
-    ids = jnp.take_along_axis(by_x, jnp.argsort(ys[by_x], axis=1), axis=1).astype(jnp.int32)  # [n_slabs, slab], >= n: padding
+    ids = jnp.take_along_axis(by_x, jnp.argsort(ys[by_x], axis=1), axis=1).astype(
+        jnp.int32
+    )  # [n_slabs, slab], >= n: padding
     y_sorted = ys[ids]
     slab_points = jnp.concatenate([points, jnp.zeros((total - n, d), points.dtype)])[ids]  # [n_slabs, slab, d]
     blocks_per_slab = slab // c
@@ -214,13 +225,18 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
         above = jnp.where(start + window < slab, y_sorted[js, jnp.minimum(start + window, slab - 1)], inf)
         left = jnp.where(j0 > 0, x_last[jnp.maximum(j0 - 1, 0)], -inf)
         right = jnp.where(j0 + span < n_slabs, x_first[jnp.minimum(j0 + span, n_slabs - 1)], inf)
-        gaps = jnp.concatenate([qy[:, None] - below[None, :], above[None, :] - qy[:, None], (qx - left)[:, None], (right - qx)[:, None]], axis=1)
+        gaps = jnp.concatenate(
+            [qy[:, None] - below[None, :], above[None, :] - qy[:, None], (qx - left)[:, None], (right - qx)[:, None]],
+            axis=1,
+        )
         bound = jnp.min(jnp.square(jnp.maximum(gaps, 0.0)), axis=1)
         exact = jnp.all((kth <= bound) | ~q_valid)
 
         def swept(_):  # shaped as the fallback's [C, k + 1] outputs: column k, and columns 0..k - 1
             nearer = _within(sq, kth, cand_ids, k) if with_index else jnp.broadcast_to(q_ids[:, None], (c, k - 1))
-            return jnp.broadcast_to(kth[:, None], (c, k + 1)), jnp.concatenate([q_ids[:, None], nearer, q_ids[:, None]], axis=1)
+            return jnp.broadcast_to(kth[:, None], (c, k + 1)), jnp.concatenate(
+                [q_ids[:, None], nearer, q_ids[:, None]], axis=1
+            )
 
         def box(_):
             # every neighbour of a query lies within sqrt(kth) of it (kth is the k-th smallest over
@@ -261,11 +277,17 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
     sq, index, failed, brute = jax.lax.map(body, jnp.arange(total // c))
     flat = ids.reshape(-1)  # the point of each sweep row; padding rows (>= n) are dropped
     out_sq = jnp.zeros((n,), points.dtype).at[flat].set(sq.reshape(total, k + 1)[:, k], mode="drop")
-    out_index = jnp.zeros((n, k), jnp.int32).at[flat].set(index.reshape(total, k + 1)[:, :k], mode="drop") if with_index else None
+    out_index = (
+        jnp.zeros((n, k), jnp.int32).at[flat].set(index.reshape(total, k + 1)[:, :k], mode="drop")
+        if with_index
+        else None
+    )
     return Neighbours(out_sq, out_index, jnp.sum(failed & ~brute, dtype=jnp.int32), jnp.sum(brute, dtype=jnp.int32))
 
 
-def nearest(points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: bool = False, sizes: Plan | None = None) -> Neighbours:
+def nearest(
+    points: jax.Array, k: int, block: int = SWEEP_BLOCK, with_index: bool = False, sizes: Plan | None = None
+) -> Neighbours:
     """Exact k-th neighbour distances (and neighbourhoods) of every point, by the slab sweep.
 
     Args:

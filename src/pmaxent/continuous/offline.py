@@ -29,9 +29,10 @@ import importlib.util
 import multiprocessing
 import os
 import zlib
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import numpy as np
@@ -39,9 +40,9 @@ import numpy as np
 from pmaxent.continuous import worlds
 from pmaxent.continuous.goals import GOAL_RADIUS, GOAL_SPACING, goal_points, relabel
 from pmaxent.continuous.worlds import ContinuousWorld
-from pmaxent.datasets import DATASET_METHODS
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.tables import write_csv
+from pmaxent.datasets import DATASET_METHODS
 from pmaxent.offline import OfflineResult
 
 if TYPE_CHECKING:
@@ -82,7 +83,9 @@ class ContinuousOfflineConfig:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"workers must be 0 (one per core) or a positive integer; got {self.workers!r}")
-        if not self.offline_hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.offline_hidden):
+        if not self.offline_hidden or any(
+            isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.offline_hidden
+        ):
             raise ValueError(f"offline_hidden must be positive layer sizes; got {self.offline_hidden!r}")
         for name in ("goal_radius", "goal_spacing"):
             value = getattr(self, name)
@@ -131,36 +134,58 @@ def make_learner(world: ContinuousWorld, config: ContinuousOfflineConfig):
     common = dict(
         batch_size=config.offline_batch_size,
         observation_scaler=d3rlpy.preprocessing.StandardObservationScaler(),
-        action_scaler=d3rlpy.preprocessing.MinMaxActionScaler(minimum=-world.max_step * np.ones(2), maximum=world.max_step * np.ones(2)),
+        action_scaler=d3rlpy.preprocessing.MinMaxActionScaler(
+            minimum=-world.max_step * np.ones(2), maximum=world.max_step * np.ones(2)
+        ),
         reward_scaler=d3rlpy.preprocessing.ConstantShiftRewardScaler(-1.0),
         actor_encoder_factory=encoder,
         critic_encoder_factory=encoder,
     )
     if config.algorithm == "iql":
         # the AntMaze settings of the IQL paper (expectile 0.9, temperature 10)
-        return d3rlpy.algos.IQLConfig(**common, value_encoder_factory=encoder, expectile=0.9, weight_temp=10.0).create(device="cpu:0")
+        return d3rlpy.algos.IQLConfig(**common, value_encoder_factory=encoder, expectile=0.9, weight_temp=10.0).create(
+            device="cpu:0"
+        )
     return d3rlpy.algos.TD3PlusBCConfig(**common).create(device="cpu:0")
 
 
-def train_learner(world: ContinuousWorld, observations: np.ndarray, actions: np.ndarray, goals: np.ndarray, config: ContinuousOfflineConfig, seed: int):
+def train_learner(
+    world: ContinuousWorld,
+    observations: np.ndarray,
+    actions: np.ndarray,
+    goals: np.ndarray,
+    config: ContinuousOfflineConfig,
+    seed: int,
+):
     """Train one goal-conditioned learner on trajectories observations [E, T+1, 2], actions
     [E, T, 2] relabelled for goals [G, 2]; returns the d3rlpy learner (``predict`` acts)."""
     d3rlpy = _import_d3rlpy()
 
     data = relabel(observations, actions, goals, config.goal_radius)
     dataset = d3rlpy.dataset.MDPDataset(
-        data.observations, data.actions, data.rewards, data.terminals, data.timeouts, action_space=d3rlpy.constants.ActionSpace.CONTINUOUS
+        data.observations,
+        data.actions,
+        data.rewards,
+        data.terminals,
+        data.timeouts,
+        action_space=d3rlpy.constants.ActionSpace.CONTINUOUS,
     )
     d3rlpy.seed(seed)
     learner = make_learner(world, config)
     learner.fit(
-        dataset, n_steps=config.steps, n_steps_per_epoch=config.steps, show_progress=False, save_interval=config.steps + 1,
+        dataset,
+        n_steps=config.steps,
+        n_steps_per_epoch=config.steps,
+        show_progress=False,
+        save_interval=config.steps + 1,
         logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-    )  # fmt: skip
+    )
     return learner
 
 
-def goal_success(world: ContinuousWorld, act, goals: np.ndarray, key: jax.Array, config: ContinuousOfflineConfig) -> np.ndarray:
+def goal_success(
+    world: ContinuousWorld, act, goals: np.ndarray, key: jax.Array, config: ContinuousOfflineConfig
+) -> np.ndarray:
     """Success rate per goal of a goal-conditioned policy in the true world: float [G].
 
     ``act`` maps observations [n, 4] (x, y, g_x, g_y) to actions [n, 2]. Each goal gets
@@ -212,9 +237,9 @@ class OfflineJob(NamedTuple):
 def run_job(job: OfflineJob) -> np.ndarray:
     """Train on the job's dataset and evaluate: success float [G].
 
-    PyTorch runs on one thread meanwhile: these small networks gain nothing from more (measured:
-    11.2 ms per IQL step with one thread, 11.5 ms with two), and several threads per process
-    oversubscribe the cores when several processes train at once.
+    PyTorch runs on one thread meanwhile: these small networks gain nothing from more (a second
+    thread did not make an IQL step faster), and several threads per process oversubscribe the
+    cores when several processes train at once.
     """
     import torch
 
@@ -247,19 +272,30 @@ def evaluate_continuous_datasets(
     algorithm, ``goals`` float [G, 2] and ``success[family]`` float [n_datasets, G].
     """
     if not offline_available():
-        raise ValueError("offline RL in continuous worlds uses d3rlpy, which is not installed: pip install 'pmaxent[offline]'")
-    goals = goal_points(world, config.goal_spacing, config.goal_radius) if goals is None else np.asarray(goals, np.float32).reshape(-1, 2)
+        raise ValueError(
+            "offline RL in continuous worlds uses d3rlpy, which is not installed: pip install 'pmaxent[offline]'"
+        )
+    goals = (
+        goal_points(world, config.goal_spacing, config.goal_radius)
+        if goals is None
+        else np.asarray(goals, np.float32).reshape(-1, 2)
+    )
     families = [family for family in DATASET_METHODS if len(datasets_by_family.get(family, ()))]
     families += [family for family in datasets_by_family if family not in families and len(datasets_by_family[family])]
     if not families:
         raise ValueError("no dataset to learn from")
     jobs = [
-        OfflineJob(world, np.asarray(d.observations), np.asarray(d.actions), goals, config, _job_seed(seed, family, d.seed))
-        for family in families for d in datasets_by_family[family]
-    ]  # fmt: skip
+        OfflineJob(
+            world, np.asarray(d.observations), np.asarray(d.actions), goals, config, _job_seed(seed, family, d.seed)
+        )
+        for family in families
+        for d in datasets_by_family[family]
+    ]
     for job in jobs:
         if job.observations.ndim != 3 or job.observations.shape[-1] != 2:
-            raise ValueError(f"datasets must hold positions [E, T+1, 2]; got observations of shape {job.observations.shape}")
+            raise ValueError(
+                f"datasets must hold positions [E, T+1, 2]; got observations of shape {job.observations.shape}"
+            )
     processes = min(config.processes, len(jobs))
     with progress_bar(len(jobs), f"offline {config.algorithm}", enabled=show_progress, unit="datasets") as bar:
         if processes == 1:
@@ -272,7 +308,7 @@ def evaluate_continuous_datasets(
             context = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
                 futures = [pool.submit(run_job, job) for job in jobs]
-                for future in concurrent.futures.as_completed(futures):
+                for _ in concurrent.futures.as_completed(futures):
                     bar.advance()
                 success = [future.result() for future in futures]
     success = np.stack(success)
@@ -281,7 +317,7 @@ def evaluate_continuous_datasets(
         variant=config.algorithm,
         env=world.name,
         goals=goals,
-        success={family: success[bounds[i]: bounds[i + 1]] for i, family in enumerate(families)},
+        success={family: success[bounds[i] : bounds[i + 1]] for i, family in enumerate(families)},
         seeds={family: tuple(int(d.seed) for d in datasets_by_family[family]) for family in families},
     )
 
@@ -294,8 +330,8 @@ def write_offline_csv(path: Path | str, result: OfflineResult) -> Path:
     rows = (
         (result.env, result.variant, family, seed, index, float(x), float(y), rate)
         for family, success in result.success.items()
-        for seed, row in zip(result.seeds[family], success)
-        for index, ((x, y), rate) in enumerate(zip(result.goals.tolist(), row.tolist()))
+        for seed, row in zip(result.seeds[family], success, strict=True)
+        for index, ((x, y), rate) in enumerate(zip(result.goals.tolist(), row.tolist(), strict=True))
     )
     return write_csv(path, CSV_FIELDS, rows)
 
@@ -324,6 +360,17 @@ def evaluate_continuous_run(
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
     title = f"{world.name}: offline {config.algorithm}, {len(result.goals)} goals"
-    plot_offline_success_bars({family: result.success[family].mean(axis=1) for family in result.success}, figures / "fig3_offline_success.png", title=title)
-    plot_goal_success(world, result.goals, {family: result.per_goal(family) for family in result.success}, figures / "fig9_offline_heatmaps.png", radius=config.goal_radius, title=title)
+    plot_offline_success_bars(
+        {family: result.success[family].mean(axis=1) for family in result.success},
+        figures / "fig3_offline_success.png",
+        title=title,
+    )
+    plot_goal_success(
+        world,
+        result.goals,
+        {family: result.per_goal(family) for family in result.success},
+        figures / "fig9_offline_heatmaps.png",
+        radius=config.goal_radius,
+        title=title,
+    )
     return result

@@ -18,7 +18,7 @@ built with ``filter_vmap`` over m keys and evaluated with ``jax.vmap`` over the 
 and ``eqx.partition`` leaves the parameters a plain pytree of arrays that optax, ``jnp.where``
 in the trainer and the ``.npz`` checkpoints (:mod:`pmaxent.core.pytrees`) handle like the tabular
 table; there is no framework state (no ``init``/``apply`` split, no mutable collections, no RNG
-plumbing); and it is a light import on top of JAX (about 0.15-0.2 s).
+plumbing); and it is a light import on top of JAX.
 
 Sampling: a = mu + sigma * z with z = Phi^-1(u) from the rollout's uniforms. The uniforms lie
 in [0, 1) (multiples of 2^-24 for the default generator) and u = 0 would give z = -inf, so u is
@@ -83,9 +83,13 @@ class GaussianMLPTeam:
         object.__setattr__(self, "action_high", high)
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if len(low) != len(high) or not low:
-            raise ValueError(f"action_low and action_high must be non-empty and of equal length; got {len(low)} and {len(high)}")
+            raise ValueError(
+                f"action_low and action_high must be non-empty and of equal length; got {len(low)} and {len(high)}"
+            )
         if not (np.all(np.isfinite(low + high)) and np.all(np.asarray(low) < np.asarray(high))):
-            raise ValueError(f"the action box must be finite with low < high (the uniform baseline samples it); got {low}, {high}")
+            raise ValueError(
+                f"the action box must be finite with low < high (the uniform baseline samples it); got {low}, {high}"
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose from {tuple(ACTIVATIONS)}")
 
@@ -103,7 +107,15 @@ class GaussianMLPTeam:
         for name, space in (("observation", observation_space), ("action", action_space)):
             if not isinstance(space, gymnasium.spaces.Box) or len(space.shape) != 1:
                 raise ValueError(f"GaussianMLPTeam needs a 1-D Box {name} space; got {space}")
-        return cls(observation_space.shape[0], action_space.low, action_space.high, hidden, log_std_init, activation, bounded_mean)
+        return cls(
+            observation_space.shape[0],
+            action_space.low,
+            action_space.high,
+            hidden,
+            log_std_init,
+            activation,
+            bounded_mean,
+        )
 
     @property
     def action_dim(self) -> int:
@@ -118,12 +130,14 @@ class GaussianMLPTeam:
         sizes = (self.obs_dim, *self.hidden, self.action_dim)
         keys = jax.random.split(key, len(sizes) - 1)
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             if i:
                 layers.append(eqx.nn.Lambda(ACTIVATIONS[self.activation]))
             layers.append(eqx.nn.Linear(n_in, n_out, key=keys[i]))
         last = layers[-1]
-        layers[-1] = eqx.tree_at(lambda layer: (layer.weight, layer.bias), last, (MEAN_OUTPUT_SCALE * last.weight, jnp.zeros_like(last.bias)))
+        layers[-1] = eqx.tree_at(
+            lambda layer: (layer.weight, layer.bias), last, (MEAN_OUTPUT_SCALE * last.weight, jnp.zeros_like(last.bias))
+        )
         return eqx.nn.Sequential(layers)
 
     @functools.cached_property
@@ -144,7 +158,9 @@ class GaussianMLPTeam:
         batch_shape = observations.shape[1:-1]
         flat = observations.reshape(observations.shape[0], -1, self.obs_dim)
         per_agent = lambda p, obs: jax.vmap(eqx.combine(p, self._static))(obs)  # noqa: E731
-        output = jax.vmap(per_agent)(params["mean"], flat).reshape(observations.shape[:1] + batch_shape + (self.action_dim,))
+        output = jax.vmap(per_agent)(params["mean"], flat).reshape(
+            observations.shape[:1] + batch_shape + (self.action_dim,)
+        )
         if not self.bounded_mean:
             return output
         low, high = np.asarray(self.action_low, np.float32), np.asarray(self.action_high, np.float32)
@@ -154,7 +170,9 @@ class GaussianMLPTeam:
         """(params, uniform): ``act`` selects with ``jnp.where``, so ``uniform`` may be traced."""
         return params, jnp.asarray(uniform)
 
-    def act(self, prepared: tuple[dict[str, Any], jax.Array], observations: jax.Array, t: jax.Array, u: jax.Array) -> jax.Array:
+    def act(
+        self, prepared: tuple[dict[str, Any], jax.Array], observations: jax.Array, t: jax.Array, u: jax.Array
+    ) -> jax.Array:
         """Actions [m, action_dim] for observations [m, obs_dim] from uniforms u [m, action_dim]:
         mu + sigma * Phi^-1(u), or low + (high - low) * u where the team acts uniformly."""
         params, uniform = prepared

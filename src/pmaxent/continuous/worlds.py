@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from functools import partial
-from typing import Sequence
 
 import gymnasium
 import jax
@@ -59,10 +59,12 @@ GRIDWORLD_FREE_AREA = 100.25
 #: Default horizons. GridWorldContinuous: T = 200 steps of at most 0.2 per axis (MEPOL: 1,200),
 #: too few for one trajectory to tour the four rooms (the far corner of the room diagonally
 #: opposite the start is at least 75 steps away), as SPEC's expected behaviour asks: there the
-#: team of four split the rooms in every seed measured; at T = 250 to 400 a single agent's
-#: trajectories reached as many rooms and tied it (benchmarks/continuous_defaults.py, README). Room and Maze: 4 x the paper's tabular horizon (8 and 10), i.e. the same distance in
-#: cells, since a step of 0.25 is a quarter of a cell: T + 1 points touch at most 33 (Room) or 41
-#: (Maze) of the 172 free 0.5-cells, so one agent cannot cover both rooms / all corridors.
+#: team of four split the rooms in every seed benchmarks/continuous_defaults.py ran; at T = 250
+#: to 400 a single agent's trajectories reached as many rooms and tied it (its tables are in
+#: docs/continuous.md). Room and Maze: 4 x the paper's tabular horizon (8 and 10), i.e. the same
+#: distance in cells, since a step of 0.25 is a quarter of a cell: T + 1 points touch at most 33
+#: (Room) or 41 (Maze) of the 172 free 0.5-cells, so one agent cannot cover both rooms / all
+#: corridors.
 GRIDWORLD_HORIZON = 200
 ROOM_HORIZON = 32
 MAZE_HORIZON = 40
@@ -129,13 +131,20 @@ class ContinuousWorld:
         bounds = tuple(float(b) for b in self.bounds)
         x0, x1, y0, y1 = bounds
         if len(bounds) != 4 or not (x0 < x1 and y0 < y1) or not all(map(math.isfinite, bounds)):
-            raise ValueError(f"bounds must be finite (xmin, xmax, ymin, ymax) with xmin < xmax, ymin < ymax; got {self.bounds}")
+            raise ValueError(
+                f"bounds must be finite (xmin, xmax, ymin, ymax) with xmin < xmax, ymin < ymax; got {self.bounds}"
+            )
         if len(starts) == 0:
             raise ValueError(f"world {self.name!r} has no start box")
         areas = (starts[:, 1] - starts[:, 0]) * (starts[:, 3] - starts[:, 2])
         if np.any(areas <= 0):
             raise ValueError(f"start boxes must have positive area; got {starts.tolist()}")
-        if np.any(starts[:, 0] < x0) or np.any(starts[:, 1] > x1) or np.any(starts[:, 2] < y0) or np.any(starts[:, 3] > y1):
+        if (
+            np.any(starts[:, 0] < x0)
+            or np.any(starts[:, 1] > x1)
+            or np.any(starts[:, 2] < y0)
+            or np.any(starts[:, 3] > y1)
+        ):
             raise ValueError(f"start boxes {starts.tolist()} leave the arena {bounds}")
         if not (math.isfinite(self.max_step) and self.max_step > 0):
             raise ValueError(f"max_step must be positive; got {self.max_step}")
@@ -177,7 +186,7 @@ class ContinuousWorld:
         """Uniforms :func:`step` consumes: 0 if deterministic, else 3 (slip test, random action)."""
         return 3 if self.slip > 0 else 0
 
-    def with_horizon(self, horizon: int) -> "ContinuousWorld":
+    def with_horizon(self, horizon: int) -> ContinuousWorld:
         return dataclasses.replace(self, horizon=horizon)
 
 
@@ -271,9 +280,9 @@ def _wall_boxes(rows: tuple[str, ...]) -> np.ndarray:
             box = [c0, c1, r, r]
             boxes.append(box)
             open_boxes[(c0, c1)] = box
-    return np.array(
-        [(c0, c1, n_rows - 1 - bottom, n_rows - top) for c0, c1, top, bottom in boxes], np.float64
-    ).reshape(-1, 4)
+    return np.array([(c0, c1, n_rows - 1 - bottom, n_rows - top) for c0, c1, top, bottom in boxes], np.float64).reshape(
+        -1, 4
+    )
 
 
 def from_map(
@@ -441,8 +450,24 @@ def world_environment(world: ContinuousWorld) -> Environment:
 
 
 __all__ = [
-    "CONTINUOUS_ENVS", "COVERAGE_CELL", "GRIDWORLD_FREE_AREA", "GRIDWORLD_HORIZON", "GRIDWORLD_WALLS",
-    "MAP_MAX_STEP", "MAZE_HORIZON", "ROOM_HORIZON", "ContinuousWorld", "action_space", "coverage",
-    "from_map", "gridworld_continuous", "is_free", "make", "map_cell_box", "observation_space", "reset",
-    "step", "world_environment",
+    "CONTINUOUS_ENVS",
+    "COVERAGE_CELL",
+    "GRIDWORLD_FREE_AREA",
+    "GRIDWORLD_HORIZON",
+    "GRIDWORLD_WALLS",
+    "MAP_MAX_STEP",
+    "MAZE_HORIZON",
+    "ROOM_HORIZON",
+    "ContinuousWorld",
+    "action_space",
+    "coverage",
+    "from_map",
+    "gridworld_continuous",
+    "is_free",
+    "make",
+    "map_cell_box",
+    "observation_space",
+    "reset",
+    "step",
+    "world_environment",
 ]

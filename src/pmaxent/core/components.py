@@ -16,7 +16,8 @@ Shapes: ``m`` agents, ``B`` team samples, ``T`` the horizon, ``N`` pooled points
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import gymnasium
 import jax
@@ -74,7 +75,10 @@ class Environment:
         if not isinstance(self.horizon, int) or self.horizon < 1:
             raise ValueError(f"environment {self.name!r}: horizon must be a positive integer; got {self.horizon!r}")
         if self.feature_volume is not None and not self.feature_volume > 1:
-            raise ValueError(f"environment {self.name!r}: feature_volume must exceed 1 (it normalises entropy by its log); got {self.feature_volume!r}")
+            raise ValueError(
+                f"environment {self.name!r}: feature_volume must exceed 1 (it normalises entropy by its log); got "
+                f"{self.feature_volume!r}"
+            )
         for field in ("reset_noise", "step_noise"):
             if getattr(self, field) < 0:
                 raise ValueError(f"environment {self.name!r}: {field} must be >= 0")
@@ -198,20 +202,29 @@ def check_components(components: Components, agents: int) -> None:
     if isinstance(env, HostEnvironment):  # no JAX reset: its observations are what its space says
         state = jax.ShapeDtypeStruct(env.observation_space.shape, jnp.float32)
     else:
-        state = jax.eval_shape(env.reset, jax.ShapeDtypeStruct((env.reset_noise,), jnp.float32))  # shapes only: nothing is compiled
+        state = jax.eval_shape(
+            env.reset, jax.ShapeDtypeStruct((env.reset_noise,), jnp.float32)
+        )  # shapes only: nothing is compiled
     observation = jax.eval_shape(env.observe, state)
     features = jax.eval_shape(env.features, state)
     declared = env.observation_space.shape
     if declared is not None and tuple(observation.shape) != tuple(declared):
-        raise ValueError(f"environment {env.name!r}: observe returns shape {tuple(observation.shape)} but its observation_space is {env.observation_space}")
+        raise ValueError(
+            f"environment {env.name!r}: observe returns shape {tuple(observation.shape)} but its observation_space is "
+            f"{env.observation_space}"
+        )
     obs_dim = getattr(policy, "obs_dim", None)
     if obs_dim is not None and int(np.prod(observation.shape)) != obs_dim:
-        raise ValueError(f"the policy takes observations of size {obs_dim}; environment {env.name!r} gives shape {tuple(observation.shape)}")
+        raise ValueError(
+            f"the policy takes observations of size {obs_dim}; environment {env.name!r} gives shape "
+            f"{tuple(observation.shape)}"
+        )
     dimension = getattr(estimator, "dimension", None)
     feature_dim = features.shape[-1] if features.shape else 1
     if dimension is not None and feature_dim != dimension:
         raise ValueError(
-            f"the entropy estimator expects {dimension}-dimensional features; environment {env.name!r} gives features of shape {tuple(features.shape)}"
+            f"the entropy estimator expects {dimension}-dimensional features; environment {env.name!r} gives features "
+            f"of shape {tuple(features.shape)}"
         )
     if env.action_space.shape is not None:
         observations = jax.ShapeDtypeStruct((agents, *observation.shape), observation.dtype)
@@ -219,4 +232,7 @@ def check_components(components: Components, agents: int) -> None:
         act = lambda key, o, u: policy.act(policy.prepare(policy.init(key, agents)), o, jnp.int32(0), u)  # noqa: E731
         actions = jax.eval_shape(act, jax.eval_shape(jax.random.key, 0), observations, uniforms)
         if tuple(actions.shape[1:]) != tuple(env.action_space.shape):
-            raise ValueError(f"the policy's actions have shape {tuple(actions.shape[1:])}; environment {env.name!r} takes {env.action_space}")
+            raise ValueError(
+                f"the policy's actions have shape {tuple(actions.shape[1:])}; environment {env.name!r} takes "
+                f"{env.action_space}"
+            )

@@ -27,18 +27,18 @@ _OPTIMISATION_FLAG = "--xla_backend_optimization_level"
 _ISA_FLAG = "--xla_cpu_max_isa"
 PORTABLE_X86_ISA = "AVX2"
 """The widest x86 instruction set XLA may compile for. XLA otherwise uses the widest the CPU has,
-and AVX-512 code rounds differently from AVX2 code: the same seed of the paper's reproduction
-then gave (b) highest in 10/12 and (c) in 12/12 on an AVX-512 machine, against 11/12 and 11/12 on
-an AVX2 one. Capped at AVX2, the AVX-512 machine gave the AVX2 machine's report, and the
-reproduction's stages took no longer (140 s in all, against 150 s uncapped; 2026-12-02)."""
+and AVX-512 code rounds differently from AVX2 code, so the same seed of the paper's reproduction
+gave a different report on an AVX-512 machine than on an AVX2 one. Capped at AVX2, the AVX-512
+machine gave the AVX2 machine's report, and the reproduction was no slower (docs/determinism.md;
+the figures: docs/speed.md, Design measurements)."""
 
 
 def use_all_cpu_cores() -> None:
     """Expose every CPU core as a JAX host device, compile at XLA's backend optimisation level 1
     and, on x86-64, for at most :data:`PORTABLE_X86_ISA`, unless XLA_FLAGS already sets them.
-    Level 1 halves the compile time of a training program here and its run time is unchanged
-    (measured in benchmarks/bench_train.py); the instruction-set cap makes a seed give the same
-    numbers on every x86-64 machine with AVX2."""
+    Level 1 cuts the compile time of a training program and leaves its run time unchanged (the
+    figures: docs/speed.md, Design measurements); the instruction-set cap makes a seed give the
+    same numbers on every x86-64 machine with AVX2."""
     flags = os.environ.get("XLA_FLAGS", "")
     if _DEVICE_COUNT_FLAG not in flags:
         flags = f"{flags} {_DEVICE_COUNT_FLAG}={os.cpu_count() or 1}"
@@ -51,7 +51,7 @@ def use_all_cpu_cores() -> None:
 
 def describe_machine() -> dict:
     """What a benchmark's or report's figures depend on: the CPU (its model and widest x86 vector
-    instruction set, which changes continuous runs' numbers: see the README's determinism note),
+    instruction set, which changes continuous runs' numbers: see docs/determinism.md),
     the JAX devices and JAX's version."""
     cpu, isa = platform.processor() or platform.machine(), None
     cpuinfo = Path("/proc/cpuinfo")
@@ -61,7 +61,13 @@ def describe_machine() -> dict:
         cpu = fields.get("model name", cpu)
         flags = set(fields.get("flags", "").split())
         isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "AVX" if "avx" in flags else None
-    return {"processor": cpu, "isa": isa, "cores": os.cpu_count(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
+    return {
+        "processor": cpu,
+        "isa": isa,
+        "cores": os.cpu_count(),
+        "devices": [str(d) for d in jax.devices()],
+        "jax": jax.__version__,
+    }
 
 
 CACHE_ENV = "PMAXENT_COMPILATION_CACHE"
@@ -134,8 +140,8 @@ class Lanes:
 
     Padding repeats lane 0, whose copies are computed and dropped: with 5 seeds on 2 cores,
     6 lanes on 2 devices beat 5 lanes on one. Fewer lanes than devices run on one device, whose
-    operations XLA may spread over the cores (a single continuous run: 23 ms per update on one
-    device against 68 ms padded to two, measured on 2 cores).
+    operations XLA may spread over the cores: a single continuous run updates much faster there
+    than padded to two devices (the figures: docs/speed.md, Design measurements).
 
     Args:
         lane_shape: the leading lane axes of the trees to pack, e.g. (n_methods, n_seeds).
@@ -152,12 +158,16 @@ class Lanes:
 
     def pack(self, tree):
         """Leaves [*lane_shape, ...] -> [n_padded, ...], sharded over the devices."""
-        if self._pack is None:  # one program for the whole tree: leaf by leaf, each reshape and pad was a program of its own
-            self._pack = jax.jit(lambda t: jax.tree.map(self._pad, t), out_shardings=self._sharding if len(self.devices) > 1 else None)
+        if (
+            self._pack is None
+        ):  # one program for the whole tree: leaf by leaf, each reshape and pad was a program of its own
+            self._pack = jax.jit(
+                lambda t: jax.tree.map(self._pad, t), out_shardings=self._sharding if len(self.devices) > 1 else None
+            )
         return self._pack(tree)
 
     def _pad(self, x):
-        flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape):])
+        flat = x.reshape((self.n_lanes,) + x.shape[len(self.lane_shape) :])
         if self.n_padded > self.n_lanes:
             flat = jnp.concatenate([flat, jnp.repeat(flat[:1], self.n_padded - self.n_lanes, axis=0)])
         return flat

@@ -14,8 +14,9 @@ environments, and is listed with :func:`pmaxent.families.register` or under the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 from pmaxent.core.components import Components
 from pmaxent.core.config import RunConfig
@@ -70,9 +71,20 @@ class Family:
         returns a one-line description of it (`pmaxent show`)."""
         raise ValueError(f"the {self.name} family draws no environment")
 
-    def train(self, config: RunConfig, out_dir: str | Path | None = None, *, resume: bool = False, progress: bool = True, plot: bool = True, components: Components | None = None) -> TrainedRun:
+    def train(
+        self,
+        config: RunConfig,
+        out_dir: str | Path | None = None,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        plot: bool = True,
+        components: Components | None = None,
+    ) -> TrainedRun:
         """Train ``config`` (the core trainer, with this family's figures)."""
-        return run_training(config, out_dir, resume=resume, progress=progress, plot=plot, components=components, figures=self.figures)
+        return run_training(
+            config, out_dir, resume=resume, progress=progress, plot=plot, components=components, figures=self.figures
+        )
 
     def figures(self, run: TrainedRun) -> None:
         """Draw a finished run's own figures into its run directory (beside the learning curve)."""
@@ -81,11 +93,23 @@ class Family:
         """A finished run directory of this family."""
         return load_run(run_dir, self.config_class, components)
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
+    def collect(
+        self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
+    ) -> Collected:
         """Collect the run's exploration datasets (Minari) and summarise them."""
         raise ValueError(f"the {self.name} family does not collect datasets")
 
-    def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
+    def evaluate(
+        self,
+        run_dir: Path,
+        options: dict,
+        *,
+        seed: int,
+        methods: Sequence[str] | None,
+        trajectories: int,
+        quick: bool,
+        progress: bool,
+    ) -> dict:
         """Offline RL on the run's datasets: {title: :class:`pmaxent.offline.OfflineResult`}.
         ``options`` are fields of :attr:`offline_config_class`."""
         raise ValueError(f"the {self.name} family has no offline evaluation")

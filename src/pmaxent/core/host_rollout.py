@@ -17,13 +17,13 @@ is ignored for ended copies.
 
 Randomness: each update splits the lane's key into the next key and a sample key, and that into a
 reset key, which gives the copies' reset seeds (``vector.reset(seed=[...])``), and an action key,
-which folded with t gives the uniforms of the actions of step t. A run is therefore a function of its seeds, and resuming from a checkpoint
-reproduces it exactly.
+which folded with t gives the uniforms of the actions of step t. A run is therefore a function of
+its seeds, and resuming from a checkpoint reproduces it exactly.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -50,7 +50,9 @@ def reset_seeds(keys: jax.Array, n_copies: int) -> list[int]:
     return [int(s) for s in np.asarray(seeds).reshape(-1)]
 
 
-def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uniform: jax.Array, keys: jax.Array, batch: int):
+def sample_host(
+    env: HostEnvironment, act: Callable, vector, params: Params, uniform: jax.Array, keys: jax.Array, batch: int
+):
     """T steps of L lanes x ``batch`` team samples x m agents in ``vector`` (L * batch * m copies).
 
     Args:
@@ -76,7 +78,9 @@ def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uni
     alive = np.ones(obs.shape[0], bool)
     observations, actions, alives = [obs], [], [alive]
     for t in range(env.horizon):
-        action = np.asarray(act(params, uniform, keys, obs.reshape(lead + obs.shape[1:]), t)).reshape((obs.shape[0],) + low.shape)
+        action = np.asarray(act(params, uniform, keys, obs.reshape(lead + obs.shape[1:]), t)).reshape(
+            (obs.shape[0],) + low.shape
+        )
         returned, _, terminated, truncated, _ = vector.step(np.clip(action, low, high).astype(env.action_space.dtype))
         obs = np.where(alive[:, None], np.asarray(returned, np.float32), obs)
         alive = alive & ~(terminated | truncated)
@@ -88,7 +92,9 @@ def sample_host(env: HostEnvironment, act: Callable, vector, params: Params, uni
     return np.asarray(env.features(states)), states, actions, stack(alives)
 
 
-def make_host_chunk_runner(components: Components, lanes, learn: Callable, shared: jax.Array, learning: jax.Array, batch: int):
+def make_host_chunk_runner(
+    components: Components, lanes, learn: Callable, shared: jax.Array, learning: jax.Array, batch: int
+):
     """``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])`` like
     :func:`pmaxent.core.runs.make_chunk_runner`, each update sampled on the host and learned by the
     jitted ``learn`` (:func:`pmaxent.core.train.make_learn`) vmapped over the lanes.
@@ -108,8 +114,12 @@ def make_host_chunk_runner(components: Components, lanes, learn: Callable, share
         per_update = []
         for _ in range(length):
             keys = split(states.key)
-            features, observations, actions, _ = sample_host(env, act, cache["vector"], states.params, ~learning, keys[:, 1], batch)
-            states, metrics = learn_lanes(states._replace(key=keys[:, 0]), shared, learning, features, observations[..., :-1, :], actions)
+            features, observations, actions, _ = sample_host(
+                env, act, cache["vector"], states.params, ~learning, keys[:, 1], batch
+            )
+            states, metrics = learn_lanes(
+                states._replace(key=keys[:, 0]), shared, learning, features, observations[..., :-1, :], actions
+            )
             per_update.append(metrics)
         return states, jax.tree.map(lambda *xs: jnp.stack(xs, axis=1), *per_update)
 

@@ -62,7 +62,9 @@ def group_trajectories(points: jax.Array, trajectories: int) -> jax.Array:
     return jnp.swapaxes(grouped, 1, 2).reshape((bk // trajectories, m, trajectories * n) + rest)
 
 
-def autodiff_weighted_score(policy: TeamPolicy, params: Params, observations, actions: jax.Array, weights: jax.Array) -> Params:
+def autodiff_weighted_score(
+    policy: TeamPolicy, params: Params, observations, actions: jax.Array, weights: jax.Array
+) -> Params:
     """sum_{b,t} w_{b,i} grad_{params_i} log pi_i(a_{b,t} | o_{b,t}), as one vector-Jacobian
     product of the log-probabilities [N, m, T] with cotangent w broadcast over t.
 
@@ -143,7 +145,9 @@ def team_metrics(entropies: TeamEntropies, feature_volume: float | None) -> dict
     agent = entropies.agents.mean()
     return {
         "entropy": team,
-        "normalized_entropy": team / jnp.log(feature_volume) if feature_volume is not None else jnp.full_like(team, jnp.nan),
+        "normalized_entropy": team / jnp.log(feature_volume)
+        if feature_volume is not None
+        else jnp.full_like(team, jnp.nan),
         **{name: value.mean() for name, value in entropies.extras.items()},
         "agent_entropy": agent,
         "diversity": team - agent,

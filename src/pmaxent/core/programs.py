@@ -2,9 +2,9 @@
 
 JAX's persistent compilation cache (:func:`pmaxent.core.devices.use_compilation_cache`) skips XLA's
 compile, but it finds an entry by the program's HLO, so every process still traces and lowers
-each program first. For a short ``pmaxent train`` that was most of what the cache left: 0.4 s of
-tracing and lowering the training program, then 0.05 s to load it (room-det, m = 6,
-2026-12-03). A :class:`StoredProgram` keys a compiled program by what it is built from instead
+each program first. For a short ``pmaxent train`` that was most of what the cache left: tracing
+and lowering the training program took several times longer than loading the compiled program.
+A :class:`StoredProgram` keys a compiled program by what it is built from instead
 (a fingerprint of its settings, pmaxent's source, the versions of the libraries, XLA's flags,
 the devices and the arguments' shapes and shardings) and loads it with
 ``jax.experimental.serialize_executable``. A program built from something the key cannot see
@@ -26,8 +26,9 @@ import os
 import pickle
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jax
 from jax.experimental.compilation_cache.compilation_cache import reset_cache
@@ -112,7 +113,11 @@ def _singleton_name(obj: Any) -> tuple[str, str] | None:
     if kind.__eq__ is not object.__eq__ or isinstance(obj, (type, types.FunctionType, types.ModuleType)):
         return None
     module = sys.modules.get(kind.__module__)
-    return next(((kind.__module__, name) for name, value in vars(module).items() if value is obj), None) if module else None
+    return (
+        next(((kind.__module__, name) for name, value in vars(module).items() if value is obj), None)
+        if module
+        else None
+    )
 
 
 class _Pickler(pickle.Pickler):
@@ -147,7 +152,7 @@ def _survives_pickling(treedef) -> bool:
     whose data pickle cannot rebuild) is not stored."""
     try:
         return _loads(_dumps(treedef)) == treedef
-    except Exception:  # noqa: BLE001  (a node type pickle cannot handle)
+    except Exception:  # a node type pickle cannot handle
         return False
 
 
@@ -200,11 +205,15 @@ class StoredProgram:
             try:
                 serialized, in_tree, out_tree, device_ids = _loads(path.read_bytes())
                 devices = {d.id: d for d in jax.devices()}
-                return deserialize_and_load(serialized, in_tree, out_tree, execution_devices=[devices[i] for i in device_ids])
-            except Exception:  # noqa: BLE001  (a file cut short or from another XLA: compile it again)
+                return deserialize_and_load(
+                    serialized, in_tree, out_tree, execution_devices=[devices[i] for i in device_ids]
+                )
+            except Exception:  # a file cut short or from another XLA: compile it again
                 path.unlink(missing_ok=True)
         lowered = self._jitted.lower(*args)
-        if _calls_outside_kernels(lowered) or not (_survives_pickling(lowered.in_tree) and _survives_pickling(lowered.out_tree)):
+        if _calls_outside_kernels(lowered) or not (
+            _survives_pickling(lowered.in_tree) and _survives_pickling(lowered.out_tree)
+        ):
             return lowered.compile()
         with _persistent_cache_off():
             compiled = lowered.compile()

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,10 @@ def tree_to_arrays(tree: Any, prefix: str) -> dict[str, np.ndarray]:
     A tree that is a single array is stored under ``prefix`` itself.
     """
     leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
-    return {prefix + jax.tree_util.keystr(path): np.asarray(jax.random.key_data(leaf) if _is_key(leaf) else leaf) for path, leaf in leaves}
+    return {
+        prefix + jax.tree_util.keystr(path): np.asarray(jax.random.key_data(leaf) if _is_key(leaf) else leaf)
+        for path, leaf in leaves
+    }
 
 
 def tree_from_arrays(template: Any, arrays: Mapping[str, np.ndarray], prefix: str, to_device: bool = True) -> Any:

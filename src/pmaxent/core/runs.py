@@ -17,20 +17,30 @@ import dataclasses
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import jax
 import numpy as np
 
 from pmaxent.core.components import Components, HostEnvironment, Params, check_components
+from pmaxent.core.config import RunConfig
 from pmaxent.core.devices import Lanes
 from pmaxent.core.programs import StoredProgram
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.pytrees import tree_from_arrays, tree_to_arrays
 from pmaxent.core.tables import read_metrics_csv, write_metrics_csv
-from pmaxent.core.config import RunConfig
-from pmaxent.core.train import METHODS, TrainConfig, TrainState, init_state, key_impl, make_learn, make_update, metric_names
+from pmaxent.core.train import (
+    METHODS,
+    TrainConfig,
+    TrainState,
+    init_state,
+    key_impl,
+    make_learn,
+    make_update,
+    metric_names,
+)
 
 CONFIG_FILE, METRICS_FILE, PARAMS_FILE, CHECKPOINT_FILE = "config.json", "metrics.csv", "params.npz", "checkpoint.npz"
 CURVE_FILE = "learning_curve.png"
@@ -107,7 +117,9 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
     if isinstance(components.env, HostEnvironment):
         from pmaxent.core.host_rollout import make_host_chunk_runner
 
-        return make_host_chunk_runner(components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories)
+        return make_host_chunk_runner(
+            components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories
+        )
     update = make_update(config, components)
 
     def run(states, length):
@@ -119,7 +131,9 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
     return _jit(run, "train-chunk", fingerprint, static_argnums=(1,))
 
 
-def checkpoint_tmp(path: Path) -> Path:  # written first, then renamed over the checkpoint: an interrupted write never corrupts it
+def checkpoint_tmp(
+    path: Path,
+) -> Path:  # written first, then renamed over the checkpoint: an interrupted write never corrupts it
     return path.with_suffix(".tmp.npz")
 
 
@@ -135,9 +149,11 @@ def load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[
     try:
         with np.load(path) as data:
             states = tree_from_arrays(template, data, "state")
-            metrics = {k[len("metric_"):]: data[k] for k in data.files if k.startswith("metric_")}
+            metrics = {k[len("metric_") :]: data[k] for k in data.files if k.startswith("metric_")}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"checkpoint {path} is corrupt ({error}); delete it to restart this run from update 0") from error
+        raise ValueError(
+            f"checkpoint {path} is corrupt ({error}); delete it to restart this run from update 0"
+        ) from error
     return states, metrics
 
 
@@ -169,7 +185,9 @@ def run_training(
     (a run directory of such a run is resumed by passing the same components). ``figures`` draws
     a finished run's own figures (its family's) beside the learning curve.
     """
-    fingerprint = config.to_json() if components is None else None  # the config's own components: the config says what the programs are
+    fingerprint = (
+        config.to_json() if components is None else None
+    )  # the config's own components: the config says what the programs are
     components = components or config.make_components()
     check_components(components, config.agents)
     run_dir = Path(out_dir) if out_dir is not None else None
@@ -208,13 +226,18 @@ def run_training(
             chunk_metrics = jax.device_get(lanes.unpack(chunk_metrics))
             _check_finite(np.asarray(chunk_metrics.pop("finite")), config, done)
             packed = new_packed
-            metrics = {k: np.concatenate([metrics.get(k, empty), np.asarray(chunk_metrics[k], np.float32)], axis=-1) for k in metric_names(components, chunk_metrics)}
+            metrics = {
+                k: np.concatenate([metrics.get(k, empty), np.asarray(chunk_metrics[k], np.float32)], axis=-1)
+                for k in metric_names(components, chunk_metrics)
+            }
             done += length
             if checkpoint is not None:
                 save_checkpoint(checkpoint, lanes.unpack(packed), metrics)
             bar.advance(length)
     states = lanes.unpack(packed)
-    params = {method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)}
+    params = {
+        method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)
+    }
     run = TrainedRun(config, components, params, metrics, run_dir)
     if run_dir is not None:
         _write_results(run, plot, figures)
@@ -265,11 +288,20 @@ def saved_config(run_dir: str | Path, config_class: type[Config], given: dict | 
     fields = {f.name for f in dataclasses.fields(saved)}
     foreign = sorted(set(given) - fields)
     if foreign:
-        raise ValueError(f"{run_dir} holds a {saved.family} run ({type(saved).__name__}), which has no setting {', '.join(foreign)}")
+        raise ValueError(
+            f"{run_dir} holds a {saved.family} run ({type(saved).__name__}), which has no setting {', '.join(foreign)}"
+        )
     asked = dataclasses.replace(saved, **given)  # checked and normalised as the dataclass does
-    differing = [f"{name} = {getattr(saved, name)!r}, not {getattr(asked, name)!r}" for name in given if getattr(saved, name) != getattr(asked, name)]
+    differing = [
+        f"{name} = {getattr(saved, name)!r}, not {getattr(asked, name)!r}"
+        for name in given
+        if getattr(saved, name) != getattr(asked, name)
+    ]
     if differing:
-        raise ValueError(f"{run_dir} was started with {'; '.join(differing)}; a run resumes with its own settings (leave those out, or choose another directory)")
+        raise ValueError(
+            f"{run_dir} was started with {'; '.join(differing)}; a run resumes with its own settings (leave those out, "
+            "or choose another directory)"
+        )
     return saved
 
 
@@ -278,7 +310,9 @@ def prepare_run_dir(run_dir: Path, config: RunConfig, resume: bool) -> None:
     config_path = run_dir / CONFIG_FILE
     if config_path.exists():
         if not resume:
-            raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (--resume) to continue it or choose another directory")
+            raise FileExistsError(
+                f"{run_dir} already holds a run; pass resume=True (--resume) to continue it or choose another directory"
+            )
         saved_config(run_dir, type(config), {f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
         return
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -287,14 +321,25 @@ def prepare_run_dir(run_dir: Path, config: RunConfig, resume: bool) -> None:
 
 def _write_results(run: TrainedRun, plot: bool, figures: FigureHook | None) -> None:
     run_dir, config = run.run_dir, run.config
-    arrays = {name: value for method, tree in run.params.items() for name, value in tree_to_arrays(tree, method).items()}
+    arrays = {
+        name: value for method, tree in run.params.items() for name, value in tree_to_arrays(tree, method).items()
+    }
     np.savez(run_dir / PARAMS_FILE, seeds=np.array(config.seeds), **arrays)
     write_metrics_csv(run_dir / METRICS_FILE, config.methods, config.seeds, run.metrics)
     if plot:
         from pmaxent.plots.training import plot_learning_curves
 
         curves = {m: {k: v[i] for k, v in run.metrics.items()} for i, m in enumerate(config.methods)}
-        shown = [name for name in run.metrics if name not in ("agent_entropy", "diversity", "normalized_entropy" if np.isnan(run.metrics["normalized_entropy"]).all() else "entropy")]
+        shown = [
+            name
+            for name in run.metrics
+            if name
+            not in (
+                "agent_entropy",
+                "diversity",
+                "normalized_entropy" if np.isnan(run.metrics["normalized_entropy"]).all() else "entropy",
+            )
+        ]
         plot_learning_curves(curves, run_dir / CURVE_FILE, title=f"{config.env}, m = {config.agents}", metrics=shown)
         if figures is not None:
             figures(run)
@@ -317,7 +362,11 @@ def load_run(run_dir: str | Path, config_class: type[RunConfig], components: Com
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise ValueError(f"{params_path} is corrupt ({error}); train the run again") from error
     metrics_by_method = read_metrics_csv(run_dir / METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
-    metrics = {k: np.stack([metrics_by_method[m][k] for m in config.methods]) for k in next(iter(metrics_by_method.values()))} if metrics_by_method else {}
+    metrics = (
+        {k: np.stack([metrics_by_method[m][k] for m in config.methods]) for k in next(iter(metrics_by_method.values()))}
+        if metrics_by_method
+        else {}
+    )
     return TrainedRun(config, components, params, metrics, run_dir)
 
 

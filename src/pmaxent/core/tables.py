@@ -5,8 +5,9 @@ metrics.csv through :func:`write_metrics_csv` and :func:`read_metrics_csv`."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,12 @@ def _cell(value: Any, float_format: str | None) -> Any:
     return value
 
 
-def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any] | Sequence[Any]], float_format: str | None = None) -> Path:
+def write_csv(
+    path: str | Path,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any] | Sequence[Any]],
+    float_format: str | None = None,
+) -> Path:
     """Write a header of ``columns`` and one line per row; return the path.
 
     A row is a mapping (missing columns are left empty) or a sequence in column order. None is
@@ -45,7 +51,9 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def write_metrics_csv(path: str | Path, methods: Sequence[str], seeds: Sequence[int], metrics: Mapping[str, np.ndarray]) -> Path:
+def write_metrics_csv(
+    path: str | Path, methods: Sequence[str], seeds: Sequence[int], metrics: Mapping[str, np.ndarray]
+) -> Path:
     """A run's metrics.csv: one row per method, seed and update (counted from 1), a column per
     metric; metrics: name -> [n_methods, n_seeds, updates]."""
     names = list(metrics)
@@ -53,7 +61,9 @@ def write_metrics_csv(path: str | Path, methods: Sequence[str], seeds: Sequence[
         (method, seed, update, *values)
         for i, method in enumerate(methods)
         for j, seed in enumerate(seeds)
-        for update, values in enumerate(np.column_stack([metrics[k][i, j].astype(np.float64) for k in names]).tolist(), start=1)
+        for update, values in enumerate(
+            np.column_stack([metrics[k][i, j].astype(np.float64) for k in names]).tolist(), start=1
+        )
     )
     return write_csv(path, ("method", "seed", "update", *names), rows, float_format=".6g")
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, ClassVar, NamedTuple
+from collections.abc import Callable
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from pmaxent.core.components import Components, Params, check_components
@@ -77,7 +77,11 @@ class TrainConfig(RunConfig):
             raise ValueError(f"lr_decay must lie in (0, 1]; got {self.lr_decay!r}")
         if self.batch_size < 2 and self.baseline in ("loo-sample", "both"):
             raise ValueError(f"baseline {self.baseline!r} needs batch_size >= 2")
-        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("baseline", self.baseline, BASELINES), ("rng", self.rng, RNGS)):
+        for name, value, allowed in (
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("baseline", self.baseline, BASELINES),
+            ("rng", self.rng, RNGS),
+        ):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
 
@@ -117,14 +121,18 @@ def make_learn(config: TrainConfig, components: Components) -> Callable:
 
     def learn(state: TrainState, shared, learning, features, observations, actions):
         entropies = estimator(group_trajectories(features, k))
-        grad = gradient_from_entropies(policy, state.params, observations, actions, entropies, config.baseline, shared, k)
+        grad = gradient_from_entropies(
+            policy, state.params, observations, actions, entropies, config.baseline, shared, k
+        )
         # descent on -J_p; zero for the random baseline, whose optimizer then never moves it
         descent = jax.tree.map(lambda g: -(g * learning), grad)
         updates, opt_state = optimizer.update(descent, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = team_metrics(entropies, env.feature_volume)
         if env.team_metrics is not None:
-            metrics.update({name: value.mean() for name, value in env.team_metrics(group_trajectories(features, k)).items()})
+            metrics.update(
+                {name: value.mean() for name, value in env.team_metrics(group_trajectories(features, k)).items()}
+            )
         finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]
         metrics["finite"] = jnp.all(jnp.stack(finite)) & jnp.isfinite(metrics["entropy"])
         return TrainState(params, opt_state, state.key, state.step + 1), metrics
@@ -132,7 +140,9 @@ def make_learn(config: TrainConfig, components: Components) -> Callable:
     return learn
 
 
-def make_update(config: TrainConfig, components: Components) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, dict]]:
+def make_update(
+    config: TrainConfig, components: Components
+) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, dict]]:
     """A pure ``update(state, shared, learning) -> (state, metrics)`` doing one PGPSE step.
 
     ``shared`` (bool) ties the m agents' parameters into one set (single-agent baseline);
@@ -148,7 +158,9 @@ def make_update(config: TrainConfig, components: Components) -> Callable[[TrainS
         key, sample_key = jax.random.split(state.key)
         # logical_not, not ~: a Python True would become ~True == -2, which is truthy (act uniformly)
         uniform = jnp.logical_not(learning)
-        samples = sample_team(env, policy, state.params, sample_key, config.batch_size * config.trajectories, generator, uniform)
+        samples = sample_team(
+            env, policy, state.params, sample_key, config.batch_size * config.trajectories, generator, uniform
+        )
         features = over_samples(env.features)(samples.states)
         observations = over_samples(env.observe)(jax.tree.map(lambda x: x[:, :, :-1], samples.states))
         return learn(state._replace(key=key), shared, learning, features, observations, samples.actions)
@@ -169,7 +181,9 @@ def init_state(config: TrainConfig, components: Components, key: jax.Array, lear
     single-agent baseline)."""
     init_key, run_key = jax.random.split(key)
     params = components.policy.init(init_key, config.agents)
-    params = jax.tree.map(lambda p: jnp.where(learning, jnp.where(shared, jnp.broadcast_to(p[:1], p.shape), p), 0.0), params)
+    params = jax.tree.map(
+        lambda p: jnp.where(learning, jnp.where(shared, jnp.broadcast_to(p[:1], p.shape), p), 0.0), params
+    )
     return TrainState(params, make_optimizer(config).init(params), run_key, jnp.zeros((), jnp.int32))
 
 

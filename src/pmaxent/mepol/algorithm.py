@@ -41,11 +41,11 @@ import numpy as np
 import optax
 from jax.scipy.special import digamma, logsumexp
 
-from pmaxent.core.components import Components, HostEnvironment
-from pmaxent.core.config import RunConfig, check_positive_int
 from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
 from pmaxent.continuous.neighbours import SWEEP_BLOCK, nearest
+from pmaxent.core.components import Components, HostEnvironment
+from pmaxent.core.config import RunConfig, check_positive_int
 from pmaxent.core.host_rollout import make_act, sample_host
 from pmaxent.core.rollout import map_copies, sample_team
 
@@ -75,13 +75,15 @@ class MepolConfig(RunConfig):
     agents: ClassVar[int] = 1
 
     env: str = "gridworld-continuous"
-    """Environment: gridworld-continuous (MEPOL's GridWorld), another continuous world, an MJX world, gym:ID, or a label for `layout`."""
+    """Environment: gridworld-continuous (MEPOL's GridWorld), another continuous world, an MJX world, gym:ID, or a
+    label for `layout`."""
     layout: tuple[str, ...] | None = None
     """A custom text map ('F' floor, 'S' start, '-' wall), a continuous world, used instead of a named environment."""
     methods: tuple[str, ...] = ("mepol",)
     """The method: mepol (one agent; it runs alone)."""
     horizon: int | None = None
-    """T, steps per trajectory (default: MEPOL's for the environment, 1,200 on gridworld-continuous, else the world's)."""
+    """T, steps per trajectory (default: MEPOL's for the environment, 1,200 on gridworld-continuous, else the
+    world's)."""
     slip: float | None = None
     """Slip probability override of a kinematic continuous world."""
     max_step: float | None = None
@@ -89,7 +91,8 @@ class MepolConfig(RunConfig):
     features: tuple[int, ...] | None = None
     """Entropy features of a gym:ID environment: observation indices (default: all)."""
     physics: str = "kinematic"
-    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point mass among wall geoms, MuJoCo MJX)."""
+    """A navigation world's (named or --map) motion: 'kinematic' (moves into walls rejected) or 'mjx' (a point
+    mass among wall geoms, MuJoCo MJX)."""
     k: int | None = None
     """k of the k-NN entropy and KL estimates (default: MEPOL's, 50 on GridWorld, 4 on MountainCar and Ant)."""
     trajectories: int = 20
@@ -121,8 +124,13 @@ class MepolConfig(RunConfig):
 
     def __post_init__(self):
         if tuple(self.methods) != ("mepol",):
-            raise ValueError(f"MEPOL runs alone: methods must be ('mepol',); got {tuple(self.methods)} (train the other methods in another run)")
-        preset = MEPOL_PRESETS.get(self.env.strip() if self.layout is None else "", MEPOL_PRESETS["gridworld-continuous"] | {"horizon": None})
+            raise ValueError(
+                f"MEPOL runs alone: methods must be ('mepol',); got {tuple(self.methods)} (train the other methods in "
+                "another run)"
+            )
+        preset = MEPOL_PRESETS.get(
+            self.env.strip() if self.layout is None else "", MEPOL_PRESETS["gridworld-continuous"] | {"horizon": None}
+        )
         for field in ("k", "horizon", "hidden", "log_std_init"):
             if getattr(self, field) is None:
                 object.__setattr__(self, field, preset[field])
@@ -130,7 +138,10 @@ class MepolConfig(RunConfig):
         for field in ("k", "trajectories", "max_off_iters", "max_backtrack_try"):
             check_positive_int(field, getattr(self, field))
         if self.horizon is not None and self.k >= self.trajectories * self.horizon:
-            raise ValueError(f"k = {self.k} must be below the number of particles, trajectories x T = {self.trajectories * self.horizon}")
+            raise ValueError(
+                f"k = {self.k} must be below the number of particles, trajectories x T = "
+                f"{self.trajectories * self.horizon}"
+            )
         for field in ("lr", "kl_threshold"):
             value = getattr(self, field)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -139,7 +150,9 @@ class MepolConfig(RunConfig):
             raise ValueError(f"backtrack_coeff must exceed 1; got {self.backtrack_coeff!r}")
         if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
-        if self.point_stride is not None and (isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1):
+        if self.point_stride is not None and (
+            isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1
+        ):
             raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
         check_physics(self)
         if self.features is not None and not self.env.strip().startswith("gym:"):
@@ -175,7 +188,9 @@ def importance_weights(log_ratios: jax.Array) -> jax.Array:
     return jnp.exp(log_w - logsumexp(log_w))
 
 
-def weighted_entropy(weights: jax.Array, indices: jax.Array, rho: jax.Array, d: int, min_distance: float = MIN_DISTANCE) -> jax.Array:
+def weighted_entropy(
+    weights: jax.Array, indices: jax.Array, rho: jax.Array, d: int, min_distance: float = MIN_DISTANCE
+) -> jax.Array:
     """MEPOL's importance-weighted k-NN entropy (nats): weights [N], indices [N, k], rho [N]."""
     k = indices.shape[1]
     w_sum = weights[indices].sum(axis=1)
@@ -208,7 +223,12 @@ class Mepol:
             self._act = make_act(self.policy)
             self._vector = None
         else:
-            self.dims = int(jax.eval_shape(self.env.features, jax.eval_shape(self.env.reset, jax.ShapeDtypeStruct((self.env.reset_noise,), jnp.float32))).shape[-1])
+            self.dims = int(
+                jax.eval_shape(
+                    self.env.features,
+                    jax.eval_shape(self.env.reset, jax.ShapeDtypeStruct((self.env.reset_noise,), jnp.float32)),
+                ).shape[-1]
+            )
             self.sample = jax.jit(self._sample)
         self.optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.lr)
         self.off_step = jax.jit(self._off_step)
@@ -228,9 +248,15 @@ class Mepol:
         if self._vector is None:
             self._vector = self.env.make_vector(self.config.trajectories)
         lane = jax.tree.map(lambda leaf: leaf[None], params)
-        features, observations, actions, _ = sample_host(self.env, self._act, self._vector, lane, jnp.zeros(1, bool), key[None], self.config.trajectories)
+        features, observations, actions, _ = sample_host(
+            self.env, self._act, self._vector, lane, jnp.zeros(1, bool), key[None], self.config.trajectories
+        )
         particles = features[0, :, 0, 1:]
-        return jnp.asarray(particles.reshape(-1, particles.shape[-1])), jnp.asarray(observations[0, :, 0, :-1]), jnp.asarray(actions[0, :, 0])
+        return (
+            jnp.asarray(particles.reshape(-1, particles.shape[-1])),
+            jnp.asarray(observations[0, :, 0, :-1]),
+            jnp.asarray(actions[0, :, 0]),
+        )
 
     def log_probs(self, params, observations, actions):
         """ln pi(a_t | o_t) of the one agent: observations [n_traj, T, ...], actions [n_traj, T, ...] -> [n_traj, T]."""
@@ -242,7 +268,8 @@ class Mepol:
         return weighted_entropy(weights, indices, rho, self.dims), knn_kl(weights, indices)
 
     def _off_step(self, target, opt_state, lr, behaviour_log_p, observations, actions, indices, rho):
-        """One Adam step on -H(target | behaviour) at step size lr -> (target, opt_state, H before, H after, KL after)."""
+        """One Adam step on -H(target | behaviour) at step size lr -> (target, opt_state, H before, H after,
+        KL after)."""
         loss = lambda p: -self._measure(p, behaviour_log_p, observations, actions, indices, rho)[0]  # noqa: E731
         value, grad = jax.value_and_grad(loss)(target)
         opt_state.hyperparams["learning_rate"] = lr
@@ -273,7 +300,13 @@ class Mepol:
                 lr = config.lr / config.backtrack_coeff**tries
                 continue
             break
-        stats = {"entropy": float(behaviour_entropy), **self.batch_metrics(particles, float(behaviour_entropy)), "off_iters": accepted, "kl": last_kl, "backtracks": tries}
+        stats = {
+            "entropy": float(behaviour_entropy),
+            **self.batch_metrics(particles, float(behaviour_entropy)),
+            "off_iters": accepted,
+            "kl": last_kl,
+            "backtracks": tries,
+        }
         return valid, valid_state, stats
 
     def batch_metrics(self, particles: jax.Array, entropy: float) -> dict[str, float]:
@@ -282,7 +315,9 @@ class Mepol:
         volume = self.env.feature_volume
         metrics = {"normalized_entropy": entropy / math.log(volume) if volume is not None else math.nan}
         if self.env.team_metrics is not None:
-            metrics.update({name: float(value[0]) for name, value in self.env.team_metrics(particles[None, None]).items()})
+            metrics.update(
+                {name: float(value[0]) for name, value in self.env.team_metrics(particles[None, None]).items()}
+            )
         return metrics
 
     def init(self, seed: int | None = None):
@@ -301,7 +336,10 @@ class Mepol:
         for epoch in range(epochs or self.config.updates):
             key, sample_key = jax.random.split(key)
             params, opt_state, stats = self.epoch(params, opt_state, sample_key)
-            stats.update(env_steps=(epoch + 1) * self.config.trajectories * self.env.horizon, wall_time=time.perf_counter() - start)
+            stats.update(
+                env_steps=(epoch + 1) * self.config.trajectories * self.env.horizon,
+                wall_time=time.perf_counter() - start,
+            )
             for name, value in stats.items():
                 history.setdefault(name, []).append(value)
             if time_limit is not None and stats["wall_time"] > time_limit:

@@ -28,13 +28,25 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pmaxent.core.components import Components, Params
 from pmaxent.continuous.team import team_figures
-from pmaxent.mepol.algorithm import Mepol, MepolConfig
+from pmaxent.core.components import Components, Params
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.pytrees import tree_to_arrays
-from pmaxent.core.runs import CHECKPOINT_FILE, CURVE_FILE, METRICS_FILE, PARAMS_FILE, TrainedRun, TrainingDiverged, checkpoint_tmp, load_checkpoint, load_run, prepare_run_dir, save_checkpoint  # fmt: skip
+from pmaxent.core.runs import (
+    CHECKPOINT_FILE,
+    CURVE_FILE,
+    METRICS_FILE,
+    PARAMS_FILE,
+    TrainedRun,
+    TrainingDiverged,
+    checkpoint_tmp,
+    load_checkpoint,
+    load_run,
+    prepare_run_dir,
+    save_checkpoint,
+)
 from pmaxent.core.tables import write_metrics_csv
+from pmaxent.mepol.algorithm import Mepol, MepolConfig
 
 METHOD = "mepol"
 
@@ -50,7 +62,13 @@ class MepolState(NamedTuple):
 
 def metric_names(mepol: Mepol) -> tuple[str, ...]:
     """The metrics.csv columns of a MEPOL run, in order (coverage only where the world defines it)."""
-    own = () if mepol.env.team_metrics is None else tuple(sorted(jax.eval_shape(mepol.env.team_metrics, jax.ShapeDtypeStruct((1, 1, 2, mepol.dims), np.float32))))
+    own = (
+        ()
+        if mepol.env.team_metrics is None
+        else tuple(
+            sorted(jax.eval_shape(mepol.env.team_metrics, jax.ShapeDtypeStruct((1, 1, 2, mepol.dims), np.float32)))
+        )
+    )
     return ("entropy", "normalized_entropy", *own, "off_iters", "kl", "backtracks", "env_steps", "wall_time")
 
 
@@ -106,12 +124,19 @@ def run_mepol(
                     jax.block_until_ready(params)
                     if not math.isfinite(stats["entropy"]):
                         raise TrainingDiverged(
-                            f"MEPOL's behaviour batch has a non-finite entropy at epoch {epoch + 1} (seed {config.seeds[i]}): the world produced "
-                            f"non-finite states or the policy diverged; the last good checkpoint (epoch {done}) is kept"
+                            f"MEPOL's behaviour batch has a non-finite entropy at epoch {epoch + 1} (seed "
+                            f"{config.seeds[i]}): the world produced non-finite states or the policy diverged; the "
+                            f"last good checkpoint (epoch {done}) is kept"
                         )
                     seeds[i] = MepolState(params, opt_state, key)
-                    previous = chunk["wall_time"][0, i, epoch - done - 1] if epoch > done else (metrics["wall_time"][0, i, -1] if done else 0.0)
-                    stats.update(env_steps=(epoch + 1) * steps_per_epoch, wall_time=previous + time.perf_counter() - start)
+                    previous = (
+                        chunk["wall_time"][0, i, epoch - done - 1]
+                        if epoch > done
+                        else (metrics["wall_time"][0, i, -1] if done else 0.0)
+                    )
+                    stats.update(
+                        env_steps=(epoch + 1) * steps_per_epoch, wall_time=previous + time.perf_counter() - start
+                    )
                     for name in names:
                         chunk[name][0, i, epoch - done] = stats[name]
                 bar.advance(1)

@@ -3,8 +3,8 @@ positions as a scatter in its own colour (the paper's Figure 10 in continuous sp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 import numpy as np
@@ -59,7 +59,9 @@ def draw_world(
         legend: draw the legend of the agents.
     """
     x0, x1, y0, y1 = world.bounds
-    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=FLOOR_COLOUR, edgecolor=WALL_COLOUR, linewidth=2, zorder=0))
+    ax.add_patch(
+        Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=FLOOR_COLOUR, edgecolor=WALL_COLOUR, linewidth=2, zorder=0)
+    )
     for sx0, sx1, sy0, sy1 in world.starts:
         ax.add_patch(Rectangle((sx0, sy0), sx1 - sx0, sy1 - sy0, facecolor=START_COLOUR, edgecolor="none", zorder=1))
     if points is not None:
@@ -73,9 +75,20 @@ def draw_world(
             raise ValueError(f"{len(agents)} agents but {len(labels)} labels")
         for i, agent in enumerate(agents):
             label = labels[i] if labels is not None else f"agent {i + 1}"
-            ax.scatter(agent[:, 0], agent[:, 1], s=point_size, color=colors[i], alpha=alpha, linewidths=0, label=label, zorder=2)
+            ax.scatter(
+                agent[:, 0],
+                agent[:, 1],
+                s=point_size,
+                color=colors[i],
+                alpha=alpha,
+                linewidths=0,
+                label=label,
+                zorder=2,
+            )
         if legend and (len(agents) > 1 or labels is not None):
-            drawn = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4 / max(point_size, 0.1) ** 0.5, frameon=False)
+            drawn = ax.legend(
+                loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4 / max(point_size, 0.1) ** 0.5, frameon=False
+            )
             for handle in drawn.legend_handles:
                 handle.set_alpha(1.0)
     for wx0, wx1, wy0, wy1 in world.walls:
@@ -108,14 +121,21 @@ def plot_teams(world: FloorPlan, teams: dict[str, np.ndarray], path: str | Path)
     width, height = _panel_inches(world)
     fig = Figure(figsize=(width * len(teams) + 1.2, height))
     axes = np.atleast_1d(fig.subplots(1, len(teams)))
-    for ax, (method, points) in zip(axes, teams.items()):
+    for ax, (method, points) in zip(axes, teams.items(), strict=True):
         draw_world(ax, world, points, title=f"{world.name}: {method}", legend=ax is axes[-1])
         ax.set_xticks([])
         ax.set_yticks([])
     return save_figure(fig, path)
 
 
-def plot_goal_success(world: FloorPlan, goals: np.ndarray, success: dict[str, np.ndarray], path: str | Path, radius: float, title: str | None = None) -> Path:
+def plot_goal_success(
+    world: FloorPlan,
+    goals: np.ndarray,
+    success: dict[str, np.ndarray],
+    path: str | Path,
+    radius: float,
+    title: str | None = None,
+) -> Path:
     """The paper's Figure 9 in continuous space: a panel per family, each goal's disc of
     ``radius`` coloured by its success rate.
 
@@ -132,16 +152,18 @@ def plot_goal_success(world: FloorPlan, goals: np.ndarray, success: dict[str, np
     fig = Figure(figsize=(width * len(success) + 1.2, height), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(success)))
     colours = matplotlib.colormaps["viridis"]
-    for ax, (family, rates) in zip(axes, success.items()):
+    for ax, (family, rates) in zip(axes, success.items(), strict=True):
         rates = np.asarray(rates, float)
         if rates.shape != (len(goals),):
             raise ValueError(f"{family}: {rates.size} success rates for {len(goals)} goals")
         draw_world(ax, world, title=f"{family}: mean {rates.mean():.2f}", legend=False)
-        for (x, y), rate in zip(goals, rates):
+        for (x, y), rate in zip(goals, rates, strict=True):
             ax.add_patch(Circle((x, y), radius, facecolor=colours(rate), edgecolor="black", linewidth=0.4, zorder=4))
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), colours), ax=list(axes), label="success rate", fraction=0.03, pad=0.02)
+    fig.colorbar(
+        ScalarMappable(Normalize(0.0, 1.0), colours), ax=list(axes), label="success rate", fraction=0.03, pad=0.02
+    )
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)

@@ -7,8 +7,8 @@ the learning curves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.patches import Rectangle
@@ -27,7 +27,12 @@ def _ordered(families: Mapping[str, object]) -> list[str]:
     return [f for f in _FAMILY_ORDER if f in families] + [f for f in families if f not in _FAMILY_ORDER]
 
 
-def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[float]]], path: str | Path, title: str | None = None, normalized: bool = True) -> Path:
+def plot_dataset_entropy(
+    normalized_entropy: Mapping[str, Mapping[str, Sequence[float]]],
+    path: str | Path,
+    title: str | None = None,
+    normalized: bool = True,
+) -> Path:
     """Figure 2: dataset normalized entropy per family, mean and std over seeds, a panel per environment.
 
     Args:
@@ -38,8 +43,10 @@ def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[
     """
     if not normalized_entropy:
         raise ValueError("nothing to plot: no environment given")
-    fig, axes = subplots(1, len(normalized_entropy), figsize=(2.8 * len(normalized_entropy) + 0.4, 3.2), squeeze=False, sharey=True)
-    for ax, (env, by_family) in zip(axes.flat, normalized_entropy.items()):
+    fig, axes = subplots(
+        1, len(normalized_entropy), figsize=(2.8 * len(normalized_entropy) + 0.4, 3.2), squeeze=False, sharey=True
+    )
+    for ax, (env, by_family) in zip(axes.flat, normalized_entropy.items(), strict=True):
         families = _ordered(by_family)
         values = [np.asarray(by_family[f], float) for f in families]
         ax.bar(
@@ -59,7 +66,9 @@ def plot_dataset_entropy(normalized_entropy: Mapping[str, Mapping[str, Sequence[
     return save_figure(fig, path)
 
 
-def plot_occupancy_heatmaps(mdp: GridMap, occupancy: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
+def plot_occupancy_heatmaps(
+    mdp: GridMap, occupancy: Mapping[str, np.ndarray], path: str | Path, title: str | None = None
+) -> Path:
     """Figure 8: state occupancy of the datasets on the grid, a panel per family (walls dark).
 
     Args:
@@ -70,7 +79,7 @@ def plot_occupancy_heatmaps(mdp: GridMap, occupancy: Mapping[str, np.ndarray], p
     families = _ordered(occupancy)
     top = max(float(np.max(np.asarray(occupancy[f])[mdp.valid])) for f in families)
     fig, axes = _grid_panels(mdp, len(families))
-    for ax, family in zip(axes, families):
+    for ax, family in zip(axes, families, strict=True):
         # A light low end keeps unvisited floor cells distinct from the dark walls.
         image = grid_heatmap(ax, mdp, occupancy[family], cmap="YlOrRd", vmin=0.0, vmax=top, colorbar=False)
         ax.set_title(METHOD_LABELS.get(family, family), fontsize=9)
@@ -89,7 +98,7 @@ def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Pat
     """
     families = _ordered(success)
     fig, axes = subplots(1, len(families), figsize=(3.4 * len(families), 3.0), squeeze=False, sharey=True)
-    for ax, family in zip(axes.flat, families):
+    for ax, family in zip(axes.flat, families, strict=True):
         rates = np.sort(np.asarray(success[family], float))[::-1]
         colour = METHOD_COLOURS.get(family, "tab:purple")
         ax.bar(np.arange(len(rates)), rates, width=0.75, color=colour)
@@ -106,7 +115,9 @@ def plot_offline_success_bars(success: Mapping[str, np.ndarray], path: str | Pat
     return save_figure(fig, path)
 
 
-def plot_offline_success_heatmaps(mdp: GridMap, goals: Sequence[int], success: Mapping[str, np.ndarray], path: str | Path, title: str | None = None) -> Path:
+def plot_offline_success_heatmaps(
+    mdp: GridMap, goals: Sequence[int], success: Mapping[str, np.ndarray], path: str | Path, title: str | None = None
+) -> Path:
     """Figure 9: offline success rate of each goal cell on the grid, a panel per family.
 
     Walls are dark; the start (never a goal) is marked 'S' and left blank.
@@ -120,7 +131,7 @@ def plot_offline_success_heatmaps(mdp: GridMap, goals: Sequence[int], success: M
     families = _ordered(success)
     goals = np.asarray(goals, int)
     fig, axes = _grid_panels(mdp, len(families))
-    for ax, family in zip(axes, families):
+    for ax, family in zip(axes, families, strict=True):
         rates = np.asarray(success[family], float)
         if rates.shape != goals.shape:
             raise ValueError(f"{family}: {rates.shape[0] if rates.ndim else 0} success rates for {len(goals)} goals")
@@ -143,8 +154,15 @@ def _grid_panels(mdp: GridMap, count: int):
     if mdp.grid_shape is None:
         raise ValueError(f"{mdp.name} is not a grid world; there is no heatmap to draw")
     rows, cols = mdp.grid_shape
-    fig, axes = subplots(1, count, figsize=(count * (cols * 0.32 + 0.3) + 1.0, rows * 0.32 + 0.7), squeeze=False, layout="constrained")
+    fig, axes = subplots(
+        1, count, figsize=(count * (cols * 0.32 + 0.3) + 1.0, rows * 0.32 + 0.7), squeeze=False, layout="constrained"
+    )
     return fig, list(axes.flat)
 
 
-__all__ = ["plot_dataset_entropy", "plot_occupancy_heatmaps", "plot_offline_success_bars", "plot_offline_success_heatmaps"]
+__all__ = [
+    "plot_dataset_entropy",
+    "plot_occupancy_heatmaps",
+    "plot_offline_success_bars",
+    "plot_offline_success_heatmaps",
+]

@@ -15,8 +15,8 @@ import matplotlib.patheffects as path_effects
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from pmaxent.plots import GridMap, save_figure, subplots
 from pmaxent.maps import ACTION_MOVES
+from pmaxent.plots import GridMap, save_figure, subplots
 
 WALL_COLOUR = "#3a3a3a"
 FLOOR_COLOUR = "#f4f4f4"
@@ -189,9 +189,7 @@ def plot_policies(mdp: GridMap, probs, path: str | Path, titles: list[str] | Non
     n_rows = math.ceil(n_agents / 3)
     n_cols = math.ceil(n_agents / n_rows)
     width, height = cols * _CELL_INCHES, rows * _CELL_INCHES + 0.3
-    fig, axes = subplots(
-        n_rows, n_cols, figsize=(n_cols * width, n_rows * height), squeeze=False, layout="constrained"
-    )
+    fig, axes = subplots(n_rows, n_cols, figsize=(n_cols * width, n_rows * height), squeeze=False, layout="constrained")
 
     # Arrow origins next to cell centres and unit directions in data coordinates (y grows downwards).
     floor = np.flatnonzero(mdp.valid)

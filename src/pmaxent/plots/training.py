@@ -20,12 +20,14 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), -1, values)
 
 
-def draw_curves(axes, curves: dict[str, dict[str, np.ndarray]], metrics=("normalized_entropy", "support"), smooth: int | None = None) -> None:
+def draw_curves(
+    axes, curves: dict[str, dict[str, np.ndarray]], metrics=("normalized_entropy", "support"), smooth: int | None = None
+) -> None:
     """Mean and std band over seeds of each method, one metric per axis.
 
     curves: {method: {metric: [n_seeds, updates]}}.
     """
-    for ax, metric in zip(axes, metrics):
+    for ax, metric in zip(axes, metrics, strict=True):
         for method, values in curves.items():
             series = np.asarray(values[metric], float)
             window = smooth if smooth is not None else max(1, series.shape[-1] // 100)
@@ -40,7 +42,12 @@ def draw_curves(axes, curves: dict[str, dict[str, np.ndarray]], metrics=("normal
     axes[-1].set_xlabel("update")
 
 
-def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | Path, title: str = "", metrics=("normalized_entropy", "support")) -> Path:
+def plot_learning_curves(
+    curves: dict[str, dict[str, np.ndarray]],
+    path: str | Path,
+    title: str = "",
+    metrics=("normalized_entropy", "support"),
+) -> Path:
     """One panel per metric, top to bottom (default: normalized entropy and support size) of one
     environment and team size."""
     fig, axes = subplots(len(metrics), 1, figsize=(5.5, 2.5 * len(metrics)), sharex=True, squeeze=False)
@@ -51,14 +58,22 @@ def plot_learning_curves(curves: dict[str, dict[str, np.ndarray]], path: str | P
     return save_figure(fig, path, dpi=120)
 
 
-def plot_learning_grid(grid: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]], path: str | Path, envs: list[str], agents: list[int], metrics=("normalized_entropy", "support")) -> Path:
+def plot_learning_grid(
+    grid: dict[tuple[str, int], dict[str, dict[str, np.ndarray]]],
+    path: str | Path,
+    envs: list[str],
+    agents: list[int],
+    metrics=("normalized_entropy", "support"),
+) -> Path:
     """The paper's Figure 1 / 7 layout: a column per (environment, m), a row per metric
     (default: entropy top, support bottom).
 
     grid: {(env, m): {method: {metric: [n_seeds, updates]}}}.
     """
     columns = [(env, m) for m in agents for env in envs if (env, m) in grid]
-    fig, axes = subplots(len(metrics), len(columns), figsize=(3.2 * len(columns), 2.5 * len(metrics)), sharex="col", squeeze=False)
+    fig, axes = subplots(
+        len(metrics), len(columns), figsize=(3.2 * len(columns), 2.5 * len(metrics)), sharex="col", squeeze=False
+    )
     for c, (env, m) in enumerate(columns):
         draw_curves(axes[:, c], grid[(env, m)], metrics)
         axes[0, c].set_title(f"{env}, m = {m}", fontsize=9)

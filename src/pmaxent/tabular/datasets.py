@@ -24,20 +24,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.datasets import (
-    MINARI_DATA_DIRNAME, MINARI_MAIN_FILE, MINARI_METADATA_FILE, METADATA_KEY, METADATA_VERSION, DATASET_METHODS, NAMESPACE,
-    id_slug, collection_keys, write_minari_dataset,
-)  # fmt: skip
 from pmaxent.core.rollout import sample_team
+from pmaxent.datasets import (
+    DATASET_METHODS,
+    METADATA_KEY,
+    METADATA_VERSION,
+    MINARI_DATA_DIRNAME,
+    MINARI_MAIN_FILE,
+    MINARI_METADATA_FILE,
+    NAMESPACE,
+    collection_keys,
+    id_slug,
+    write_minari_dataset,
+)
 from pmaxent.tabular.environment import dynamics_environment
 from pmaxent.tabular.gymnasium_env import registered_id
 from pmaxent.tabular.mdp import PAPER_ENVS, TabularMDP, make
@@ -86,7 +95,15 @@ class DatasetInfo:
     def __post_init__(self):
         if self.method not in DATASET_METHODS:
             raise ValueError(f"unknown dataset method {self.method!r}; choose from {DATASET_METHODS}")
-        for field in ("agents", "trajectories_per_agent", "horizon", "n_states", "n_actions", "seed", "collection_seed"):
+        for field in (
+            "agents",
+            "trajectories_per_agent",
+            "horizon",
+            "n_states",
+            "n_actions",
+            "seed",
+            "collection_seed",
+        ):
             value = getattr(self, field)
             if isinstance(value, bool) or int(value) != value:
                 raise ValueError(f"{field} must be an integer; got {value!r}")
@@ -95,7 +112,9 @@ class DatasetInfo:
             if getattr(self, field) < 1:
                 raise ValueError(f"{field} must be a positive integer; got {getattr(self, field)}")
         if self.seed < 0 or self.collection_seed < 0:
-            raise ValueError(f"seeds must be non-negative; got seed={self.seed}, collection_seed={self.collection_seed}")
+            raise ValueError(
+                f"seeds must be non-negative; got seed={self.seed}, collection_seed={self.collection_seed}"
+            )
 
     @property
     def dataset_id(self) -> str:
@@ -107,7 +126,7 @@ class DatasetInfo:
         return {"metadata_version": METADATA_VERSION, **dataclasses.asdict(self)}
 
     @classmethod
-    def from_json(cls, record: Mapping, where: str) -> "DatasetInfo":
+    def from_json(cls, record: Mapping, where: str) -> DatasetInfo:
         """Parse our metadata; ``where`` names the dataset in error messages."""
         if not isinstance(record, Mapping):
             raise ValueError(f"corrupt dataset {where}: its pmaxent metadata is not a mapping")
@@ -165,24 +184,36 @@ class ExplorationDataset:
             raise ValueError(f"dataset {name} is empty: it holds no episode (observations shape {observations.shape})")
         n_episodes, length = observations.shape
         if length != info.horizon + 1:
-            raise ValueError(f"dataset {name}: episodes have {length} observations; horizon {info.horizon} needs {info.horizon + 1}")
+            raise ValueError(
+                f"dataset {name}: episodes have {length} observations; horizon {info.horizon} needs {info.horizon + 1}"
+            )
         for label, array in (("actions", actions), ("terminations", terminations), ("truncations", truncations)):
             if array.shape != (n_episodes, info.horizon):
-                raise ValueError(f"dataset {name}: {label} has shape {array.shape}, expected {(n_episodes, info.horizon)}")
+                raise ValueError(
+                    f"dataset {name}: {label} has shape {array.shape}, expected {(n_episodes, info.horizon)}"
+                )
         if n_episodes != info.agents * info.trajectories_per_agent:
             raise ValueError(
                 f"dataset {name}: {n_episodes} episodes, but {info.agents} agents x "
                 f"{info.trajectories_per_agent} trajectories = {info.agents * info.trajectories_per_agent}"
             )
-        if agents.shape != (n_episodes,) or np.any(np.bincount(agents, minlength=info.agents) != info.trajectories_per_agent):
-            raise ValueError(f"dataset {name}: episode_agents must give each of the {info.agents} agents {info.trajectories_per_agent} episodes")
+        if agents.shape != (n_episodes,) or np.any(
+            np.bincount(agents, minlength=info.agents) != info.trajectories_per_agent
+        ):
+            raise ValueError(
+                f"dataset {name}: episode_agents must give each of the {info.agents} agents "
+                f"{info.trajectories_per_agent} episodes"
+            )
         if observations.min() < 0 or observations.max() >= info.n_states:
             raise ValueError(f"dataset {name}: observations outside [0, {info.n_states})")
         if actions.min() < 0 or actions.max() >= info.n_actions:
             raise ValueError(f"dataset {name}: actions outside [0, {info.n_actions})")
         for field, value in (
-            ("observations", observations), ("actions", actions), ("terminations", terminations),
-            ("truncations", truncations), ("episode_agents", agents),
+            ("observations", observations),
+            ("actions", actions),
+            ("terminations", terminations),
+            ("truncations", truncations),
+            ("episode_agents", agents),
         ):
             object.__setattr__(self, field, value)
 
@@ -225,7 +256,9 @@ class ExplorationDataset:
                 f"dynamics (transition table, start or walls differ, e.g. another slip probability)"
             )
         if info.horizon != mdp.horizon:
-            raise ValueError(f"dataset {info.dataset_id} has horizon {info.horizon}; {mdp.name} has horizon {mdp.horizon}")
+            raise ValueError(
+                f"dataset {info.dataset_id} has horizon {info.horizon}; {mdp.name} has horizon {mdp.horizon}"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +284,9 @@ def family_params(method: str, params: np.ndarray) -> np.ndarray:
 
 
 @partial(jax.jit, static_argnames=("policy", "trajectories", "horizon"))
-def _sample_per_seed(dyn: Dynamics, policy: TabularSoftmax, params: jax.Array, keys: jax.Array, trajectories: int, horizon: int):
+def _sample_per_seed(
+    dyn: Dynamics, policy: TabularSoftmax, params: jax.Array, keys: jax.Array, trajectories: int, horizon: int
+):
     """vmap of sample_team over seeds: params [D, m, ...], keys [D] -> states [D, N, m, T+1], actions [D, N, m, T].
 
     The tables ``dyn`` are an argument, so MDPs of one shape share a compilation."""
@@ -303,9 +338,17 @@ def collect_datasets(
     datasets = []
     for index, seed in enumerate(seeds):
         info = DatasetInfo(
-            env=mdp.name, method=method, agents=n_agents, seed=seed, trajectories_per_agent=trajectories,
-            horizon=mdp.horizon, n_states=mdp.n_states, n_actions=mdp.n_actions,
-            dynamics_fingerprint=fingerprint, source=source, collection_seed=collection_seed,
+            env=mdp.name,
+            method=method,
+            agents=n_agents,
+            seed=seed,
+            trajectories_per_agent=trajectories,
+            horizon=mdp.horizon,
+            n_states=mdp.n_states,
+            n_actions=mdp.n_actions,
+            dynamics_fingerprint=fingerprint,
+            source=source,
+            collection_seed=collection_seed,
         )
         datasets.append(
             ExplorationDataset(

@@ -60,7 +60,11 @@ def mixture_decomposition(dists: jax.Array) -> tuple[jax.Array, jax.Array, jax.A
     """
     mix = dists.mean(axis=-2)
     per_agent = entropy(dists)
-    log_ratio = jnp.where(dists > 0, jnp.log(jnp.where(dists > 0, dists, 1.0)) - jnp.log(jnp.where(dists > 0, mix[..., None, :], 1.0)), 0.0)
+    log_ratio = jnp.where(
+        dists > 0,
+        jnp.log(jnp.where(dists > 0, dists, 1.0)) - jnp.log(jnp.where(dists > 0, mix[..., None, :], 1.0)),
+        0.0,
+    )
     kl = jnp.sum(dists * log_ratio, axis=-1)
     return entropy(mix), per_agent.mean(axis=-1), kl.mean(axis=-1)
 

@@ -36,7 +36,7 @@ def enumerate_trajectories(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray, np.
         partial = grown
         if len(partial) > MAX_JOINT_TRAJECTORIES:
             break
-    states, actions, probs = zip(*partial)
+    states, actions, probs = zip(*partial, strict=True)
     return np.array(states, np.int32), np.array(actions, np.int32).reshape(len(partial), mdp.horizon), np.array(probs)
 
 

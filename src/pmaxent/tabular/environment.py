@@ -21,7 +21,9 @@ def tabular_environment(mdp: TabularMDP) -> Environment:
     return dynamics_environment(make_dynamics(mdp), mdp.horizon, mdp.name, mdp.n_valid)
 
 
-def dynamics_environment(dynamics: Dynamics, horizon: int, name: str = "tabular", n_valid: int | None = None) -> Environment:
+def dynamics_environment(
+    dynamics: Dynamics, horizon: int, name: str = "tabular", n_valid: int | None = None
+) -> Environment:
     """:func:`tabular_environment` from the simulator's tables, which may be traced arguments of a
     jitted function (so MDPs of one shape share its compilation); ``n_valid`` defaults to S."""
     n_states, n_actions = dynamics.successors.shape[:2]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pmaxent.core.family import Collected, Family, SummaryTable
 from pmaxent.tabular.config import TabularTrainConfig
@@ -39,29 +39,56 @@ class TabularFamily(Family):
 
         mdp = from_map(layout, name=env) if layout is not None else make(env)
         path = plot_map(mdp, path, title=mdp.name, goal=goal)
-        return f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, horizon {mdp.horizon} -> {path}"
+        return (
+            f"{mdp.name}: {mdp.grid_shape[0]} x {mdp.grid_shape[1]}, {mdp.n_valid} cells, start {mdp.start_state}, "
+            f"horizon {mdp.horizon} -> {path}"
+        )
 
-    def collect(self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool) -> Collected:
+    def collect(
+        self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
+    ) -> Collected:
         from pmaxent.datasets import datasets_root
         from pmaxent.tabular.run_datasets import collect_run, dataset_metrics
 
-        mdp, collected = collect_run(run_dir, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress)
+        mdp, collected = collect_run(
+            run_dir, methods, trajectories=trajectories, overwrite=overwrite, show_progress=progress
+        )
         rows = []
         for method, group in collected.items():
             metrics = dataset_metrics(group, mdp)
             entropy, support = metrics.normalized_entropy, metrics.support
-            rows.append((method, str(len(group)), str(group[0].n_episodes), f"{entropy.mean():.3f} ± {entropy.std():.3f}", f"{support.mean():.1f} ± {support.std():.1f}"))
+            rows.append(
+                (
+                    method,
+                    str(len(group)),
+                    str(group[0].n_episodes),
+                    f"{entropy.mean():.3f} ± {entropy.std():.3f}",
+                    f"{support.mean():.1f} ± {support.std():.1f}",
+                )
+            )
         columns = ("method", "datasets", "episodes each", "normalized entropy", "support")
         note = f"Minari root: {datasets_root(run_dir)} (set MINARI_DATASETS_PATH to it for minari.load_dataset)"
         return Collected(collected, SummaryTable(f"datasets of {run_dir} ({mdp.name})", columns, tuple(rows), note))
 
-    def evaluate(self, run_dir: Path, options: dict, *, seed: int, methods: Sequence[str] | None, trajectories: int, quick: bool, progress: bool) -> dict:
+    def evaluate(
+        self,
+        run_dir: Path,
+        options: dict,
+        *,
+        seed: int,
+        methods: Sequence[str] | None,
+        trajectories: int,
+        quick: bool,
+        progress: bool,
+    ) -> dict:
         from pmaxent.tabular.offline import evaluate_run
 
         if quick:
             raise ValueError(f"--quick applies to continuous runs only; {run_dir} is a tabular run")
         choice = OfflineChoice(**options)
-        return evaluate_run(run_dir, choice.variant, seed=seed, methods=methods, trajectories=trajectories, show_progress=progress)
+        return evaluate_run(
+            run_dir, choice.variant, seed=seed, methods=methods, trajectories=trajectories, show_progress=progress
+        )
 
     def reproduce(self, suite: str, out_dir: Path, *, quick: bool, progress: bool, skip: Sequence[str] = ()) -> Path:
         import dataclasses

@@ -128,7 +128,9 @@ class TabularEnv(gymnasium.Env):
         symbols = {"wall": "-", "floor": "F", "start": "S", "goal": "G"}
         lines = []
         for r in range(rows):
-            line = "".join("A" if r * cols + c == self.state else symbols[self._cell_kind(r * cols + c)] for c in range(cols))
+            line = "".join(
+                "A" if r * cols + c == self.state else symbols[self._cell_kind(r * cols + c)] for c in range(cols)
+            )
             lines.append(line)
         return "\n".join(lines) + "\n"
 
@@ -138,7 +140,9 @@ class TabularEnv(gymnasium.Env):
         for s in range(rows * cols):
             r, c = divmod(s, cols)
             colour = _COLOURS["agent"] if s == self.state else _COLOURS[self._cell_kind(s)]
-            image[r * _CELL_PIXELS + 1 : (r + 1) * _CELL_PIXELS - 1, c * _CELL_PIXELS + 1 : (c + 1) * _CELL_PIXELS - 1] = colour
+            image[
+                r * _CELL_PIXELS + 1 : (r + 1) * _CELL_PIXELS - 1, c * _CELL_PIXELS + 1 : (c + 1) * _CELL_PIXELS - 1
+            ] = colour
         return image
 
 

@@ -9,11 +9,22 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections import deque
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from pmaxent.maps import ACTION_MOVES, ACTION_NAMES, FLOOR, MAP_CHARACTERS, MAZE_MAP, PAPER_SLIP, ROOM_MAP, START, WALL, map_rows  # noqa: F401
+from pmaxent.maps import (  # noqa: F401  (ACTION_NAMES, FLOOR, MAP_CHARACTERS: re-exported)
+    ACTION_MOVES,
+    ACTION_NAMES,
+    FLOOR,
+    MAP_CHARACTERS,
+    MAZE_MAP,
+    PAPER_SLIP,
+    ROOM_MAP,
+    START,
+    WALL,
+    map_rows,
+)
 
 #: name -> (map, slip probability, horizon) for the four environments of the paper.
 PAPER_ENVS = {
@@ -66,9 +77,7 @@ class TabularMDP:
         bad = np.argwhere(np.abs(row_sums - 1.0) > _PROBABILITY_TOLERANCE)
         if len(bad):
             s, a = bad[0]
-            raise ValueError(
-                f"P[{s}, {a}, :] sums to {row_sums[s, a]:.6g}, not 1 ({len(bad)} bad rows in all)"
-            )
+            raise ValueError(f"P[{s}, {a}, :] sums to {row_sums[s, a]:.6g}, not 1 ({len(bad)} bad rows in all)")
         if not np.all(np.isfinite(mu)) or np.any(mu < 0) or abs(mu.sum() - 1.0) > _PROBABILITY_TOLERANCE:
             raise ValueError(f"mu must be a probability vector; it sums to {mu.sum():.6g}")
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1:
@@ -104,7 +113,7 @@ class TabularMDP:
         support = np.flatnonzero(self.mu)
         return int(support[0]) if len(support) == 1 else None
 
-    def with_horizon(self, horizon: int) -> "TabularMDP":
+    def with_horizon(self, horizon: int) -> TabularMDP:
         return dataclasses.replace(self, horizon=horizon)
 
     def coords(self, state: int) -> tuple[int, int]:
@@ -130,7 +139,7 @@ class TabularMDP:
                 nxt = np.flatnonzero(support[s, a])
                 cum = np.cumsum(self.P[s, a, nxt])
                 successors[s, a, : len(nxt)] = nxt
-                successors[s, a, len(nxt):] = nxt[-1]
+                successors[s, a, len(nxt) :] = nxt[-1]
                 cumulative[s, a, : len(nxt)] = cum / cum[-1]
         cumulative[..., -1] = 1.0
         return successors, cumulative
@@ -248,16 +257,20 @@ def from_gymnasium(env_or_id, horizon: int | None = None, **make_kwargs) -> Tabu
         for a in range(n_actions):
             for prob, nxt, *_ in table[s][a]:
                 P[s, a, nxt] += prob
-    mu = np.asarray(getattr(base, "initial_state_distrib"), dtype=np.float64)
+    mu = np.asarray(base.initial_state_distrib, dtype=np.float64)
     if horizon is None:
         horizon = env.spec.max_episode_steps if env.spec is not None else None
         if horizon is None:
             raise ValueError("pass horizon=...: the environment declares no max_episode_steps")
     desc = getattr(base, "desc", None)
     layout = tuple(b"".join(row).decode() for row in desc) if desc is not None else None
-    grid_shape = (len(layout), len(layout[0])) if layout is not None and len(layout) * len(layout[0]) == n_states else None
+    grid_shape = (
+        (len(layout), len(layout[0])) if layout is not None and len(layout) * len(layout[0]) == n_states else None
+    )
     if grid_shape is None and hasattr(base, "shape") and int(np.prod(base.shape)) == n_states:
         grid_shape = tuple(int(x) for x in base.shape)
     name = env.spec.id if env.spec is not None else base.__class__.__name__
     valid = reachable_states(P, np.flatnonzero(mu))
-    return TabularMDP(P=P, mu=mu / mu.sum(), horizon=int(horizon), valid=valid, grid_shape=grid_shape, layout=layout, name=name)
+    return TabularMDP(
+        P=P, mu=mu / mu.sum(), horizon=int(horizon), valid=valid, grid_shape=grid_shape, layout=layout, name=name
+    )

@@ -29,27 +29,31 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.offline import OfflineResult
-from pmaxent.datasets import DATASET_METHODS
-from pmaxent.tabular.datasets import ExplorationDataset
-from pmaxent.tabular.run_datasets import load_run_datasets
-from pmaxent.tabular.gymnasium_env import GOAL_EPISODE_STEPS
-from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
-from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.random import hashed_uniform
 from pmaxent.core.tables import write_csv
+from pmaxent.datasets import DATASET_METHODS
+from pmaxent.offline import OfflineResult
+from pmaxent.tabular.datasets import ExplorationDataset
+from pmaxent.tabular.gymnasium_env import GOAL_EPISODE_STEPS
+from pmaxent.tabular.mdp import TabularMDP
+from pmaxent.tabular.run_datasets import load_run_datasets
+from pmaxent.tabular.simulator import Dynamics, make_dynamics, reset_from_uniform, step_from_uniform
 
 VARIANTS = ("paper", "converged")
-VARIANT_TITLES = {"paper": "offline Q-learning (paper protocol)", "converged": "value iteration on the data (converged)"}
+VARIANT_TITLES = {
+    "paper": "offline Q-learning (paper protocol)",
+    "converged": "value iteration on the data (converged)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,12 +133,12 @@ class TransitionTable(NamedTuple):
     counts: jax.Array
 
     @classmethod
-    def from_arrays(cls, transitions: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> "TransitionTable":
+    def from_arrays(cls, transitions: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> TransitionTable:
         """From one (states [n_d], actions [n_d], next_states [n_d]) triple per dataset."""
         if len(transitions) == 0:
             raise ValueError("no dataset given")
         counts = [len(np.asarray(s)) for s, _, _ in transitions]
-        for index, (count, (s, a, s_next)) in enumerate(zip(counts, transitions)):
+        for index, (count, (_, a, s_next)) in enumerate(zip(counts, transitions, strict=True)):
             if count == 0:
                 raise ValueError(f"dataset {index} is empty: it has no transition to learn from")
             if not len(np.asarray(a)) == len(np.asarray(s_next)) == count:
@@ -148,13 +152,18 @@ class TransitionTable(NamedTuple):
         return cls(*(jnp.asarray(column) for column in padded), jnp.asarray(counts, jnp.int32))
 
     @classmethod
-    def from_datasets(cls, datasets: Sequence[ExplorationDataset]) -> "TransitionTable":
+    def from_datasets(cls, datasets: Sequence[ExplorationDataset]) -> TransitionTable:
         return cls.from_arrays([dataset.transitions()[:3] for dataset in datasets])
 
 
 def sequential_td_updates(
-    q: jax.Array, states: jax.Array, actions: jax.Array, next_states: jax.Array, goal: jax.Array,
-    learning_rate: float, discount: float,
+    q: jax.Array,
+    states: jax.Array,
+    actions: jax.Array,
+    next_states: jax.Array,
+    goal: jax.Array,
+    learning_rate: float,
+    discount: float,
 ) -> jax.Array:
     """Apply TD updates for transitions [K] one after the other, relabelled for ``goal``.
 
@@ -173,7 +182,14 @@ def sequential_td_updates(
 
 
 @partial(jax.jit, static_argnames=("n_states", "n_actions", "config"))
-def q_learning(table: TransitionTable, goals: jax.Array, key: jax.Array, n_states: int, n_actions: int, config: OfflineConfig = PAPER_CONFIG) -> jax.Array:
+def q_learning(
+    table: TransitionTable,
+    goals: jax.Array,
+    key: jax.Array,
+    n_states: int,
+    n_actions: int,
+    config: OfflineConfig = PAPER_CONFIG,
+) -> jax.Array:
     """The paper's offline Q-learning for every dataset and goal: Q float32 [D, G, S, A].
 
     Each (dataset, goal) draws its own ``updates * minibatch_size`` transition indices,
@@ -189,7 +205,9 @@ def q_learning(table: TransitionTable, goals: jax.Array, key: jax.Array, n_state
 
     def learn(states, actions, next_states, goal, picks):
         q0 = jnp.zeros((n_states, n_actions), jnp.float32)
-        return sequential_td_updates(q0, states[picks], actions[picks], next_states[picks], goal, config.learning_rate, config.discount)
+        return sequential_td_updates(
+            q0, states[picks], actions[picks], next_states[picks], goal, config.learning_rate, config.discount
+        )
 
     per_goal = jax.vmap(learn, in_axes=(None, None, None, 0, 0))
     per_dataset = jax.vmap(per_goal, in_axes=(0, 0, 0, None, 0))
@@ -197,7 +215,9 @@ def q_learning(table: TransitionTable, goals: jax.Array, key: jax.Array, n_state
 
 
 @partial(jax.jit, static_argnames=("n_states", "n_actions", "config"))
-def _empirical_value_iteration(table: TransitionTable, goals: jax.Array, n_states: int, n_actions: int, config: OfflineConfig):
+def _empirical_value_iteration(
+    table: TransitionTable, goals: jax.Array, n_states: int, n_actions: int, config: OfflineConfig
+):
     def solve(states, actions, next_states, count, goal):
         # Every real transition weighs 1, so sum / visits is the empirical expectation under P_hat.
         weight = (jnp.arange(states.shape[0]) < count).astype(jnp.float32)
@@ -228,19 +248,27 @@ def _empirical_value_iteration(table: TransitionTable, goals: jax.Array, n_state
     return per_dataset(table.states, table.actions, table.next_states, table.counts, goals)
 
 
-def empirical_value_iteration(table: TransitionTable, goals: jax.Array, n_states: int, n_actions: int, config: OfflineConfig = PAPER_CONFIG) -> jax.Array:
+def empirical_value_iteration(
+    table: TransitionTable, goals: jax.Array, n_states: int, n_actions: int, config: OfflineConfig = PAPER_CONFIG
+) -> jax.Array:
     """Optimal Q of each dataset's empirical MDP for each goal: float32 [D, G, S, A].
 
     Unseen (s, a) pairs keep Q = 0; reaching the goal pays 1 and ends the episode.
     """
     q, sweeps = _empirical_value_iteration(table, jnp.asarray(goals, jnp.int32), n_states, n_actions, config)
     if int(sweeps.max()) >= config.vi_max_iterations:
-        warnings.warn(f"value iteration stopped after {config.vi_max_iterations} sweeps before reaching tolerance {config.vi_tolerance}", stacklevel=2)
+        warnings.warn(
+            f"value iteration stopped after {config.vi_max_iterations} sweeps before reaching tolerance "
+            f"{config.vi_tolerance}",
+            stacklevel=2,
+        )
     return q
 
 
 @partial(jax.jit, static_argnames=("config",))
-def greedy_success(dyn: Dynamics, q: jax.Array, goals: jax.Array, key: jax.Array, config: OfflineConfig = PAPER_CONFIG) -> jax.Array:
+def greedy_success(
+    dyn: Dynamics, q: jax.Array, goals: jax.Array, key: jax.Array, config: OfflineConfig = PAPER_CONFIG
+) -> jax.Array:
     """Success rate of the greedy policies in the true environment: float32 [D, G].
 
     q: float [D, G, S, A]; goals: int32 [G]. Each of ``eval_episodes`` episodes starts from mu,
@@ -310,7 +338,7 @@ def evaluate_datasets(
         variant=variant,
         env=mdp.name,
         goals=goals,
-        success={family: success[bounds[i]: bounds[i + 1]] for i, family in enumerate(families)},
+        success={family: success[bounds[i] : bounds[i + 1]] for i, family in enumerate(families)},
         seeds={family: tuple(d.info.seed for d in datasets_by_family[family]) for family in families},
     )
 
@@ -321,11 +349,19 @@ OFFLINE_CSV_FIELDS = ("env", "variant", "method", "seed", "goal", "goal_row", "g
 def write_offline_csv(path: Path | str, results: Sequence[OfflineResult], mdp: TabularMDP) -> Path:
     """One row per variant, family, dataset (training seed) and goal."""
     rows = (
-        (result.env, result.variant, family, seed, goal, *(mdp.coords(goal) if mdp.grid_shape is not None else (None, None)), rate)
+        (
+            result.env,
+            result.variant,
+            family,
+            seed,
+            goal,
+            *(mdp.coords(goal) if mdp.grid_shape is not None else (None, None)),
+            rate,
+        )
         for result in results
         for family, success in result.success.items()
-        for seed, row in zip(result.seeds[family], success)
-        for goal, rate in zip(result.goals.tolist(), row.tolist())
+        for seed, row in zip(result.seeds[family], success, strict=True)
+        for goal, rate in zip(result.goals.tolist(), row.tolist(), strict=True)
     )
     return write_csv(path, OFFLINE_CSV_FIELDS, rows)
 
@@ -371,5 +407,7 @@ def evaluate_run(
         title = f"{mdp.name}: {VARIANT_TITLES[name]}, success per goal (mean over seeds)"
         plot_offline_success_bars(per_goal, figures / f"fig3_offline_success_{name}.png", title=title)
         if mdp.grid_shape is not None:
-            plot_offline_success_heatmaps(mdp, result.goals, per_goal, figures / f"fig9_offline_success_{name}.png", title=title)
+            plot_offline_success_heatmaps(
+                mdp, result.goals, per_goal, figures / f"fig9_offline_success_{name}.png", title=title
+            )
     return results

@@ -12,20 +12,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
-import time
 from pathlib import Path
-from typing import Callable
 
 import jax
 import numpy as np
 
 from pmaxent import tabular
+from pmaxent.core.runs import load_run, run_training
 from pmaxent.core.tables import read_csv
 from pmaxent.reports import Stages, final_metric, parallel_highest_claim, prepare_reproduction, run_name, verdict
 from pmaxent.statistics import comparison_rows, comparison_table, mean_std
-from pmaxent.tabular.entropy import entropy_np
-from pmaxent.core.runs import load_run, run_training
 from pmaxent.tabular.config import PAPER_SEEDS, TabularTrainConfig
+from pmaxent.tabular.entropy import entropy_np
+
 
 @dataclasses.dataclass(frozen=True)
 class ReproduceConfig:
@@ -57,14 +56,18 @@ class ReproduceConfig:
         )  # fmt: skip
 
 
-QUICK = ReproduceConfig(envs=("room-det", "maze-stoc"), agents=(2, 4, 6), updates=150, seeds=(0, 1), batch_size=20, quick=True)
+QUICK = ReproduceConfig(
+    envs=("room-det", "maze-stoc"), agents=(2, 4, 6), updates=150, seeds=(0, 1), batch_size=20, quick=True
+)
 """What the tests and ``--quick`` run: two environments, two seeds, 150 updates."""
 
 
-def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True) -> Path:
+def reproduce(
+    out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True
+) -> Path:
     """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path."""
-    from pmaxent.tabular.run_datasets import collect_run
     from pmaxent.tabular.offline import evaluate_run
+    from pmaxent.tabular.run_datasets import collect_run
 
     out = prepare_reproduction(out_dir, dataclasses.asdict(config))
     stages = Stages(out / "timings.json")
@@ -72,14 +75,32 @@ def reproduce(out_dir: str | Path = "runs/paper", config: ReproduceConfig = Repr
         for m in config.agents:
             run_dir = out / "runs" / run_name(env, m)
             train_config = config.train_config(env, m, ("parallel", "single"), config.updates)
-            stages.run(f"train {env} m={m}", (run_dir / "params.npz").exists(), lambda: run_training(train_config, run_dir, resume=True, progress=progress))
-            stages.run(f"datasets {env} m={m}", (run_dir / "datasets.csv").exists(), lambda: collect_run(run_dir, overwrite=True, show_progress=False))
-            stages.run(f"offline {env} m={m}", (run_dir / "offline.csv").exists(), lambda: evaluate_run(run_dir, "both", seed=config.offline_seed, show_progress=False))
+            stages.run(
+                f"train {env} m={m}",
+                (run_dir / "params.npz").exists(),
+                lambda train_config=train_config, run_dir=run_dir: run_training(
+                    train_config, run_dir, resume=True, progress=progress
+                ),
+            )
+            stages.run(
+                f"datasets {env} m={m}",
+                (run_dir / "datasets.csv").exists(),
+                lambda run_dir=run_dir: collect_run(run_dir, overwrite=True, show_progress=False),
+            )
+            stages.run(
+                f"offline {env} m={m}",
+                (run_dir / "offline.csv").exists(),
+                lambda run_dir=run_dir: evaluate_run(run_dir, "both", seed=config.offline_seed, show_progress=False),
+            )
     if config.theory:
         from pmaxent.tabular.theory import run_theory
 
         theory_dir = out / "theory"
-        stages.run("theory", (theory_dir / "done").exists(), lambda: (run_theory(theory_dir, quick=config.quick), (theory_dir / "done").touch()))
+        stages.run(
+            "theory",
+            (theory_dir / "done").exists(),
+            lambda: (run_theory(theory_dir, quick=config.quick), (theory_dir / "done").touch()),
+        )
     return write_report(out, config)
 
 
@@ -114,19 +135,31 @@ def collect_results(out: Path, config: ReproduceConfig) -> GridResults:
             curves[(env, m)] = read_metrics_csv(run_dir / "metrics.csv")
             rows = read_csv(run_dir / "datasets.csv")
             dataset_entropy[(env, m)] = {
-                method: np.array([float(r["normalized_entropy"]) for r in rows if r["method"] == method]) for method in ("parallel", "single", "random")
+                method: np.array([float(r["normalized_entropy"]) for r in rows if r["method"] == method])
+                for method in ("parallel", "single", "random")
             }
             dataset_support[(env, m)] = {
-                method: np.array([float(r["support"]) for r in rows if r["method"] == method]) for method in ("parallel", "single", "random")
+                method: np.array([float(r["support"]) for r in rows if r["method"] == method])
+                for method in ("parallel", "single", "random")
             }
             by_goal: dict[str, dict[str, dict[int, list[float]]]] = {}
             by_seed: dict[str, dict[str, dict[int, list[float]]]] = {}
             for r in read_csv(run_dir / "offline.csv"):
-                by_goal.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["goal"]), []).append(float(r["success"]))
-                by_seed.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["seed"]), []).append(float(r["success"]))
+                by_goal.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["goal"]), []).append(
+                    float(r["success"])
+                )
+                by_seed.setdefault(r["variant"], {}).setdefault(r["method"], {}).setdefault(int(r["seed"]), []).append(
+                    float(r["success"])
+                )
 
             def means(table):
-                return {variant: {method: np.array([np.mean(v) for _, v in sorted(groups.items())]) for method, groups in by_method.items()} for variant, by_method in table.items()}
+                return {
+                    variant: {
+                        method: np.array([np.mean(v) for _, v in sorted(groups.items())])
+                        for method, groups in by_method.items()
+                    }
+                    for variant, by_method in table.items()
+                }
 
             offline[(env, m)], offline_per_seed[(env, m)] = means(by_goal), means(by_seed)
     return GridResults(curves, dataset_entropy, dataset_support, offline, offline_per_seed)
@@ -149,12 +182,15 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
         details.append(f"{key[0]} m={key[1]}: {parallel.mean():.3f} vs {single.mean():.3f}")
     rows.append({
         "claim": "(a) parallel agents reach higher normalized entropy and support than the single agent with K' = m",
-        "measured": f"entropy higher in {entropy_wins}/{len(keys)}, support higher in {support_wins}/{len(keys)} (env, m); " + "; ".join(details),
+        "measured": f"entropy higher in {entropy_wins}/{len(keys)}, support higher in {support_wins}/{len(keys)} "
+                    "(env, m); " + "; ".join(details),
         "holds": bool(entropy_wins == len(keys) and support_wins == len(keys)),
     })  # fmt: skip
 
     dataset_entropy = {key: results.dataset_entropy[key] for key in keys}
-    small_spread = sum(h["parallel"].std() <= max(h["single"].std(), h["random"].std()) for h in dataset_entropy.values())
+    small_spread = sum(
+        h["parallel"].std() <= max(h["single"].std(), h["random"].std()) for h in dataset_entropy.values()
+    )
     rows.append(parallel_highest_claim(
         "(b) parallel datasets have higher entropy than single and random ones, with small variance across seeds",
         dataset_entropy, decimals=3, extra=f"parallel std not above the others' in {small_spread}/{len(keys)}; ",
@@ -183,11 +219,19 @@ def claims(results: GridResults, config: ReproduceConfig) -> list[dict]:
 def comparison_section(results: GridResults, config: ReproduceConfig) -> list[str]:
     """The claims' comparisons configuration by configuration, with 95% bootstrap intervals over seeds."""
     keys = [(env, m) for env in config.envs for m in config.agents]
-    final = lambda metric: {key: {method: final_metric(results.curves[key][method][metric]) for method in ("parallel", "single")} for key in keys}  # noqa: E731
+
+    def final(metric):
+        return {
+            key: {method: final_metric(results.curves[key][method][metric]) for method in ("parallel", "single")}
+            for key in keys
+        }
+
     rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
     rows += comparison_rows("(a) support", final("support"), others=("single",), decimals=1)
     rows += comparison_rows("(b) dataset entropy", {key: results.dataset_entropy[key] for key in keys})
-    rows += comparison_rows("(c) offline success", {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2)
+    rows += comparison_rows(
+        "(c) offline success", {key: results.offline_per_seed[key]["paper"] for key in keys}, decimals=2
+    )
     return comparison_table(rows) + [""]
 
 
@@ -233,54 +277,114 @@ def write_report(out: Path, config: ReproduceConfig) -> Path:
     ]
     lines += [f"| {row['claim']} | {row['measured']} | {verdict(row)} |" for row in claim_rows]
     failed = [row["claim"][:3] for row in claim_rows if not row["holds"]]
-    lines += ["", f"Claims that do not hold in this run: {', '.join(failed)}." if failed else "Every claim holds in this run.", ""]
+    lines += [
+        "",
+        f"Claims that do not hold in this run: {', '.join(failed)}." if failed else "Every claim holds in this run.",
+        "",
+    ]
     lines += comparison_section(results, config)
 
     # Figures 1 and 7
     envs_order = list(config.envs)
     fig1_agents = [m for m in config.agents if m in (2, 6)] or list(config.agents)
     plot_learning_grid(results.curves, figures / "fig1_learning_curves.png", envs_order, fig1_agents)
-    lines += ["## Learning curves (Figures 1 and 7)", "", f"Normalized entropy (top) and support (bottom), mean and std over {len(config.seeds)} seeds; m = {', '.join(map(str, fig1_agents))}.", "", "![Figure 1](figures/fig1_learning_curves.png)", ""]
+    lines += [
+        "## Learning curves (Figures 1 and 7)",
+        "",
+        f"Normalized entropy (top) and support (bottom), mean and std over {len(config.seeds)} seeds; m = "
+        f"{', '.join(map(str, fig1_agents))}.",
+        "",
+        "![Figure 1](figures/fig1_learning_curves.png)",
+        "",
+    ]
     if 4 in config.agents:
         plot_learning_grid(results.curves, figures / "fig7_learning_curves_m4.png", envs_order, [4])
         lines += ["m = 4 (Figure 7):", "", "![Figure 7](figures/fig7_learning_curves_m4.png)", ""]
-    lines += ["Final values (mean ± std over seeds of the batch mean over the last 1% of updates; the untrained random policy: the entropy of its team samples, one per seed, as collected for the datasets):", "", "| env | m | parallel entropy | single entropy | random entropy | parallel support | single support |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "Final values (mean ± std over seeds of the batch mean over the last 1% of updates; the untrained random "
+        "policy: the entropy of its team samples, one per seed, as collected for the datasets):",
+        "",
+        "| env | m | parallel entropy | single entropy | random entropy | parallel support | single support |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for env in envs_order:
         for m in config.agents:
             c = results.curves[(env, m)]
             lines.append(
-                f"| {env} | {m} | {mean_std(final_metric(c['parallel']['normalized_entropy']))} | {mean_std(final_metric(c['single']['normalized_entropy']))} "
-                f"| {mean_std(results.dataset_entropy[(env, m)]['random'])} | {mean_std(final_metric(c['parallel']['support']))} | {mean_std(final_metric(c['single']['support']))} |"
+                f"| {env} | {m} | {mean_std(final_metric(c['parallel']['normalized_entropy']))} | "
+                f"{mean_std(final_metric(c['single']['normalized_entropy']))} | "
+                f"{mean_std(results.dataset_entropy[(env, m)]['random'])} | "
+                f"{mean_std(final_metric(c['parallel']['support']))} | "
+                f"{mean_std(final_metric(c['single']['support']))} |"
             )
     lines.append("")
 
     # Figure 2
-    plot_dataset_entropy({env: results.dataset_entropy[(env, largest)] for env in envs_order}, figures / "fig2_dataset_entropy.png", title=f"dataset normalized entropy, m = {largest}")
-    lines += ["## Datasets (Figures 2 and 8)", "", f"One dataset per training seed and method, m trajectories each (m = {largest} in the figure).", "", "![Figure 2](figures/fig2_dataset_entropy.png)", ""]
+    plot_dataset_entropy(
+        {env: results.dataset_entropy[(env, largest)] for env in envs_order},
+        figures / "fig2_dataset_entropy.png",
+        title=f"dataset normalized entropy, m = {largest}",
+    )
+    lines += [
+        "## Datasets (Figures 2 and 8)",
+        "",
+        f"One dataset per training seed and method, m trajectories each (m = {largest} in the figure).",
+        "",
+        "![Figure 2](figures/fig2_dataset_entropy.png)",
+        "",
+    ]
     lines += ["| env | m | parallel | single | random |", "|---|---|---|---|---|"]
     for env in envs_order:
         for m in config.agents:
             h = results.dataset_entropy[(env, m)]
-            lines.append(f"| {env} | {m} | {mean_std(h['parallel'])} | {mean_std(h['single'])} | {mean_std(h['random'])} |")
+            lines.append(
+                f"| {env} | {m} | {mean_std(h['parallel'])} | {mean_std(h['single'])} | {mean_std(h['random'])} |"
+            )
     lines.append("")
     for env in envs_order:
-        lines += [f"Occupancy of the datasets, {env}, m = {largest} (Figure 8):", "", f"![Figure 8 {env}](runs/{run_name(env, largest)}/figures/fig8_dataset_occupancy.png)", ""]
+        lines += [
+            f"Occupancy of the datasets, {env}, m = {largest} (Figure 8):",
+            "",
+            f"![Figure 8 {env}](runs/{run_name(env, largest)}/figures/fig8_dataset_occupancy.png)",
+            "",
+        ]
 
     # Figures 3 and 9
-    lines += ["## Offline RL (Figures 3 and 9)", "", "Tabular Q-learning for every goal (100 updates of 20 transitions; SPEC section 7), and the same greedy evaluation after value iteration on the dataset's empirical MDP (converged).", ""]
+    lines += [
+        "## Offline RL (Figures 3 and 9)",
+        "",
+        "Tabular Q-learning for every goal (100 updates of 20 transitions; SPEC section 7), and the same greedy "
+        "evaluation after value iteration on the dataset's empirical MDP (converged).",
+        "",
+    ]
     lines += ["| env | m | protocol | parallel | single | random |", "|---|---|---|---|---|---|"]
     for env in envs_order:
         for m in config.agents:
             for variant, by_method in results.offline[(env, m)].items():
-                lines.append(f"| {env} | {m} | {variant} | {by_method['parallel'].mean():.3f} | {by_method['single'].mean():.3f} | {by_method['random'].mean():.3f} |")
+                lines.append(
+                    f"| {env} | {m} | {variant} | {by_method['parallel'].mean():.3f} | "
+                    f"{by_method['single'].mean():.3f} | {by_method['random'].mean():.3f} |"
+                )
     lines.append("")
     for env in envs_order:
-        lines += [f"{env}, m = {largest}:", "", f"![Figure 3 {env}](runs/{run_name(env, largest)}/figures/fig3_offline_success_paper.png)", "", f"![Figure 9 {env}](runs/{run_name(env, largest)}/figures/fig9_offline_success_paper.png)", ""]
+        lines += [
+            f"{env}, m = {largest}:",
+            "",
+            f"![Figure 3 {env}](runs/{run_name(env, largest)}/figures/fig3_offline_success_paper.png)",
+            "",
+            f"![Figure 9 {env}](runs/{run_name(env, largest)}/figures/fig9_offline_success_paper.png)",
+            "",
+        ]
 
     # Figures 5, 6 and 10
     for number, env in ((5, "room-det"), (6, "maze-det")):
         plot_map(tabular.make(env), figures / f"fig{number}_{env.split('-')[0]}_map.png", title=env)
-    lines += ["## Maps (Figures 5 and 6)", "", "![Figure 5](figures/fig5_room_map.png) ![Figure 6](figures/fig6_maze_map.png)", ""]
+    lines += [
+        "## Maps (Figures 5 and 6)",
+        "",
+        "![Figure 5](figures/fig5_room_map.png) ![Figure 6](figures/fig6_maze_map.png)",
+        "",
+    ]
     lines += _policy_section(out, config, figures)
 
     theory_dir = out / "theory"
@@ -308,7 +412,12 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
     parallel, single = (np.asarray(jax.nn.softmax(run.params[method], axis=-1)) for method in ("parallel", "single"))
     if parallel.ndim == 5:  # time-indexed tables: draw the first step's policy
         parallel, single = parallel[:, :, 0], single[:, :, 0]
-    plot_policies(run.world, np.concatenate([parallel[0], single[0, :1]]), figures / "fig10_policies.png", titles=[f"parallel agent {i + 1}" for i in range(m)] + ["single agent"])
+    plot_policies(
+        run.world,
+        np.concatenate([parallel[0], single[0, :1]]),
+        figures / "fig10_policies.png",
+        titles=[f"parallel agent {i + 1}" for i in range(m)] + ["single agent"],
+    )
     from pmaxent.tabular.theory import exact_state_distribution
 
     agents_probs = parallel.reshape(-1, *parallel.shape[2:])
@@ -331,10 +440,12 @@ def _policy_section(out: Path, config: ReproduceConfig, figures: Path) -> list[s
         "",
         "| states | parallel agents | single agent |",
         "|---|---|---|",
-        f"| where the policy goes (weighted by its own state distribution) | {mean_std(hv_parallel.mean(-1))} | {mean_std(hv_single)} |",
+        f"| where the policy goes (weighted by its own state distribution) | {mean_std(hv_parallel.mean(-1))} | "
+        f"{mean_std(hv_single)} |",
         f"| every valid state alike | {mean_std(h_parallel.mean(-1))} | {mean_std(h_single)} |",
         "",
-        "States a policy never visits keep their random initial tables, so the unweighted mean mostly measures how few states an agent visits.",
+        "States a policy never visits keep their random initial tables, so the unweighted mean mostly measures how few "
+        "states an agent visits.",
         "",
     ]
 
@@ -352,7 +463,15 @@ def _settings_section(out: Path, config: ReproduceConfig) -> list[str]:
     if timings_path.exists():
         timings = json.loads(timings_path.read_text())
         total = sum(t["seconds"] or 0 for t in timings.values())
-        lines += ["## Wall time per stage", "", f"Machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s). Total {total:.0f} s.", "", "| stage | seconds |", "|---|---|"]
+        lines += [
+            "## Wall time per stage",
+            "",
+            f"Machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s). Total "
+            f"{total:.0f} s.",
+            "",
+            "| stage | seconds |",
+            "|---|---|",
+        ]
         lines += [f"| {name} | {t['seconds']} |" for name, t in timings.items()]
         lines.append("")
     return lines

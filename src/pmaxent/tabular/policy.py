@@ -95,4 +95,3 @@ class TabularSoftmax:
         else:
             action_weight = jnp.zeros_like(params).at[agents, states, actions].add(w)
         return action_weight - self.probs(params) * action_weight.sum(axis=-1, keepdims=True)
-

@@ -4,16 +4,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.datasets import datasets_root, run_methods
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.tables import write_csv
-from pmaxent.tabular.datasets import DatasetInfo, ExplorationDataset, collect_datasets, dataset_path, dynamics_fingerprint, load_dataset, save_dataset
+from pmaxent.datasets import datasets_root, run_methods
+from pmaxent.tabular.datasets import (
+    DatasetInfo,
+    ExplorationDataset,
+    collect_datasets,
+    dataset_path,
+    dynamics_fingerprint,
+    load_dataset,
+    save_dataset,
+)
 from pmaxent.tabular.entropy import entropy_from_counts
 from pmaxent.tabular.mdp import TabularMDP
 
@@ -104,16 +113,28 @@ def collect_run(
     root = datasets_root(run_dir)
     collected = {
         method: collect_datasets(
-            run.world, run.policy, method, team_params(run, method), run.config.seeds,
-            trajectories=trajectories, collection_seed=collection_seed, source=str(run_dir.resolve()),
+            run.world,
+            run.policy,
+            method,
+            team_params(run, method),
+            run.config.seeds,
+            trajectories=trajectories,
+            collection_seed=collection_seed,
+            source=str(run_dir.resolve()),
         )
         for method in families
     }
     if not overwrite:
-        existing = [dataset_path(root, d.info) for group in collected.values() for d in group if dataset_path(root, d.info).exists()]
+        existing = [
+            dataset_path(root, d.info)
+            for group in collected.values()
+            for d in group
+            if dataset_path(root, d.info).exists()
+        ]
         if existing:
             raise FileExistsError(
-                f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to replace them"
+                f"{len(existing)} dataset(s) already exist, e.g. {existing[0]}; pass overwrite=True (--overwrite) to "
+                "replace them"
             )
     total = sum(len(group) for group in collected.values())
     with progress_bar(total, "writing datasets", enabled=show_progress, unit="datasets") as bar:
@@ -139,10 +160,15 @@ def load_run_datasets(
 
     run_dir = Path(run_dir)
     run = load_run(run_dir, TabularTrainConfig)
-    return RunDatasets(run.world, _load_stored_datasets(run, run_dir, run_methods(run.config.methods, methods), trajectories, missing_ok=False))
+    return RunDatasets(
+        run.world,
+        _load_stored_datasets(run, run_dir, run_methods(run.config.methods, methods), trajectories, missing_ok=False),
+    )
 
 
-def _load_stored_datasets(run, run_dir: Path, families: Sequence[str], trajectories: int, missing_ok: bool) -> dict[str, list[ExplorationDataset]]:
+def _load_stored_datasets(
+    run, run_dir: Path, families: Sequence[str], trajectories: int, missing_ok: bool
+) -> dict[str, list[ExplorationDataset]]:
     """Datasets of ``families`` x the run's seeds; with ``missing_ok`` absent ones are skipped."""
     root = datasets_root(run_dir)
     fingerprint = dynamics_fingerprint(run.world)
@@ -151,15 +177,23 @@ def _load_stored_datasets(run, run_dir: Path, families: Sequence[str], trajector
         group = []
         for seed in run.config.seeds:
             info = DatasetInfo(
-                env=run.world.name, method=method, agents=run.config.agents, seed=seed,
-                trajectories_per_agent=trajectories, horizon=run.world.horizon, n_states=run.world.n_states,
-                n_actions=run.world.n_actions, dynamics_fingerprint=fingerprint,
+                env=run.world.name,
+                method=method,
+                agents=run.config.agents,
+                seed=seed,
+                trajectories_per_agent=trajectories,
+                horizon=run.world.horizon,
+                n_states=run.world.n_states,
+                n_actions=run.world.n_actions,
+                dynamics_fingerprint=fingerprint,
             )
             path = dataset_path(root, info)
             if not path.exists():
                 if missing_ok:
                     continue
-                raise FileNotFoundError(f"dataset {info.dataset_id} not found at {path}; run `pmaxent collect {run_dir}` first")
+                raise FileNotFoundError(
+                    f"dataset {info.dataset_id} not found at {path}; run `pmaxent collect {run_dir}` first"
+                )
             group.append(load_dataset(path, run.world))
         if group:
             loaded[method] = group
@@ -167,8 +201,17 @@ def _load_stored_datasets(run, run_dir: Path, families: Sequence[str], trajector
 
 
 DATASET_CSV_FIELDS = (
-    "env", "method", "agents", "seed", "trajectories_per_agent", "episodes", "transitions",
-    "entropy", "normalized_entropy", "support", "dataset_id",
+    "env",
+    "method",
+    "agents",
+    "seed",
+    "trajectories_per_agent",
+    "episodes",
+    "transitions",
+    "entropy",
+    "normalized_entropy",
+    "support",
+    "dataset_id",
 )
 
 
@@ -179,13 +222,21 @@ def dataset_rows(datasets_by_method: Mapping[str, Sequence[ExplorationDataset]],
         metrics = dataset_metrics(group, mdp)
         for index, dataset in enumerate(group):
             info = dataset.info
-            rows.append({
-                "env": info.env, "method": info.method, "agents": info.agents, "seed": info.seed,
-                "trajectories_per_agent": info.trajectories_per_agent, "episodes": dataset.n_episodes,
-                "transitions": dataset.n_transitions, "entropy": float(metrics.entropy[index]),
-                "normalized_entropy": float(metrics.normalized_entropy[index]),
-                "support": int(metrics.support[index]), "dataset_id": info.dataset_id,
-            })
+            rows.append(
+                {
+                    "env": info.env,
+                    "method": info.method,
+                    "agents": info.agents,
+                    "seed": info.seed,
+                    "trajectories_per_agent": info.trajectories_per_agent,
+                    "episodes": dataset.n_episodes,
+                    "transitions": dataset.n_transitions,
+                    "entropy": float(metrics.entropy[index]),
+                    "normalized_entropy": float(metrics.normalized_entropy[index]),
+                    "support": int(metrics.support[index]),
+                    "dataset_id": info.dataset_id,
+                }
+            )
     return rows
 
 
@@ -201,7 +252,14 @@ def summarize_run_datasets(
     metrics = {method: dataset_metrics(group, mdp) for method, group in datasets_by_method.items()}
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
-    plot_dataset_entropy({mdp.name: {method: m.normalized_entropy for method, m in metrics.items()}}, figures / "fig2_dataset_entropy.png")
+    plot_dataset_entropy(
+        {mdp.name: {method: m.normalized_entropy for method, m in metrics.items()}},
+        figures / "fig2_dataset_entropy.png",
+    )
     if mdp.grid_shape is not None:
-        plot_occupancy_heatmaps(mdp, {method: m.occupancy.mean(axis=0) for method, m in metrics.items()}, figures / "fig8_dataset_occupancy.png")
+        plot_occupancy_heatmaps(
+            mdp,
+            {method: m.occupancy.mean(axis=0) for method, m in metrics.items()},
+            figures / "fig8_dataset_occupancy.png",
+        )
     return metrics

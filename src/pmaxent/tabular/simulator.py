@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.core.random import uniform
+from pmaxent.tabular.mdp import TabularMDP
 
 
 class Dynamics(NamedTuple):

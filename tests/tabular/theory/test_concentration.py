@@ -1,4 +1,5 @@
-"""Theorem 4.1, its Monte-Carlo check, why parallel helps and the mixture decomposition (``pmaxent.tabular.theory.concentration``), against independent ground truth.
+"""Theorem 4.1, its Monte-Carlo check, why parallel helps and the mixture decomposition
+(``pmaxent.tabular.theory.concentration``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.
@@ -12,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tiny_mdps import entropy
 
 from pmaxent.tabular.theory import (
     bernoulli_concentration_terms,
@@ -23,7 +25,6 @@ from pmaxent.tabular.theory import (
     specialised_distributions,
     variance_term,
 )
-from tiny_mdps import entropy
 
 TRIALS = 2000  # one value everywhere: every sampler shape compiles once
 
@@ -101,7 +102,7 @@ def test_deviation_probability_matches_exact_enumeration():
         for c1 in range(n + 1 - c0):
             counts = (c0, c1, n - c0 - c1)
             weight = math.factorial(n) / math.prod(math.factorial(c) for c in counts)
-            probability = weight * math.prod(p**c for p, c in zip(d, counts))
+            probability = weight * math.prod(p**c for p, c in zip(d, counts, strict=True))
             if entropy(d) - entropy(np.array(counts) / n) > eps:
                 exact += probability
     estimate = deviation_probability(jax.random.PRNGKey(0), d, n, eps, TRIALS)
@@ -164,7 +165,7 @@ def test_disjoint_supports_add_log_m(m):
     dists = np.zeros((m, 4 * m))
     rng = np.random.default_rng(m)
     for i in range(m):
-        dists[i, 4 * i: 4 * i + 4] = rng.dirichlet(np.ones(4))
+        dists[i, 4 * i : 4 * i + 4] = rng.dirichlet(np.ones(4))
     h_mix, h_agents, kl = mixture_decomposition(jnp.asarray(dists))
     assert float(h_mix - h_agents) == pytest.approx(math.log(m), abs=1e-5)
     assert float(kl) == pytest.approx(math.log(m), abs=1e-5)

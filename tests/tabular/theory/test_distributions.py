@@ -1,4 +1,5 @@
-"""The exact and Monte-Carlo density oracles, mixture sampling and the planning oracle (``pmaxent.tabular.theory.distributions``), against independent ground truth.
+"""The exact and Monte-Carlo density oracles, mixture sampling and the planning oracle
+(``pmaxent.tabular.theory.distributions``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from tiny_mdps import free_choice_mdp
 
 from pmaxent.tabular import make
 from pmaxent.tabular.theory import (
@@ -17,8 +19,6 @@ from pmaxent.tabular.theory import (
     plan,
     sample_mixture_policy,
 )
-from tiny_mdps import free_choice_mdp
-
 
 # ------------------------------------------------------------------ density and planning oracles
 

@@ -1,4 +1,5 @@
-"""Parallel Frank-Wolfe and the constants of Theorem A.2 (``pmaxent.tabular.theory.frank_wolfe``), against independent ground truth.
+"""Parallel Frank-Wolfe and the constants of Theorem A.2
+(``pmaxent.tabular.theory.frank_wolfe``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny_mdps import entropy
 
 from pmaxent.tabular.theory import (
     exact_state_distribution,
@@ -19,8 +21,6 @@ from pmaxent.tabular.theory import (
     theorem_iterations,
     theorem_step_size,
 )
-from tiny_mdps import entropy
-
 
 # ------------------------------------------------------------------ Frank-Wolfe
 
@@ -87,7 +87,9 @@ def test_frank_wolfe_mixtures_are_consistent(room):
     for mixture in result.mixtures:
         assert mixture.weights.sum() == pytest.approx(1.0)
         assert mixture.weights[0] == pytest.approx((1 - eta) ** iterations)  # the initial policy
-        np.testing.assert_allclose(mixture.state_distributions, exact_state_distribution(room, mixture.policies), atol=1e-12)
+        np.testing.assert_allclose(
+            mixture.state_distributions, exact_state_distribution(room, mixture.policies), atol=1e-12
+        )
     joint = np.mean([m.state_distribution() for m in result.mixtures], axis=0)
     np.testing.assert_allclose(joint, result.joint_distribution, atol=1e-12)
     assert result.entropy[-1] == pytest.approx(entropy(joint))

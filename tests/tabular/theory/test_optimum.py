@@ -1,4 +1,5 @@
-"""The maximum state entropy by the convex program (``pmaxent.tabular.theory.optimum``), against independent ground truth.
+"""The maximum state entropy by the convex program
+(``pmaxent.tabular.theory.optimum``), against independent ground truth.
 
 Expected numbers are worked out by hand (in the comments), by exact enumeration, or by brute
 force over every deterministic policy of a tiny MDP; none is produced by the code under test.
@@ -10,13 +11,12 @@ import math
 
 import numpy as np
 import pytest
+from tiny_mdps import entropy, free_choice_mdp
 
 from pmaxent.tabular.theory import (
     exact_state_distribution,
     optimal_entropy,
 )
-from tiny_mdps import entropy, free_choice_mdp
-
 
 # ------------------------------------------------------------------ the convex program
 

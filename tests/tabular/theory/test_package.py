@@ -40,8 +40,13 @@ def test_frank_wolfe_experiment_defaults_come_from_one_settings_class():
     assert [int(n) for n in cli["agents"].split(",")] == list(defaults["agent_counts"])
     assert [float(x) for x in cli["steps"].split(",")] == list(defaults["tuned_steps"])
     assert (cli["eps"], cli["sigma"], cli["iterations"], cli["theorem_iterations"]) == (
-        defaults["eps"], defaults["sigma"], defaults["max_iterations"], defaults["theorem_max_iterations"]
+        defaults["eps"],
+        defaults["sigma"],
+        defaults["max_iterations"],
+        defaults["theorem_max_iterations"],
     )
     assert (cli["oracle"], cli["episodes"], cli["seed"]) == (
-        defaults["density_oracle"], defaults["n_episodes"], defaults["seed"]
+        defaults["density_oracle"],
+        defaults["n_episodes"],
+        defaults["seed"],
     )

@@ -29,4 +29,3 @@ def check_sample_sizes(n, name: str = "n") -> np.ndarray:
     if n_arr.size == 0 or not np.all(np.isfinite(n_arr)) or np.any(n_arr < 1) or np.any(n_arr != np.round(n_arr)):
         raise ValueError(f"{name} must be a positive integer (or an array of them); got {n}")
     return n_arr
-

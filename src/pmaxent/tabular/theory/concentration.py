@@ -203,8 +203,14 @@ class ParallelSamplingCurves:
 
 @functools.partial(jax.jit, static_argnames="n_trials")
 def _pooled_deviation_rates(
-    key: jax.Array, index: jax.Array, k: jax.Array, dists: jax.Array, mixture: jax.Array, target: jax.Array,
-    eps: jax.Array, n_trials: int,
+    key: jax.Array,
+    index: jax.Array,
+    k: jax.Array,
+    dists: jax.Array,
+    mixture: jax.Array,
+    target: jax.Array,
+    eps: jax.Array,
+    n_trials: int,
 ) -> jax.Array:
     """[specialised, identical, single] deviation rates for k samples per agent (see
     :func:`parallel_sampling_curves`), with randomness fold_in(key, index); dists [m, S]."""
@@ -246,13 +252,21 @@ def parallel_sampling_curves(
         raise ValueError(f"n_trials must be positive; got {n_trials}")
     n_agents = dists.shape[0]
     mixture = dists.mean(axis=0)
-    rates = np.asarray([
-        _pooled_deviation_rates(
-            key, i, jnp.float32(k), jnp.asarray(dists, jnp.float32), jnp.asarray(mixture, jnp.float32),
-            jnp.float32(entropy_np(mixture)), jnp.float32(eps), n_trials,
-        )
-        for i, k in enumerate(k_values)
-    ])  # [K, 3]
+    rates = np.asarray(
+        [
+            _pooled_deviation_rates(
+                key,
+                i,
+                jnp.float32(k),
+                jnp.asarray(dists, jnp.float32),
+                jnp.asarray(mixture, jnp.float32),
+                jnp.float32(entropy_np(mixture)),
+                jnp.float32(eps),
+                n_trials,
+            )
+            for i, k in enumerate(k_values)
+        ]
+    )  # [K, 3]
     h_mix, h_agents, kl = (float(x) for x in jax.jit(mixture_decomposition)(jnp.asarray(dists)))
     return ParallelSamplingCurves(
         samples_per_agent=k_values.astype(int),

@@ -27,15 +27,25 @@ def _checked_policy(mdp: TabularMDP, policy) -> np.ndarray:
     T, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
     if np.issubdtype(policy.dtype, np.integer):
         if policy.ndim < 2 or policy.shape[-2:] != (T, S):
-            raise ValueError(f"a deterministic policy must have shape [..., T, S] = [..., {T}, {S}]; got {policy.shape}")
+            raise ValueError(
+                f"a deterministic policy must have shape [..., T, S] = [..., {T}, {S}]; got {policy.shape}"
+            )
         if np.any(policy < 0) or np.any(policy >= A):
-            raise ValueError(f"deterministic policy actions must lie in [0, {A}); got range [{policy.min()}, {policy.max()}]")
+            raise ValueError(
+                f"deterministic policy actions must lie in [0, {A}); got range [{policy.min()}, {policy.max()}]"
+            )
         return policy.astype(np.int64)
     if np.issubdtype(policy.dtype, np.floating):
         if policy.ndim < 3 or policy.shape[-3:] != (T, S, A):
-            raise ValueError(f"a stochastic policy must have shape [..., T, S, A] = [..., {T}, {S}, {A}]; got {policy.shape}")
+            raise ValueError(
+                f"a stochastic policy must have shape [..., T, S, A] = [..., {T}, {S}, {A}]; got {policy.shape}"
+            )
         row_sums = policy.sum(axis=-1)
-        if not np.all(np.isfinite(policy)) or np.any(policy < 0) or np.any(np.abs(row_sums - 1.0) > PROBABILITY_TOLERANCE):
+        if (
+            not np.all(np.isfinite(policy))
+            or np.any(policy < 0)
+            or np.any(np.abs(row_sums - 1.0) > PROBABILITY_TOLERANCE)
+        ):
             raise ValueError("stochastic policy rows must be probability vectors over actions")
         return policy.astype(np.float64)
     raise ValueError(f"policy must be an integer [..., T, S] or float [..., T, S, A] array; got dtype {policy.dtype}")
@@ -181,7 +191,9 @@ def _check_policy_tables(mdp: TabularMDP, tables, name: str) -> None:
     silently clamp an out-of-range action."""
     tables = np.asarray(tables)
     if tables.ndim < 2 or tables.shape[-2:] != (mdp.horizon, mdp.n_states):
-        raise ValueError(f"{name} must have shape [..., T, S] = [..., {mdp.horizon}, {mdp.n_states}]; got {tables.shape}")
+        raise ValueError(
+            f"{name} must have shape [..., T, S] = [..., {mdp.horizon}, {mdp.n_states}]; got {tables.shape}"
+        )
     if not np.issubdtype(tables.dtype, np.integer) or np.any(tables < 0) or np.any(tables >= mdp.n_actions):
         raise ValueError(f"{name} must hold integer actions in [0, {mdp.n_actions})")
 

@@ -18,7 +18,6 @@ from pmaxent.tabular.mdp import TabularMDP
 from pmaxent.tabular.theory._checks import check_eps
 from pmaxent.tabular.theory.distributions import exact_state_distribution, monte_carlo_state_distribution, plan
 
-
 # --------------------------------------------------------------------------------------------
 # Smoothed entropy and the constants of Theorem A.2
 # --------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ Each function takes the data and an output path and returns the path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -101,11 +102,12 @@ def plot_frank_wolfe(
     eps = rows[0]["eps"]
     oracle = (
         f"Monte-Carlo oracle, {rows[0]['n_episodes']} episodes per agent"
-        if rows[0]["density_oracle"] == "monte-carlo" else "exact density oracle"
+        if rows[0]["density_oracle"] == "monte-carlo"
+        else "exact density oracle"
     )
     fig, (ax_tuned, ax_theorem, ax_n) = subplots(1, 3, figsize=(14, 4))
     colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(curves["tuned"])))
-    for colour, (n_agents, entropy) in zip(colours, curves["tuned"].items()):
+    for colour, (n_agents, entropy) in zip(colours, curves["tuned"].items(), strict=True):
         ax_tuned.plot(entropy, color=colour, label=f"N = {n_agents}")
     ax_tuned.axhline(optimum, color="k", lw=1, label="optimum (convex program)")
     ax_tuned.axhline(optimum - eps, color="k", lw=1, ls=":", label=f"optimum - {eps:g}")
@@ -116,7 +118,7 @@ def plot_frank_wolfe(
     ax_tuned.legend(fontsize=7)
     ax_tuned.grid(alpha=0.3)
 
-    for colour, (n_agents, entropy) in zip(colours, curves["theorem"].items()):
+    for colour, (n_agents, entropy) in zip(colours, curves["theorem"].items(), strict=True):
         ax_theorem.plot(entropy - entropy[0], color=colour, label=f"N = {n_agents}")
     ax_theorem.set_title(f"{env_name}, Theorem A.2 step (proportional to N)", fontsize=9)
     ax_theorem.set_xlabel("iteration")
@@ -125,7 +127,8 @@ def plot_frank_wolfe(
     ax_theorem.grid(alpha=0.3)
 
     envs = list(dict.fromkeys(r["env"] for r in rows))
-    env_colours = dict(zip(envs, ("tab:blue", "tab:red", "tab:green", "tab:purple")))
+    # strict=False: four colours, for up to four worlds (fewer take the first ones)
+    env_colours = dict(zip(envs, ("tab:blue", "tab:red", "tab:green", "tab:purple"), strict=False))
     for env in envs:
         for rule, (marker, line, unreached_fill) in _RULE_STYLES.items():
             selected = [r for r in rows if r["env"] == env and r["step_rule"] == rule]
@@ -137,8 +140,16 @@ def plot_frank_wolfe(
                 ax_n.plot(agents[reached], counts[reached], marker + line, color=colour, label=f"{env}, {rule} step")
             if (~reached).any():
                 # An unreached run only tells that more iterations than the cap are needed.
-                ax_n.plot(agents[~reached], counts[~reached], "^", color=colour, fillstyle=unreached_fill, ms=9,
-                          ls="none", label=f"{env}, {rule} step: not reached, more than the cap")
+                ax_n.plot(
+                    agents[~reached],
+                    counts[~reached],
+                    "^",
+                    color=colour,
+                    fillstyle=unreached_fill,
+                    ms=9,
+                    ls="none",
+                    label=f"{env}, {rule} step: not reached, more than the cap",
+                )
             if rule == "theorem":
                 guaranteed = [r["theorem_iterations"] for r in selected]
                 ax_n.plot(agents, guaranteed, ":", color=colour, label=f"{env}, Theorem A.2 guarantee")

@@ -10,8 +10,8 @@ imported inside the functions that use them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import jax
 import numpy as np
@@ -80,8 +80,20 @@ _DEFAULTS = FrankWolfeSettings()
 
 #: Columns of the iterations-to-eps table, in CSV order.
 TABLE_COLUMNS = (
-    "env", "n_agents", "step_rule", "eta", "iterations", "reached", "cap",
-    "entropy_at_stop", "optimum", "eps", "sigma", "theorem_iterations", "density_oracle", "n_episodes",
+    "env",
+    "n_agents",
+    "step_rule",
+    "eta",
+    "iterations",
+    "reached",
+    "cap",
+    "entropy_at_stop",
+    "optimum",
+    "eps",
+    "sigma",
+    "theorem_iterations",
+    "density_oracle",
+    "n_episodes",
 )
 
 
@@ -138,11 +150,16 @@ def iterations_to_eps(
             target = optimum - eps
             for n_agents in agent_counts:
                 common = {
-                    "env": mdp.name, "n_agents": n_agents, "optimum": optimum, "eps": eps, "sigma": sigma,
-                    "density_oracle": density_oracle, "n_episodes": n_episodes if density_oracle == "monte-carlo" else None,
+                    "env": mdp.name,
+                    "n_agents": n_agents,
+                    "optimum": optimum,
+                    "eps": eps,
+                    "sigma": sigma,
+                    "density_oracle": density_oracle,
+                    "n_episodes": n_episodes if density_oracle == "monte-carlo" else None,
                 }
 
-                def run(eta: float, cap: int) -> FrankWolfeResult:
+                def run(eta: float, cap: int, mdp=mdp, n_agents=n_agents, target=target) -> FrankWolfeResult:
                     result = frank_wolfe(
                         mdp, n_agents, eta, cap, sigma, density_oracle, n_episodes, seed, stop_at_entropy=target
                     )
@@ -152,11 +169,18 @@ def iterations_to_eps(
                 eta = theorem_step_size(n_agents, eps, mdp.n_valid, sigma)
                 result = run(eta, theorem_max_iterations)
                 reached = _first_iteration_reaching(result, target)
-                rows.append(common | {
-                    "step_rule": "theorem", "eta": eta, "iterations": reached, "reached": reached is not None,
-                    "cap": theorem_max_iterations, "entropy_at_stop": float(result.entropy[-1]),
-                    "theorem_iterations": theorem_iterations(n_agents, eps, mdp.n_valid, sigma),
-                })
+                rows.append(
+                    common
+                    | {
+                        "step_rule": "theorem",
+                        "eta": eta,
+                        "iterations": reached,
+                        "reached": reached is not None,
+                        "cap": theorem_max_iterations,
+                        "entropy_at_stop": float(result.entropy[-1]),
+                        "theorem_iterations": theorem_iterations(n_agents, eps, mdp.n_valid, sigma),
+                    }
+                )
 
                 tuned = []
                 for eta in tuned_steps:
@@ -166,10 +190,18 @@ def iterations_to_eps(
                 eta, reached, final = (
                     min(reached_runs, key=lambda t: t[1]) if reached_runs else max(tuned, key=lambda t: t[2])
                 )
-                rows.append(common | {
-                    "step_rule": "tuned", "eta": eta, "iterations": reached, "reached": reached is not None,
-                    "cap": max_iterations, "entropy_at_stop": final, "theorem_iterations": None,
-                })
+                rows.append(
+                    common
+                    | {
+                        "step_rule": "tuned",
+                        "eta": eta,
+                        "iterations": reached,
+                        "reached": reached is not None,
+                        "cap": max_iterations,
+                        "entropy_at_stop": final,
+                        "theorem_iterations": None,
+                    }
+                )
     if csv_path is not None:
         write_table_csv(rows, csv_path)
     return rows
@@ -177,7 +209,11 @@ def iterations_to_eps(
 
 def write_table_csv(rows: Sequence[dict], path: str | Path) -> Path:
     """Write an iterations-to-eps table; an unreached run's iterations read "not reached"."""
-    return write_csv(path, TABLE_COLUMNS, ({**row, "iterations": "not reached" if row.get("iterations") is None else row["iterations"]} for row in rows))
+    return write_csv(
+        path,
+        TABLE_COLUMNS,
+        ({**row, "iterations": "not reached" if row.get("iterations") is None else row["iterations"]} for row in rows),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +267,7 @@ def run_concentration(
         [
             (label, n, p, b, eps, n_trials)
             for label, (_, probs, bounds) in curves.items()
-            for n, p, b in zip(sample_sizes, probs, bounds)
+            for n, p, b in zip(sample_sizes, probs, bounds, strict=True)
         ],
     )
     paths["bound_vs_truth"] = plots.plot_bound_vs_truth(sample_sizes, curves, eps, out_dir / "bound_vs_truth.png")
@@ -239,7 +275,7 @@ def run_concentration(
     p = np.linspace(0.005, 0.995, 199)
     h, var, ratio = bernoulli_concentration_terms(p)
     paths["bernoulli_terms_csv"] = write_csv(
-        out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio)
+        out_dir / "bernoulli_terms.csv", ("p", "entropy", "variance", "ratio"), zip(p, h, var, ratio, strict=True)
     )
     paths["bernoulli_terms"] = plots.plot_bernoulli_terms(p, h, var, ratio, out_dir / "bernoulli_terms.png")
 
@@ -251,7 +287,9 @@ def run_concentration(
         ("samples_per_agent", "specialised", "identical", "single", "n_agents", "n_states", "leak", "eps", "n_trials"),
         [
             (k, a, b, c, n_agents, n_states, leak, eps, n_trials)
-            for k, a, b, c in zip(sampling.samples_per_agent, sampling.specialised, sampling.identical, sampling.single)
+            for k, a, b, c in zip(
+                sampling.samples_per_agent, sampling.specialised, sampling.identical, sampling.single, strict=True
+            )
         ],
     )
     paths["parallel_sampling"] = plots.plot_parallel_sampling(sampling, out_dir / "parallel_sampling.png")
@@ -259,9 +297,14 @@ def run_concentration(
 
 
 def entropy_curves(
-    mdp: TabularMDP, agent_counts: Sequence[int], eta_for: Callable[[int], float], iterations: int,
-    sigma: float = _DEFAULTS.sigma, density_oracle: str = _DEFAULTS.density_oracle,
-    n_episodes: int = _DEFAULTS.n_episodes, seed: int = _DEFAULTS.seed,
+    mdp: TabularMDP,
+    agent_counts: Sequence[int],
+    eta_for: Callable[[int], float],
+    iterations: int,
+    sigma: float = _DEFAULTS.sigma,
+    density_oracle: str = _DEFAULTS.density_oracle,
+    n_episodes: int = _DEFAULTS.n_episodes,
+    seed: int = _DEFAULTS.seed,
 ) -> dict[int, np.ndarray]:
     """Exact joint entropy per iteration [iterations + 1] of Frank-Wolfe for each N, with step
     ``eta_for(N)`` (a constant, or e.g. the Theorem A.2 step of N)."""
@@ -295,8 +338,17 @@ def run_frank_wolfe(
     from pmaxent.tabular.theory import plots
 
     settings = FrankWolfeSettings(
-        env_names, agent_counts, eps, sigma, tuned_steps, max_iterations, theorem_max_iterations,
-        density_oracle, n_episodes, seed, show_progress,
+        env_names,
+        agent_counts,
+        eps,
+        sigma,
+        tuned_steps,
+        max_iterations,
+        theorem_max_iterations,
+        density_oracle,
+        n_episodes,
+        seed,
+        show_progress,
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -307,8 +359,11 @@ def run_frank_wolfe(
     curves = {
         "tuned": entropy_curves(first, settings.agent_counts, lambda n: tuned_eta, settings.max_iterations, *oracle),
         "theorem": entropy_curves(
-            first, settings.agent_counts, lambda n: theorem_step_size(n, settings.eps, first.n_valid, settings.sigma),
-            settings.theorem_max_iterations, *oracle,
+            first,
+            settings.agent_counts,
+            lambda n: theorem_step_size(n, settings.eps, first.n_valid, settings.sigma),
+            settings.theorem_max_iterations,
+            *oracle,
         ),
     }
     paths = {
