@@ -10,6 +10,7 @@ from pmaxent.continuous import mjx_worlds, worlds
 from pmaxent.continuous.host_gymnasium import gym_environment, parse_gym_name
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
+from pmaxent.continuous.population import GaussianPopulation
 from pmaxent.core.components import Components
 
 if TYPE_CHECKING:
@@ -62,11 +63,11 @@ def continuous_components(config: ContinuousTrainConfig) -> Components:
             f"k = {config.k} must be below the number of points of one agent's sample, ceil(K x (T + 1) / "
             f"point_stride) = {points_per_agent} (its per-agent entropy is estimated from them)"
         )
-    policy = GaussianMLPTeam.from_spaces(
-        env.observation_space,
-        env.action_space,
-        hidden=config.hidden,
-        log_std_init=config.log_std_init,
-        bounded_mean=config.bounded_mean,
-    )
+    shape = {"hidden": config.hidden, "log_std_init": config.log_std_init, "bounded_mean": config.bounded_mean}
+    if getattr(config, "policy", "networks") == "population":  # MEPOL's one agent has no population
+        policy = GaussianPopulation.from_spaces(
+            env.observation_space, env.action_space, **shape, embedding=config.embedding, heads=config.heads
+        )
+    else:
+        policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, **shape)
     return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)

@@ -31,6 +31,7 @@ the largest move of its GridWorld)."""
 
 
 PHYSICS = ("kinematic", "mjx")
+POLICIES = ("networks", "population")
 
 
 def check_physics(config) -> None:
@@ -96,6 +97,13 @@ class ContinuousTrainConfig(TrainConfig):
     """Initial log standard deviation of the Gaussian policies (MEPOL's -1.5)."""
     bounded_mean: bool = True
     """Squash each policy's mean into the action box with tanh (off: MEPOL's raw MLP mean)."""
+    policy: str = "networks"
+    """The team's policy: 'networks' (one MLP per agent) or 'population' (one shared trunk, per-agent
+    embeddings and heads; stable at one trajectory per agent and update, and for thousands of agents)."""
+    embedding: int = 8
+    """population: size of each agent's learned embedding, an input of the shared trunk (0: none)."""
+    heads: bool = True
+    """population: one output layer per agent (off: one shared output layer)."""
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
     features: tuple[int, ...] | None = None
@@ -131,6 +139,10 @@ class ContinuousTrainConfig(TrainConfig):
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown policy {self.policy!r}; choose from {', '.join(POLICIES)}")
+        if isinstance(self.embedding, bool) or not isinstance(self.embedding, int) or self.embedding < 0:
+            raise ValueError(f"embedding must be a non-negative integer; got {self.embedding!r}")
         if self.log_std_init is None:
             object.__setattr__(self, "log_std_init", LOG_STD_INIT)
         check_physics(self)

@@ -25,7 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 
 Params = Any
-"""A pytree whose every leaf has a leading agent axis [m, ...]."""
+"""A team's parameters: a pytree whose leaves have a leading agent axis [m, ...], except those all
+agents share (a population's trunk), which a policy names with ``shared_leaves``."""
 
 
 def _identity(x):
@@ -126,7 +127,9 @@ class HostEnvironment:
 class TeamPolicy(Protocol):
     """A team of m policies with parameters ``params`` (leaves [m, ...]).
 
-    ``noise``: uniforms one agent's action consumes.
+    ``noise``: uniforms one agent's action consumes. A policy whose agents share some parameters
+    (one trunk for all, no agent axis) also defines ``shared_leaves(params)``: a pytree of bools
+    like ``params``, True for those (see :func:`agent_leaves`).
     """
 
     noise: int
@@ -149,6 +152,22 @@ class TeamPolicy(Protocol):
         [N, m, T, ...], actions [N, m, T, ...], weights [N, m]) -> grads like params`` (see
         :func:`pmaxent.core.pgpse.weighted_score`).
         """
+
+
+def agent_leaves(policy: TeamPolicy, params: Params) -> Any:
+    """A pytree of bools like ``params``: True for the leaves that carry the leading agent axis
+    (every leaf, unless the policy names those its agents share with ``shared_leaves``)."""
+    shared_leaves = getattr(policy, "shared_leaves", None)
+    if shared_leaves is None:
+        return jax.tree.map(lambda _: True, params)
+    return jax.tree.map(lambda shared: not shared, shared_leaves(params))
+
+
+def agent_count(policy: TeamPolicy, params: Params, axis: int = 0) -> int:
+    """m, from the first leaf with an agent axis (``axis`` of it: 1 for parameters stacked over lanes)."""
+    flags = jax.tree.leaves(agent_leaves(policy, params))
+    leaves = jax.tree.leaves(params)
+    return next(leaf.shape[axis] for leaf, per_agent in zip(leaves, flags, strict=True) if per_agent)
 
 
 class TeamEntropies(NamedTuple):

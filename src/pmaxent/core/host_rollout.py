@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.core.components import Components, HostEnvironment, Params, TeamPolicy
+from pmaxent.core.components import Components, HostEnvironment, Params, TeamPolicy, agent_count
 
 
 def make_act(policy: TeamPolicy) -> Callable:
@@ -69,7 +69,8 @@ def sample_host(
         alive [L, batch, m, T+1] bool: False after an episode ended, where the last observation
         is repeated).
     """
-    n_lanes, n_agents = keys.shape[0], jax.tree.leaves(params)[0].shape[1]
+    n_lanes = keys.shape[0]
+    n_agents = vector.num_envs // (n_lanes * batch)
     lead = (n_lanes, batch, n_agents)
     low, high = env.action_space.low, env.action_space.high
     reset_keys, keys = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
@@ -108,7 +109,7 @@ def make_host_chunk_runner(
     cache = {}  # the vector environment, made at the first call (it needs m)
 
     def run(states, length: int):
-        n_agents = jax.tree.leaves(states.params)[0].shape[1]
+        n_agents = agent_count(policy, states.params, axis=1)
         if "vector" not in cache:
             cache["vector"] = env.make_vector(lanes.n_padded * batch * n_agents)
         per_update = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from pmaxent.core.components import EntropyEstimator, Params, TeamEntropies, TeamPolicy
+from pmaxent.core.components import EntropyEstimator, Params, TeamEntropies, TeamPolicy, agent_leaves
 
 BASELINES = ("none", "loo-agent", "loo-sample", "both")
 
@@ -108,11 +108,11 @@ def gradient_from_entropies(
     n_teams = weights.shape[0]
     grad = weighted_score(policy, params, observations, actions, jnp.repeat(weights, trajectories, axis=0))
 
-    def finish(g):
+    def finish(g, per_agent):  # a shared leaf's gradient sums every agent's terms already
         g = g / n_teams
-        return jnp.where(shared, jnp.broadcast_to(g.sum(axis=0, keepdims=True), g.shape), g)
+        return jnp.where(shared, jnp.broadcast_to(g.sum(axis=0, keepdims=True), g.shape), g) if per_agent else g
 
-    return jax.tree.map(finish, grad)
+    return jax.tree.map(finish, grad, agent_leaves(policy, params))
 
 
 def pgpse_gradient(

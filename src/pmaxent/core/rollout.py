@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from pmaxent.core.components import Environment, Params, TeamPolicy
+from pmaxent.core.components import Environment, Params, TeamPolicy, agent_count
 from pmaxent.core.random import uniform
 
 
@@ -46,7 +46,7 @@ def sample_team(
     :mod:`pmaxent.core.random`). ``uniform_actions`` (may be traced) makes the team act uniformly at
     random: the random baseline.
     """
-    n_agents = jax.tree.leaves(params)[0].shape[0]
+    n_agents = agent_count(policy, params)
     horizon, n_reset, n_act, n_step = env.horizon, env.reset_noise, policy.noise, env.step_noise
     prepared = policy.prepare(params, uniform_actions)
     block = uniform(key, (n_reset + horizon * (n_act + n_step), batch_size, n_agents), generator)

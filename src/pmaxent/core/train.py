@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from pmaxent.core.components import Components, Params, check_components
+from pmaxent.core.components import Components, Params, agent_leaves, check_components
 from pmaxent.core.config import RunConfig, check_positive_int
 from pmaxent.core.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
 from pmaxent.core.rollout import map_copies, sample_team
@@ -181,9 +181,12 @@ def init_state(config: TrainConfig, components: Components, key: jax.Array, lear
     single-agent baseline)."""
     init_key, run_key = jax.random.split(key)
     params = components.policy.init(init_key, config.agents)
-    params = jax.tree.map(
-        lambda p: jnp.where(learning, jnp.where(shared, jnp.broadcast_to(p[:1], p.shape), p), 0.0), params
-    )
+
+    def start(p, per_agent):  # shared leaves (a population's trunk) are one set already
+        copies = jnp.where(shared, jnp.broadcast_to(p[:1], p.shape), p) if per_agent else p
+        return jnp.where(learning, copies, 0.0)
+
+    params = jax.tree.map(start, params, agent_leaves(components.policy, params))
     return TrainState(params, make_optimizer(config).init(params), run_key, jnp.zeros((), jnp.int32))
 
 
