@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from scipy.special import digamma, gamma
 
+from pmaxent.continuous.importance import importance_weights, knn_kl, neighbourhoods, weighted_entropy
 from pmaxent.continuous.knn import knn_entropy
-from pmaxent.mepol.algorithm import Mepol, MepolConfig, importance_weights, knn_kl, neighbourhoods, weighted_entropy
+from pmaxent.mepol.algorithm import Mepol, MepolConfig
 
 TINY = dict(trajectories=4, horizon=60, k=5, hidden=(16,), updates=2)
 

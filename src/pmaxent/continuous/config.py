@@ -104,6 +104,11 @@ class ContinuousTrainConfig(TrainConfig):
     """population: size of each agent's learned embedding, an input of the shared trunk (0: none)."""
     heads: bool = True
     """population: one output layer per agent (off: one shared output layer)."""
+    off_policy_steps: int = 0
+    """Optimizer steps per behaviour batch on the importance-weighted k-NN team entropy, stopped by a per-agent
+    k-NN KL trust region (SPEC section 12; needs trajectories = 1); 0: on-policy PGPSE, one step per batch."""
+    kl_threshold: float = 0.2
+    """off-policy steps: the largest accepted k-NN KL between an agent's behaviour and target policies."""
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
     features: tuple[int, ...] | None = None
@@ -115,6 +120,14 @@ class ContinuousTrainConfig(TrainConfig):
     def stride_for(self, horizon: int) -> int:
         """The k-NN point stride for trajectories of ``horizon`` steps (see ``point_stride``)."""
         return self.point_stride or -(-(horizon + 1) // POINTS_PER_TRAJECTORY)
+
+    def make_learn(self, components: Components):
+        """PGPSE's step, or off-policy team steps when ``off_policy_steps`` > 0."""
+        if not self.off_policy_steps:
+            return super().make_learn(components)
+        from pmaxent.continuous.offpolicy import make_offpolicy_learn
+
+        return make_offpolicy_learn(self, components)
 
     def make_components(self) -> Components:
         """The world's environment, a Gaussian MLP team and the k-NN entropy estimator."""
@@ -139,6 +152,18 @@ class ContinuousTrainConfig(TrainConfig):
         if self.max_step is not None and not self.max_step > 0:
             raise ValueError(f"max_step must be positive; got {self.max_step!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        if (
+            isinstance(self.off_policy_steps, bool)
+            or not isinstance(self.off_policy_steps, int)
+            or self.off_policy_steps < 0
+        ):
+            raise ValueError(f"off_policy_steps must be a non-negative integer; got {self.off_policy_steps!r}")
+        if self.off_policy_steps and self.trajectories != 1:
+            raise ValueError("off-policy team steps take one trajectory per agent and team sample (trajectories = 1)")
+        if not (
+            isinstance(self.kl_threshold, (int, float)) and math.isfinite(self.kl_threshold) and self.kl_threshold > 0
+        ):
+            raise ValueError(f"kl_threshold must be finite and positive; got {self.kl_threshold!r}")
         if self.policy not in POLICIES:
             raise ValueError(f"unknown policy {self.policy!r}; choose from {', '.join(POLICIES)}")
         if isinstance(self.embedding, bool) or not isinstance(self.embedding, int) or self.embedding < 0:

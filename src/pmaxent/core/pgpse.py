@@ -108,11 +108,18 @@ def gradient_from_entropies(
     n_teams = weights.shape[0]
     grad = weighted_score(policy, params, observations, actions, jnp.repeat(weights, trajectories, axis=0))
 
-    def finish(g, per_agent):  # a shared leaf's gradient sums every agent's terms already
-        g = g / n_teams
+    return tie_shared(policy, params, jax.tree.map(lambda g: g / n_teams, grad), shared)
+
+
+def tie_shared(policy: TeamPolicy, params: Params, grad: Params, shared: bool | jax.Array) -> Params:
+    """The gradient of the single-agent baseline where ``shared``: every per-agent leaf's m copies
+    are one set, whose gradient is the sum of the m terms, broadcast to every copy so that the
+    copies stay equal under any optimizer (a leaf all agents share sums every term already)."""
+
+    def tie(g, per_agent):
         return jnp.where(shared, jnp.broadcast_to(g.sum(axis=0, keepdims=True), g.shape), g) if per_agent else g
 
-    return jax.tree.map(finish, grad, agent_leaves(policy, params))
+    return jax.tree.map(tie, grad, agent_leaves(policy, params))
 
 
 def pgpse_gradient(

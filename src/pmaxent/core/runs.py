@@ -37,7 +37,6 @@ from pmaxent.core.train import (
     TrainState,
     init_state,
     key_impl,
-    make_learn,
     make_update,
     metric_names,
 )
@@ -118,7 +117,7 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
         from pmaxent.core.host_rollout import make_host_chunk_runner
 
         return make_host_chunk_runner(
-            components, lanes, make_learn(config, components), shared, learning, config.batch_size * config.trajectories
+            components, lanes, config.make_learn(components), shared, learning, config.batch_size * config.trajectories
         )
     update = make_update(config, components)
 

@@ -67,6 +67,10 @@ class TrainConfig(RunConfig):
     """Random numbers of the rollouts: 'hash' (fast counter hash seeded by threefry, see
     pmaxent.core.random) or a JAX PRNG implementation: 'threefry2x32', 'rbg', 'unsafe_rbg'."""
 
+    def make_learn(self, components: Components) -> Callable:
+        """The learning step of these settings (see :func:`make_learn`); a family may give its own."""
+        return make_learn(self, components)
+
     def __post_init__(self):
         super().__post_init__()
         for field in ("agents", "batch_size", "trajectories"):
@@ -150,7 +154,7 @@ def make_update(
     updated. Both may be traced, so the three methods vmap together.
     """
     env, policy = components.env, components.policy
-    learn = make_learn(config, components)
+    learn = config.make_learn(components)
     generator = "hash" if config.rng == "hash" else "jax"
     over_samples = lambda f: map_copies(f, 3)  # noqa: E731  over [B*K, m, T(+1)]
 

@@ -39,11 +39,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.scipy.special import digamma, logsumexp
 
 from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
-from pmaxent.continuous.knn import MIN_DISTANCE, log_unit_ball_volume
-from pmaxent.continuous.neighbours import SWEEP_BLOCK, nearest
+from pmaxent.continuous.importance import importance_weights, knn_kl, neighbourhoods, weighted_entropy
 from pmaxent.core.components import Components, HostEnvironment
 from pmaxent.core.config import RunConfig, check_positive_int
 from pmaxent.core.host_rollout import make_act, sample_host
@@ -170,38 +168,6 @@ class MepolConfig(RunConfig):
         from pmaxent.continuous.components import continuous_components
 
         return continuous_components(self)
-
-
-def neighbourhoods(points: jax.Array, k: int, chunk_size: int = SWEEP_BLOCK) -> tuple[jax.Array, jax.Array]:
-    """Each particle's neighbourhood: points [N, d] -> (indices [N, k]: the particle itself, then its
-    k - 1 nearest others in no particular order; rho [N] the distance to its k-th nearest other
-    particle), by the exact slab sweep of :mod:`pmaxent.continuous.neighbours` (``chunk_size``
-    queries per block). Among others at equal distance, which ones fill the neighbourhood is arbitrary."""
-    found = nearest(points, k, chunk_size, with_index=True)
-    return found.index, jnp.sqrt(found.sq)
-
-
-def importance_weights(log_ratios: jax.Array) -> jax.Array:
-    """Normalised per-particle weights: log_ratios [n_traj, T] of ln pi'(a_t|o_t) - ln pi(a_t|o_t)
-    -> [n_traj * T], w ~ exp(cumsum over t), summing to 1 (computed in log space)."""
-    log_w = jnp.cumsum(log_ratios, axis=1).reshape(-1)
-    return jnp.exp(log_w - logsumexp(log_w))
-
-
-def weighted_entropy(
-    weights: jax.Array, indices: jax.Array, rho: jax.Array, d: int, min_distance: float = MIN_DISTANCE
-) -> jax.Array:
-    """MEPOL's importance-weighted k-NN entropy (nats): weights [N], indices [N, k], rho [N]."""
-    k = indices.shape[1]
-    w_sum = weights[indices].sum(axis=1)
-    log_volume = log_unit_ball_volume(d) + d * jnp.log(jnp.maximum(rho, min_distance))
-    return -jnp.sum((w_sum / k) * (jnp.log(w_sum) - log_volume)) + jnp.log(k) - digamma(jnp.float32(k))
-
-
-def knn_kl(weights: jax.Array, indices: jax.Array) -> jax.Array:
-    """MEPOL's k-NN estimate of KL(behaviour || target), clipped at 0: weights [N], indices [N, k]."""
-    n, k = indices.shape
-    return jnp.maximum(0.0, jnp.mean(jnp.log(k / (n * weights[indices].sum(axis=1)))))
 
 
 class Mepol:
