@@ -176,4 +176,4 @@ def test_continuous_settings_are_refused_for_a_tabular_run(tmp_path):
         == 0
     )
     result = runner.invoke(app, ["offline", str(out), "--steps", "5", "--quiet"])
-    assert result.exit_code == 2 and "--steps apply to continuous runs only" in result.output
+    assert result.exit_code == 2 and "--steps does not apply to" in result.output and "a tabular run" in result.output
