@@ -2,7 +2,8 @@
 of the team (population policy) and of the single agent with K' = m trajectories, for B in
 {1, 2, 4, 10}, m in {4, 20} and k in {15, 50}, in gridworld-continuous.
 
-    python benchmarks/team_stability.py [--updates N] [--seeds 0,1,2] [--save]
+    python benchmarks/team_stability.py [--updates N] [--seeds 0,1,2] [--agents 4,20] [--batches 1,2,4,10]
+                                        [--ks 15,50] [--save]
     python benchmarks/team_stability.py --readme | --check-readme    # the docs' block (docs/populations.md)
 
 Both methods train side by side in one run per configuration (the same updates and seeds; the
@@ -13,7 +14,8 @@ coverage of the 0.5 x 0.5 grid cells. "stable" reads: the final entropy is at le
 policy's on the same yardstick.
 
 ``--save`` keeps the rows with command, date, commit and machine in docs/populations/stability.json
-and rewrites the docs' block from them.
+(after each configuration, beside the rows of other configurations already there, so a long run
+can be split) and rewrites the docs' block from them.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=300, help="updates per run (default 300)")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds (default 0,1,2)")
+    parser.add_argument("--agents", default="4,20", help="team sizes m (default 4,20)")
+    parser.add_argument("--batches", default="1,2,4,10", help="team samples per update B (default 1,2,4,10)")
+    parser.add_argument("--ks", default="15,50", help="k of the training estimator (default 15,50)")
     parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
     parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
@@ -117,22 +122,26 @@ def main() -> None:
         )
         sys.exit(0 if ok else 1)
     seeds = tuple(int(s) for s in args.seeds.split(","))
-    rows = []
-    for agents, k, batch in itertools.product((4, 20), (15, 50), (1, 2, 4, 10)):
+    numbers = lambda text: tuple(int(x) for x in text.split(","))  # noqa: E731
+    for agents, k, batch in itertools.product(numbers(args.agents), numbers(args.ks), numbers(args.batches)):
         row = run_config(batch, agents, k, args.updates, seeds)
-        rows.append(row)
         team, single = np.mean(row["parallel"]["entropy"]), np.mean(row["single"]["entropy"])
         print(f"B={batch:2d} m={agents:2d} k={k}: team {team:.2f} single {single:.2f} ({row['seconds']} s)", flush=True)
-    saved = {
-        **doc_blocks.provenance("benchmarks/team_stability.py"),
-        "updates": args.updates,
-        "seeds": seeds,
-        "rows": rows,
-    }
-    if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("stability", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        if args.save:
+            save(row, args.updates, seeds)
+
+
+def save(row: dict, updates: int, seeds: tuple[int, ...]) -> None:
+    """Keep ``row`` in the results file (replacing a row of the same configuration) and rewrite the block."""
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
+    if saved["rows"] and (saved.get("updates"), tuple(saved.get("seeds", ()))) != (updates, seeds):
+        raise SystemExit(f"{RESULTS} holds rows of other updates or seeds; move it away to start afresh")
+    rows = [r for r in saved["rows"] if (r["batch"], r["agents"], r["k"]) != (row["batch"], row["agents"], row["k"])]
+    rows = sorted([*rows, row], key=lambda r: (r["agents"], r["k"], r["batch"]))
+    saved = {**doc_blocks.provenance("benchmarks/team_stability.py"), "updates": updates, "seeds": seeds, "rows": rows}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+    doc_blocks.update("stability", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,25 @@
 """The MEPOL family: one agent trained by MEPOL's off-policy steps, in the continuous family's
-worlds; its datasets and offline evaluation are those of the continuous family."""
+worlds; its worlds, figures, datasets and offline evaluation are the continuous family's."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-from pmaxent.continuous.family import ContinuousFamily, collect_summary, evaluate_offline
+from pmaxent.continuous.family import ContinuousFamily
 from pmaxent.core.components import Components
-from pmaxent.core.family import Collected, Family
 from pmaxent.core.runs import TrainedRun
 from pmaxent.mepol.algorithm import MepolConfig
 
 
-class MepolFamily(Family):
+class MepolFamily(ContinuousFamily):
     """MEPOL (Mutti et al., AAAI 2021) as a baseline: `pmaxent train --method mepol`."""
 
     name = "mepol"
     config_class = MepolConfig
-    offline_config_class = ContinuousFamily.offline_config_class
+    suites = ()
 
-    def env_names(self) -> tuple[str, ...]:
-        return ContinuousFamily().env_names()
-
-    def owns(self, env: str) -> bool:
-        return ContinuousFamily().owns(env)
+    def register_gymnasium(self) -> None:
+        """Nothing of its own: its worlds are the continuous family's, registered by it."""
 
     def train(
         self,
@@ -39,32 +34,3 @@ class MepolFamily(Family):
         from pmaxent.mepol.runs import run_mepol
 
         return run_mepol(config, out_dir, resume=resume, progress=progress, plot=plot, components=components)
-
-    def figures(self, run: TrainedRun) -> None:
-        ContinuousFamily().figures(run)
-
-    def collect(
-        self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
-    ) -> Collected:
-        return collect_summary(self.load(run_dir), methods, trajectories, overwrite, progress)
-
-    def evaluate(
-        self,
-        run_dir: Path,
-        options: dict,
-        *,
-        seed: int,
-        methods: Sequence[str] | None,
-        trajectories: int,
-        quick: bool,
-        progress: bool,
-    ) -> dict:
-        return evaluate_offline(
-            self.load(run_dir),
-            options,
-            seed=seed,
-            methods=methods,
-            trajectories=trajectories,
-            quick=quick,
-            progress=progress,
-        )
