@@ -4,7 +4,6 @@ and the k-NN entropy estimator."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from pmaxent.continuous import mjx_worlds, worlds
 from pmaxent.continuous.host_gymnasium import gym_environment, parse_gym_name
@@ -13,12 +12,10 @@ from pmaxent.continuous.policy import GaussianMLPTeam
 from pmaxent.continuous.population import GaussianPopulation
 from pmaxent.core.components import Components
 
-if TYPE_CHECKING:
-    from pmaxent.continuous.config import ContinuousTrainConfig
 
-
-def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
-    """The world ``config`` names (or its text map), with its overrides of horizon, slip and step."""
+def make_world(config) -> worlds.ContinuousWorld:
+    """The world ``config`` (a ContinuousTrainConfig or a MepolConfig: this module reads their
+    fields and imports neither) names, or its text map, with its overrides of horizon, slip and step."""
     overrides = {
         name: value
         for name, value in (("max_step", config.max_step), ("horizon", config.horizon), ("slip", config.slip))
@@ -29,7 +26,7 @@ def make_world(config: ContinuousTrainConfig) -> worlds.ContinuousWorld:
     return dataclasses.replace(worlds.make(config.env), **overrides)
 
 
-def continuous_components(config: ContinuousTrainConfig) -> Components:
+def continuous_components(config) -> Components:
     """Environment, Gaussian MLP team and k-NN estimator of ``config`` (a gym:ID environment is
     stepped from the host, :mod:`pmaxent.continuous.host_gymnasium`; a navigation world or map
     with ``physics='mjx'`` is its point-mass MJX version, :func:`mjx_worlds.point_mass_world`);
