@@ -152,6 +152,10 @@ def test_the_core_imports_no_family_and_only_families_names_them():
             )
         ):
             assert not [name for name in imported if name.startswith(family_packages)], module
+    family_only = ("pmaxent.tabular", "pmaxent.continuous", "pmaxent.mepol")
+    for module, imported in graph.items():
+        if module.startswith("pmaxent.cli") or module == "pmaxent":  # they reach families through pmaxent.families
+            assert not [name for name in imported if name.startswith(family_only)], module
     namers = sorted(
         module
         for module, imported in graph.items()

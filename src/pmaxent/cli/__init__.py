@@ -228,11 +228,15 @@ def cache(
 
 
 def _register_commands_of_other_modules() -> None:
-    from pmaxent.cli import data, theory
+    """collect and offline (cli/data.py), then each family's own command groups."""
+    from pmaxent import families
+    from pmaxent.cli import data
 
     app.command("collect")(data.collect_command)
     app.command("offline")(data.offline_command)
-    app.add_typer(theory.app, name="theory", help="The paper's theory: concentration bound, parallel Frank-Wolfe.")
+    for family in families.every():
+        for name, (group, summary) in family.commands().items():
+            app.add_typer(group, name=name, help=summary)
 
 
 def main() -> None:

@@ -59,6 +59,10 @@ class Family:
         """Whether ``env`` names one of its environments."""
         return env.strip().lower() in self.env_names()
 
+    def commands(self) -> dict[str, tuple[Any, str]]:
+        """Command groups of the family's own for the CLI: name -> (a ``typer.Typer``, its one-line help)."""
+        return {}
+
     def register_gymnasium(self) -> None:
         """Register the family's environments with Gymnasium (``gymnasium.make("pmaxent/...")``)."""
 

@@ -23,6 +23,11 @@ class TabularFamily(Family):
 
         return tuple(PAPER_ENVS)
 
+    def commands(self) -> dict:
+        from pmaxent.tabular.theory.cli import app
+
+        return {"theory": (app, "The paper's theory: concentration bound, parallel Frank-Wolfe.")}
+
     def register_gymnasium(self) -> None:
         from pmaxent.tabular.gymnasium_env import register_envs
 

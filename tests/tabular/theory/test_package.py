@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pmaxent.tabular.theory as theory
-from pmaxent.cli.theory import frank_wolfe as cli_frank_wolfe
 from pmaxent.tabular.theory import FrankWolfeSettings, iterations_to_eps, run_frank_wolfe
+from pmaxent.tabular.theory.cli import frank_wolfe as cli_frank_wolfe
 
 
 def test_importing_the_package_does_not_import_cvxpy_or_matplotlib():

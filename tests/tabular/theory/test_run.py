@@ -39,7 +39,7 @@ def test_iterations_table_and_csv(tmp_path):
 
 
 def test_cli_frank_wolfe_writes_figure_and_csv(tmp_path):
-    from pmaxent.cli.theory import app
+    from pmaxent.tabular.theory.cli import app
 
     result = CliRunner().invoke(
         app,
