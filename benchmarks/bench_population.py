@@ -1,7 +1,8 @@
 """Population teams at scale: time per update and peak memory against m, one trajectory per agent
 (B = 1), the population policy (one shared trunk), in gridworld-continuous and in an open arena.
 
-    python benchmarks/bench_population.py [--agents 4,16,64,256,1024] [--updates 5] [--json out.json]
+    python benchmarks/bench_population.py [--agents 4,16,64,256,1024] [--updates 5] [--json out.json] [--save]
+    python benchmarks/bench_population.py --readme | --check-readme    # the docs' block (docs/populations.md)
 
 Each (world, m) runs in a process of its own, so that its peak memory (max RSS) is its own: one
 update compiled and run, then ``--updates`` updates timed (one training seed, the parallel method;
@@ -18,6 +19,13 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
+
+RESULTS = ROOT / "docs" / "populations" / "scale.json"
 
 ARENA = 48
 """Side of the open arena in unit cells (2,304 cells: about two per agent at m = 1,024)."""
@@ -63,6 +71,26 @@ def measure(world: str, agents: int, updates: int) -> dict:
     }  # fmt: skip
 
 
+def readme_lines(saved: dict) -> list[str]:
+    lines = [
+        f"Written by `python benchmarks/bench_population.py --readme` from `docs/populations/scale.json` "
+        f"({doc_blocks.provenance_text(saved)}; `{saved['command']}`).",
+        "",
+        "| world | m | pooled points per update | parameters | seconds per update | first update (compiling) | "
+        "peak memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in saved["rows"]:
+        if "timeout_s" in row:
+            lines.append(f"| {row['world']} | {row['agents']} | | | over {row['timeout_s']:.0f} s | | |")
+            continue
+        lines.append(
+            f"| {row['world']} | {row['agents']:,} | {row['points_per_update']:,} | {row['parameters']:,} | "
+            f"{row['update_s']:.3g} | {row['first_update_s']:.3g} s | {row['peak_rss_mb']:,} MB |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", default="4,16,64,256,1024", help="team sizes (default 4,16,64,256,1024)")
@@ -70,8 +98,15 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="timed updates after the first (default 5)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per (world, m) before it is given up")
     parser.add_argument("--json", default=None, help="write the rows here")
+    parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
+    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
     parser.add_argument("--child", nargs=3, metavar=("WORLD", "M", "UPDATES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.readme or args.check_readme:
+        saved = json.loads(RESULTS.read_text())
+        ok = doc_blocks.update("scale", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme)
+        sys.exit(0 if ok else 1)
     if args.child:
         world, agents, updates = args.child
         print(json.dumps(measure(world, int(agents), int(updates))))
@@ -98,9 +133,12 @@ def main() -> None:
                 flush=True,
             )
     if args.json:
-        from pathlib import Path
-
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    if args.save:
+        saved = {**doc_blocks.provenance("benchmarks/bench_population.py"), "rows": rows}
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+        doc_blocks.update("scale", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
 
 
 if __name__ == "__main__":
