@@ -12,13 +12,15 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pmaxent.core.components import Components
-from pmaxent.core.config import RunConfig
 from pmaxent.core.family import Collected, Family, SummaryTable
-from pmaxent.core.runs import TrainedRun, run_family
-from pmaxent.core.runs import saved_config as core_saved_config
-from pmaxent.offline import OfflineResult
+
+if TYPE_CHECKING:  # loaded by the jobs that use them, so that importing pmaxent stays light
+    from pmaxent.core.components import Components
+    from pmaxent.core.config import RunConfig
+    from pmaxent.core.runs import TrainedRun
+    from pmaxent.offline import OfflineResult
 
 ENTRY_POINT_GROUP = "pmaxent.families"
 
@@ -81,10 +83,18 @@ def every() -> tuple[Family, ...]:
     return tuple(get(name) for name in names())
 
 
+_GYMNASIUM = (
+    ("pmaxent.tabular.gymnasium_env", "register_envs"),
+    ("pmaxent.continuous.gymnasium_env", "register_continuous_envs"),
+)
+"""(module, function) registering a built-in family's environments with Gymnasium."""
+
+
 def register_gymnasium_envs() -> None:
-    """Register every built-in family's environments with Gymnasium (importing pmaxent does)."""
-    for name in _BUILT_IN:
-        get(name).register_gymnasium()
+    """Register the built-in families' environments with Gymnasium ("pmaxent/..." ids; importing
+    pmaxent does), without loading the families' training machinery."""
+    for module, function in _GYMNASIUM:
+        getattr(importlib.import_module(module), function)()
 
 
 def known_envs() -> tuple[str, ...]:
@@ -130,6 +140,8 @@ def _no_family_for(methods: Sequence[str], candidates: Sequence[Family], where: 
 
 def of_run(run_dir: str | Path) -> Family:
     """The family whose run ``run_dir`` holds."""
+    from pmaxent.core.runs import run_family
+
     return get(run_family(run_dir))
 
 
@@ -168,6 +180,8 @@ def load_run(run_dir: str | Path, components: Components | None = None) -> Train
 
 def saved_config(run_dir: str | Path, given: dict | None = None) -> RunConfig:
     """The settings a run directory was started with; ``given`` settings must agree with them."""
+    from pmaxent.core.runs import saved_config as core_saved_config
+
     return core_saved_config(run_dir, of_run(run_dir).config_class, given)
 
 

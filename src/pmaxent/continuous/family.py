@@ -32,11 +32,6 @@ class ContinuousFamily(Family):
     def owns(self, env: str) -> bool:
         return parse_gym_name(env) is not None or super().owns(env)
 
-    def register_gymnasium(self) -> None:
-        from pmaxent.continuous.gymnasium_env import register_continuous_envs
-
-        register_continuous_envs()
-
     def make_env(self, name: str, **options):
         from pmaxent.continuous import mjx_worlds, worlds
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from pmaxent.core.components import Components
 from pmaxent.core.config import RunConfig
-from pmaxent.core.runs import TrainedRun, load_run, run_training
+
+if TYPE_CHECKING:  # the run machinery (JAX programs, optax) loads when a job needs it, not on import
+    from pmaxent.core.components import Components
+    from pmaxent.core.runs import TrainedRun
 
 
 class SummaryTable(NamedTuple):
@@ -63,9 +65,6 @@ class Family:
         """Command groups of the family's own for the CLI: name -> (a ``typer.Typer``, its one-line help)."""
         return {}
 
-    def register_gymnasium(self) -> None:
-        """Register the family's environments with Gymnasium (``gymnasium.make("pmaxent/...")``)."""
-
     def make_env(self, name: str, **options) -> Any:
         """The environment ``name`` as an object of the family's own (``pmaxent.make``)."""
         raise ValueError(f"the {self.name} family builds no environment objects")
@@ -86,6 +85,8 @@ class Family:
         components: Components | None = None,
     ) -> TrainedRun:
         """Train ``config`` (the core trainer, with this family's figures)."""
+        from pmaxent.core.runs import run_training
+
         return run_training(
             config, out_dir, resume=resume, progress=progress, plot=plot, components=components, figures=self.figures
         )
@@ -95,6 +96,8 @@ class Family:
 
     def load(self, run_dir: str | Path, components: Components | None = None) -> TrainedRun:
         """A finished run directory of this family."""
+        from pmaxent.core.runs import load_run
+
         return load_run(run_dir, self.config_class, components)
 
     def collect(

@@ -18,9 +18,6 @@ class MepolFamily(ContinuousFamily):
     config_class = MepolConfig
     suites = ()
 
-    def register_gymnasium(self) -> None:
-        """Nothing of its own: its worlds are the continuous family's, registered by it."""
-
     def train(
         self,
         config: MepolConfig,

@@ -28,11 +28,6 @@ class TabularFamily(Family):
 
         return {"theory": (app, "The paper's theory: concentration bound, parallel Frank-Wolfe.")}
 
-    def register_gymnasium(self) -> None:
-        from pmaxent.tabular.gymnasium_env import register_envs
-
-        register_envs()
-
     def make_env(self, name: str, **options):
         from pmaxent.tabular.mdp import make
 
