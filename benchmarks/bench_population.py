@@ -14,6 +14,7 @@ start in its centre.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import subprocess
@@ -38,7 +39,7 @@ def arena_layout(side: int = ARENA) -> tuple[str, ...]:
     return tuple(rows)
 
 
-def measure(world: str, agents: int, updates: int) -> dict:
+def measure(world: str, agents: int, updates: int, search: str) -> dict:
     """One process's measurement (run by the parent in a subprocess)."""
     import jax
     import jax.numpy as jnp
@@ -48,8 +49,9 @@ def measure(world: str, agents: int, updates: int) -> dict:
 
     settings = {"env": world} if world != "arena" else {"env": "arena", "layout": arena_layout(), "horizon": 200}
     config = ContinuousTrainConfig(
-        **settings, agents=agents, batch_size=1, baseline="none", policy="population", seeds=(0,), updates=updates
-    )
+        **settings, agents=agents, batch_size=1, baseline="loo-agent", policy="population", seeds=(0,),
+        updates=updates, knn_search=search,
+    )  # fmt: skip
     components = config.make_components()
     state = init_state(config, components, jax.random.key(0, impl=key_impl(config)))
     update = jax.jit(make_update(config, components))
@@ -64,7 +66,8 @@ def measure(world: str, agents: int, updates: int) -> dict:
     per_update = (time.perf_counter() - start) / updates
     parameters = sum(leaf.size for leaf in jax.tree.leaves(state.params))
     return {
-        "world": world, "agents": agents, "first_update_s": round(first, 2), "update_s": round(per_update, 4),
+        "world": world, "agents": agents, "search": search,
+        "first_update_s": round(first, 2), "update_s": round(per_update, 4),
         "points_per_update": agents * (components.env.horizon // config.stride_for(components.env.horizon) + 1),
         "parameters": int(parameters), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "entropy": float(metrics["entropy"]),
@@ -76,17 +79,18 @@ def readme_lines(saved: dict) -> list[str]:
         f"Written by `python benchmarks/bench_population.py --readme` from `docs/populations/scale.json` "
         f"({doc_blocks.provenance_text(saved)}; `{saved['command']}`).",
         "",
-        "| world | m | pooled points per update | parameters | seconds per update | first update (compiling) | "
-        "peak memory |",
-        "|---|---|---|---|---|---|---|",
+        "| world | m | pooled points per update | parameters | search | seconds per update | "
+        "first update (compiling) | peak memory |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in saved["rows"]:
         if "timeout_s" in row:
-            lines.append(f"| {row['world']} | {row['agents']} | | | over {row['timeout_s']:.0f} s | | |")
+            timeout = f"over {row['timeout_s']:.0f} s"
+            lines.append(f"| {row['world']} | {row['agents']:,} | | | {row['search']} | {timeout} | | |")
             continue
         lines.append(
             f"| {row['world']} | {row['agents']:,} | {row['points_per_update']:,} | {row['parameters']:,} | "
-            f"{row['update_s']:.3g} | {row['first_update_s']:.3g} s | {row['peak_rss_mb']:,} MB |"
+            f"{row['search']} | {row['update_s']:.3g} | {row['first_update_s']:.3g} s | {row['peak_rss_mb']:,} MB |"
         )
     return lines
 
@@ -101,37 +105,39 @@ def main() -> None:
     parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
     parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
-    parser.add_argument("--child", nargs=3, metavar=("WORLD", "M", "UPDATES"), help=argparse.SUPPRESS)
+    parser.add_argument("--searches", default="all-pairs,sweep", help="team k-NN searches (default both)")
+    parser.add_argument("--child", nargs=4, metavar=("WORLD", "M", "UPDATES", "SEARCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.readme or args.check_readme:
         saved = json.loads(RESULTS.read_text())
         ok = doc_blocks.update("scale", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme)
         sys.exit(0 if ok else 1)
     if args.child:
-        world, agents, updates = args.child
-        print(json.dumps(measure(world, int(agents), int(updates))))
+        world, agents, updates, search = args.child
+        print(json.dumps(measure(world, int(agents), int(updates), search)))
         return
     rows = []
-    for world in args.worlds.split(","):
-        for agents in (int(m) for m in args.agents.split(",")):
-            command = [sys.executable, __file__, "--child", world, str(agents), str(args.updates)]
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
-            except subprocess.TimeoutExpired:
-                rows.append({"world": world, "agents": agents, "timeout_s": args.timeout})
-                print(f"{world:22s} m = {agents:5d}: over {args.timeout:.0f} s", flush=True)
-                continue
-            if done.returncode:
-                print(done.stderr[-2000:], file=sys.stderr)
-                raise SystemExit(f"{world} m = {agents} failed")
-            row = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append(row)
-            print(
-                f"{world:22s} m = {agents:5d}: {row['update_s']:8.3f} s per update (first {row['first_update_s']} s), "
-                f"{row['points_per_update']:7d} points, {row['parameters']:7d} parameters, "
-                f"peak {row['peak_rss_mb']} MB",
-                flush=True,
-            )
+    runs = itertools.product(args.worlds.split(","), (int(m) for m in args.agents.split(",")), args.searches.split(","))
+    for world, agents, search in runs:
+        command = [sys.executable, __file__, "--child", world, str(agents), str(args.updates), search]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            rows.append({"world": world, "agents": agents, "search": search, "timeout_s": args.timeout})
+            print(f"{world:22s} m = {agents:5d} {search}: over {args.timeout:.0f} s", flush=True)
+            continue
+        if done.returncode:
+            print(done.stderr[-2000:], file=sys.stderr)
+            raise SystemExit(f"{world} m = {agents} failed")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"{world:22s} m = {agents:5d} {search:9s}: {row['update_s']:8.3f} s per update "
+            f"(first {row['first_update_s']} s), "
+            f"{row['points_per_update']:7d} points, {row['parameters']:7d} parameters, "
+            f"peak {row['peak_rss_mb']} MB",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     if args.save:

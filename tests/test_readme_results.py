@@ -83,6 +83,8 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
         ("collapse", "docs/populations.md"),
         ("stability", "docs/populations.md"),
         ("scale", "docs/populations.md"),
+        ("territories", "docs/populations.md"),
+        ("mepol-level", "docs/populations.md"),
     ],
 )
 def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
@@ -132,7 +134,15 @@ def test_the_baselines_summary_agrees_with_the_studys_results():
 
 @pytest.mark.parametrize(
     "script",
-    ["continuous_defaults.py", "bench_mepol.py", "team_collapse.py", "team_stability.py", "bench_population.py"],
+    [
+        "continuous_defaults.py",
+        "bench_mepol.py",
+        "team_collapse.py",
+        "team_stability.py",
+        "bench_population.py",
+        "population_territories.py",
+        "mepol_level.py",
+    ],
 )
 def test_the_benchmark_blocks_agree_with_their_saved_results(script):
     """The continuous-defaults tables (docs/continuous.md) and the MEPOL comparison (docs/mepol.md)

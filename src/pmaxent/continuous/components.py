@@ -67,4 +67,5 @@ def continuous_components(config) -> Components:
         )
     else:
         policy = GaussianMLPTeam.from_spaces(env.observation_space, env.action_space, **shape)
-    return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride), world)
+    search = getattr(config, "knn_search", "auto")  # MEPOL's config has no team search
+    return Components(env, policy, KNNEntropy(config.k, dimension=feature_dim, stride=stride, search=search), world)

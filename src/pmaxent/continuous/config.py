@@ -88,6 +88,9 @@ class ContinuousTrainConfig(TrainConfig):
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
     k: int = DEFAULT_K
     """k of the k-nearest-neighbour entropy estimator (needs k < the k-NN points per trajectory)."""
+    knn_search: str = "auto"
+    """How a team sample's neighbours are found, exactly: 'all-pairs', 'sweep' (cost near-linear in the pooled
+    points, for low-dimensional features) or 'auto' (the sweep for large teams: knn.SWEEP_MIN_POINTS)."""
     point_stride: int | None = None
     """Every point_stride-th state of a trajectory is a k-NN point (default: the smallest stride leaving at most
     101 points per trajectory)."""
@@ -164,6 +167,10 @@ class ContinuousTrainConfig(TrainConfig):
             isinstance(self.kl_threshold, (int, float)) and math.isfinite(self.kl_threshold) and self.kl_threshold > 0
         ):
             raise ValueError(f"kl_threshold must be finite and positive; got {self.kl_threshold!r}")
+        from pmaxent.continuous.knn import TEAM_SEARCHES
+
+        if self.knn_search not in TEAM_SEARCHES:
+            raise ValueError(f"unknown knn_search {self.knn_search!r}; choose from {', '.join(TEAM_SEARCHES)}")
         if self.policy not in POLICIES:
             raise ValueError(f"unknown policy {self.policy!r}; choose from {', '.join(POLICIES)}")
         if isinstance(self.embedding, bool) or not isinstance(self.embedding, int) or self.embedding < 0:

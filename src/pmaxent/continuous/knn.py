@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.continuous.neighbours import BRUTE_BLOCK, SWEEP_BLOCK, brute_force, nearest
+from pmaxent.continuous.team_sweep import team_sweep
 from pmaxent.core.components import TeamEntropies
 
 MIN_DISTANCE = 1e-5
@@ -79,6 +80,15 @@ measurements); its memory is (k + 1) x m x chunk floats."""
 
 SEARCHES = ("sweep", "brute")
 """Neighbour searches of a single sample: the slab sweep (default) or brute force, both exact."""
+
+TEAM_SEARCHES = ("auto", "all-pairs", "sweep")
+"""How :class:`KNNEntropy` searches a team sample: all pairs (:func:`team_knn_distances`), the
+sweep (:func:`pmaxent.continuous.team_sweep.team_sweep`), or "auto": the sweep from
+SWEEP_MIN_POINTS pooled points of at most SWEEP_MAX_DIMENSION dimensions."""
+SWEEP_MIN_POINTS = 4096
+"""Pooled points from which "auto" uses the sweep (the crossover: benchmarks/bench_population.py)."""
+SWEEP_MAX_DIMENSION = 3
+"""Largest feature dimension "auto" searches by the sweep, whose slabs cut two coordinates."""
 
 
 def log_unit_ball_volume(d: int) -> float:
@@ -409,6 +419,8 @@ class KNNEntropy:
             consecutive states of a trajectory lie within one step of each other, so a long
             trajectory's visitation is estimated from ceil(N / stride) points at about
             1 / stride^2 of the neighbour search's cost.
+        search: "all-pairs", "sweep" or "auto" (:data:`TEAM_SEARCHES`); both are exact, and give the
+            same distances (the leave-one-agent-out entropies to float32 rounding of their sums).
     """
 
     extra_metrics = ()
@@ -420,6 +432,7 @@ class KNNEntropy:
         min_distance: float = MIN_DISTANCE,
         dimension: int | None = None,
         stride: int = 1,
+        search: str = "auto",
     ):
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"KNNEntropy: k must be an integer >= 1; got {k!r}")
@@ -438,12 +451,22 @@ class KNNEntropy:
         if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
             raise ValueError(f"KNNEntropy: stride must be a positive integer; got {stride!r}")
         self.stride = int(stride)
+        if search not in TEAM_SEARCHES:
+            raise ValueError(f"KNNEntropy: unknown search {search!r}; choose from {', '.join(TEAM_SEARCHES)}")
+        self.search = search
 
     def __repr__(self):
         return (
             f"KNNEntropy(k={self.k}, chunk_size={self.chunk_size}, min_distance={self.min_distance}, "
-            f"dimension={self.dimension}, stride={self.stride})"
+            f"dimension={self.dimension}, stride={self.stride}, search={self.search!r})"
         )
+
+    def uses_sweep(self, agents: int, points: int, dimension: int) -> bool:
+        """Whether a team sample of ``agents`` x ``points`` points in ``dimension`` dimensions is
+        searched by the sweep (:mod:`pmaxent.continuous.team_sweep`) rather than all pairs."""
+        if self.search != "auto":
+            return self.search == "sweep"
+        return agents > 1 and dimension <= SWEEP_MAX_DIMENSION and agents * points >= SWEEP_MIN_POINTS
 
     def __call__(self, features: jax.Array) -> TeamEntropies:
         """features: [B, m, N, d] -> TeamEntropies(team [B], agents [B, m], without_agent [B, m], extras={})."""
@@ -454,8 +477,14 @@ class KNNEntropy:
         batch, m, n, d = features.shape
         if self.dimension is not None and d != self.dimension:
             raise ValueError(f"KNNEntropy: features must be {self.dimension}-dimensional; got shape {features.shape}")
-        team_sq, own_sq, without_sq = team_knn_distances(features, self.k, self.chunk_size)
         eps = self.min_distance
+        if self.uses_sweep(m, n, d):
+            found = jax.vmap(lambda f: team_sweep(f, self.k, eps))(features)
+            team = kl_constant(m * n, self.k, d) + d * _mean_log_rho(found.team, eps, axis=(1, 2))
+            agents = kl_constant(n, self.k, d) + d * _mean_log_rho(found.own, eps, axis=2)
+            without = kl_constant((m - 1) * n, self.k, d) + d * found.without_log / ((m - 1) * n)
+            return TeamEntropies(team, agents, without, {})
+        team_sq, own_sq, without_sq = team_knn_distances(features, self.k, self.chunk_size)
         team = kl_constant(m * n, self.k, d) + d * _mean_log_rho(team_sq, eps, axis=(1, 2))
         agents = kl_constant(n, self.k, d) + d * _mean_log_rho(own_sq, eps, axis=2)
         if m == 1:

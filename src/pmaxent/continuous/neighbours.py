@@ -103,7 +103,7 @@ def plan(
     return Plan(block, slab, n_slabs, min(span, n_slabs), min(block + 2 * margin, slab), min(box_size, n))
 
 
-def _squared_distances(queries: jax.Array, points: jax.Array) -> jax.Array:
+def squared_distances(queries: jax.Array, points: jax.Array) -> jax.Array:
     """queries [C, d], points [M, d] -> [C, M], one fused pass per coordinate (exact for copies)."""
     sq = None
     for j in range(queries.shape[-1]):
@@ -142,7 +142,7 @@ def kth_smallest(sq: jax.Array, k: int) -> jax.Array:
     return jax.lax.bitcast_convert_type(hi, sq.dtype)
 
 
-def _within(sq: jax.Array, kth: jax.Array, ids: jax.Array, k: int) -> jax.Array:
+def within(sq: jax.Array, kth: jax.Array, ids: jax.Array, k: int) -> jax.Array:
     """Indices of the k - 1 nearest: sq [C, M] (the query's own entry +inf), kth [C] the k-th
     smallest of each row, ids [M] -> [C, k - 1], every entry below kth and ties at kth in order."""
     below = sq < kth[:, None]
@@ -162,7 +162,7 @@ def _brute_block(q: jax.Array, q_ids: jax.Array, points: jax.Array, k: int) -> t
     Returned whole: slicing top_k's outputs in the same ``lax.map`` body makes XLA's CPU top_k
     many times slower, so callers slice after the map."""
     n = points.shape[0]
-    sq = jnp.where(q_ids[:, None] == jnp.arange(n)[None, :], -1.0, _squared_distances(q, points))
+    sq = jnp.where(q_ids[:, None] == jnp.arange(n)[None, :], -1.0, squared_distances(q, points))
     neg, pos = jax.lax.top_k(-sq, k + 1)  # the query itself first (at -1), even among exact copies
     return -neg, pos.astype(jnp.int32)
 
@@ -180,92 +180,153 @@ def brute_force(points: jax.Array, k: int, block: int = BRUTE_BLOCK, with_index:
     return Neighbours(sq, index if with_index else None, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
 
 
-@functools.partial(jax.jit, static_argnames=("k", "sizes", "with_index"))
-def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbours:
+class Layout(NamedTuple):
+    """Points arranged for the sweep: ``ids`` [n_slabs, slab] the point in each slab position (>= N:
+    padding), ``y_sorted`` their y, ``slab_points`` [n_slabs, slab, d] their coordinates, ``x_first``
+    and ``x_last`` each slab's smallest and largest x, ``ax`` and ``ay`` the x and y coordinates."""
+
+    ids: jax.Array
+    y_sorted: jax.Array
+    slab_points: jax.Array
+    x_first: jax.Array
+    x_last: jax.Array
+    ax: jax.Array
+    ay: jax.Array
+
+
+def layout(points: jax.Array, sizes: Plan) -> Layout:
+    """Sort points [N, d] into the sweep's slabs (by x) and, within each slab, by y."""
     n, d = points.shape
-    c, slab, n_slabs, span, window, box_size = sizes
-    total = n_slabs * slab
+    total = sizes.n_slabs * sizes.slab
     spread = jnp.max(points, axis=0) - jnp.min(points, axis=0)
     axes = jnp.argsort(-spread)
     ax, ay = axes[0], axes[min(1, d - 1)]
-    inf = jnp.array(jnp.inf, points.dtype)
-    pad = jnp.full((total - n,), inf)
+    pad = jnp.full((total - n,), jnp.inf, points.dtype)
     xs = jnp.concatenate([points[:, ax], pad])  # padding sorts last, into the last slab
     ys = jnp.concatenate([points[:, ay], pad])
-    by_x = jnp.argsort(xs).reshape(n_slabs, slab)
+    by_x = jnp.argsort(xs).reshape(sizes.n_slabs, sizes.slab)
     x_sorted = xs[by_x]
-    x_first, x_last = x_sorted[:, 0], x_sorted[:, -1]
-    ids = jnp.take_along_axis(by_x, jnp.argsort(ys[by_x], axis=1), axis=1).astype(
-        jnp.int32
-    )  # [n_slabs, slab], >= n: padding
-    y_sorted = ys[ids]
-    slab_points = jnp.concatenate([points, jnp.zeros((total - n, d), points.dtype)])[ids]  # [n_slabs, slab, d]
-    blocks_per_slab = slab // c
+    ids = jnp.take_along_axis(by_x, jnp.argsort(ys[by_x], axis=1), axis=1).astype(jnp.int32)
+    slab_points = jnp.concatenate([points, jnp.zeros((total - n, d), points.dtype)])[ids]
+    return Layout(ids, ys[ids], slab_points, x_sorted[:, 0], x_sorted[:, -1], ax, ay)
+
+
+class Candidates(NamedTuple):
+    """One query block of the sweep: queries ``q`` [C, d] (points ``q_ids``, -1 for padding), their
+    x and y, candidates ``cands`` [S, d] (points ``cand_ids``, >= N for padding), and ``bound`` [C]:
+    no point outside the candidates is nearer to a query than sqrt(bound)."""
+
+    q: jax.Array
+    q_ids: jax.Array
+    qx: jax.Array
+    qy: jax.Array
+    cands: jax.Array
+    cand_ids: jax.Array
+    bound: jax.Array
+
+
+def candidates(lay: Layout, sizes: Plan, n: int, b: jax.Array) -> Candidates:
+    """Query block ``b`` of the sweep and its candidates (see the module docstring)."""
+    c, slab, n_slabs, span, window, _ = sizes
+    d = lay.slab_points.shape[-1]
+    inf = jnp.array(jnp.inf, lay.slab_points.dtype)
+    s, off = b // (slab // c), (b % (slab // c)) * c
+    q = jax.lax.dynamic_slice(lay.slab_points, (s, off, 0), (1, c, d))[0]  # [C, d]
+    q_ids = jax.lax.dynamic_slice(lay.ids, (s, off), (1, c))[0]
+    q_ids = jnp.where(q_ids < n, q_ids, -1)  # padding
+    q_valid = q_ids >= 0
+    qx, qy = jnp.take(q, lay.ax, axis=1), jnp.take(q, lay.ay, axis=1)
+    y_mid = 0.5 * (jnp.min(jnp.where(q_valid, qy, inf)) + jnp.max(jnp.where(q_valid, qy, -inf)))
+    j0 = jnp.clip(s - span // 2, 0, n_slabs - span)
+    js = j0 + jnp.arange(span)
+    centre = jax.vmap(lambda row: jnp.searchsorted(row, y_mid))(lay.y_sorted[js])
+    start = jnp.clip(centre - window // 2, 0, slab - window)  # [span]
+    cut = jax.vmap(lambda j, st: jax.lax.dynamic_slice(lay.slab_points[j], (st, 0), (window, d)))
+    cands = cut(js, start).reshape(span * window, d)
+    cand_ids = jax.vmap(lambda j, st: jax.lax.dynamic_slice(lay.ids[j], (st,), (window,)))(js, start).reshape(-1)
+    # lines beyond which every non-candidate lies (+-inf where the candidates reach the end)
+    below = jnp.where(start > 0, lay.y_sorted[js, jnp.maximum(start - 1, 0)], -inf)
+    above = jnp.where(start + window < slab, lay.y_sorted[js, jnp.minimum(start + window, slab - 1)], inf)
+    left = jnp.where(j0 > 0, lay.x_last[jnp.maximum(j0 - 1, 0)], -inf)
+    right = jnp.where(j0 + span < n_slabs, lay.x_first[jnp.minimum(j0 + span, n_slabs - 1)], inf)
+    gaps = jnp.concatenate(
+        [qy[:, None] - below[None, :], above[None, :] - qy[:, None], (qx - left)[:, None], (right - qx)[:, None]],
+        axis=1,
+    )
+    bound = jnp.min(jnp.square(jnp.maximum(gaps, 0.0)), axis=1)
+    return Candidates(q, q_ids, qx, qy, cands, cand_ids, bound)
+
+
+class Box(NamedTuple):
+    """A query block's box in the sweep's slabs: in slab j, the positions ``first[j]`` to
+    ``first[j] + length[j]`` (``length`` 0 outside the box's x range); ``ends`` the cumulative lengths."""
+
+    first: jax.Array
+    length: jax.Array
+    ends: jax.Array
+
+
+def box_range(lay: Layout, sizes: Plan, qx: jax.Array, qy: jax.Array, q_valid: jax.Array, kth: jax.Array) -> Box:
+    """The points that may be among the neighbours of a block's queries: each query's neighbours lie
+    within sqrt(kth) of it (kth, a k-th smallest distance over a subset of the points, is an upper
+    bound), so within the block's bounding box widened by that reach (and a little, for rounding);
+    the box's points in each slab are contiguous in y."""
+    live_x, live_y = jnp.where(q_valid, qx, jnp.nan), jnp.where(q_valid, qy, jnp.nan)
+    x_lo, x_hi, y_lo, y_hi = jnp.nanmin(live_x), jnp.nanmax(live_x), jnp.nanmin(live_y), jnp.nanmax(live_y)
+    scale = jnp.max(jnp.abs(jnp.stack([x_lo, x_hi, y_lo, y_hi])))
+    reach = jnp.sqrt(jnp.max(jnp.where(q_valid, kth, 0.0))) * 1.001 + 1e-5 * scale
+    j_lo = jnp.searchsorted(lay.x_last, x_lo - reach, side="left")
+    j_hi = jnp.searchsorted(lay.x_first, x_hi + reach, side="right")
+    first = jax.vmap(lambda row: jnp.searchsorted(row, y_lo - reach, side="left"))(lay.y_sorted)
+    last = jax.vmap(lambda row: jnp.searchsorted(row, y_hi + reach, side="right"))(lay.y_sorted)
+    slabs = jnp.arange(sizes.n_slabs)
+    length = jnp.where((slabs >= j_lo) & (slabs < j_hi), last - first, 0)
+    return Box(first, length, jnp.cumsum(length))
+
+
+def gather_box(lay: Layout, sizes: Plan, found: Box, size: int, n: int) -> tuple[jax.Array, jax.Array]:
+    """The first ``size`` points of a box: (ids [size], >= n past the box's end; points [size, d])."""
+    t = jnp.arange(size)
+    j = jnp.minimum(jnp.searchsorted(found.ends, t, side="right"), sizes.n_slabs - 1)
+    pos = jnp.clip(found.first[j] + t - (found.ends[j] - found.length[j]), 0, sizes.slab - 1)
+    return jnp.where(t < found.ends[-1], lay.ids[j, pos], n), lay.slab_points[j, pos]
+
+
+@functools.partial(jax.jit, static_argnames=("k", "sizes", "with_index"))
+def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbours:
+    n, d = points.shape
+    c, slab, n_slabs, _, _, box_size = sizes
+    total = n_slabs * slab
+    inf = jnp.array(jnp.inf, points.dtype)
+    lay = layout(points, sizes)
 
     def body(b):
-        s, off = b // blocks_per_slab, (b % blocks_per_slab) * c
-        q = jax.lax.dynamic_slice(slab_points, (s, off, 0), (1, c, d))[0]  # [C, d]
-        q_ids = jax.lax.dynamic_slice(ids, (s, off), (1, c))[0]
-        q_ids = jnp.where(q_ids < n, q_ids, -1)  # padding
+        q, q_ids, qx, qy, cands, cand_ids, bound = candidates(lay, sizes, n, b)
         q_valid = q_ids >= 0
-        qx, qy = jnp.take(q, ax, axis=1), jnp.take(q, ay, axis=1)
-        y_mid = 0.5 * (jnp.min(jnp.where(q_valid, qy, inf)) + jnp.max(jnp.where(q_valid, qy, -inf)))
-        j0 = jnp.clip(s - span // 2, 0, n_slabs - span)
-        js = j0 + jnp.arange(span)
-        centre = jax.vmap(lambda row: jnp.searchsorted(row, y_mid))(y_sorted[js])
-        start = jnp.clip(centre - window // 2, 0, slab - window)  # [span]
-        cut = jax.vmap(lambda j, st: jax.lax.dynamic_slice(slab_points[j], (st, 0), (window, d)))
-        cands = cut(js, start).reshape(span * window, d)
-        cand_ids = jax.vmap(lambda j, st: jax.lax.dynamic_slice(ids[j], (st,), (window,)))(js, start).reshape(-1)
         own = cand_ids[None, :] == q_ids[:, None]
-        sq = jnp.where((cand_ids[None, :] < n) & ~own, _squared_distances(q, cands), inf)  # [C, span x window]
+        sq = jnp.where((cand_ids[None, :] < n) & ~own, squared_distances(q, cands), inf)  # [C, span x window]
         kth = kth_smallest(sq, k)
-        # lines beyond which every non-candidate lies (+-inf where the candidates reach the end)
-        below = jnp.where(start > 0, y_sorted[js, jnp.maximum(start - 1, 0)], -inf)
-        above = jnp.where(start + window < slab, y_sorted[js, jnp.minimum(start + window, slab - 1)], inf)
-        left = jnp.where(j0 > 0, x_last[jnp.maximum(j0 - 1, 0)], -inf)
-        right = jnp.where(j0 + span < n_slabs, x_first[jnp.minimum(j0 + span, n_slabs - 1)], inf)
-        gaps = jnp.concatenate(
-            [qy[:, None] - below[None, :], above[None, :] - qy[:, None], (qx - left)[:, None], (right - qx)[:, None]],
-            axis=1,
-        )
-        bound = jnp.min(jnp.square(jnp.maximum(gaps, 0.0)), axis=1)
         exact = jnp.all((kth <= bound) | ~q_valid)
 
         def swept(_):  # shaped as the fallback's [C, k + 1] outputs: column k, and columns 0..k - 1
-            nearer = _within(sq, kth, cand_ids, k) if with_index else jnp.broadcast_to(q_ids[:, None], (c, k - 1))
+            nearer = within(sq, kth, cand_ids, k) if with_index else jnp.broadcast_to(q_ids[:, None], (c, k - 1))
             return jnp.broadcast_to(kth[:, None], (c, k + 1)), jnp.concatenate(
                 [q_ids[:, None], nearer, q_ids[:, None]], axis=1
             )
 
         def box(_):
-            # every neighbour of a query lies within sqrt(kth) of it (kth is the k-th smallest over
-            # a subset of the points: an upper bound), so within the block's box widened by that
-            # reach (and a little, for rounding); the box's points in each slab are contiguous in y
-            live_x, live_y = jnp.where(q_valid, qx, jnp.nan), jnp.where(q_valid, qy, jnp.nan)
-            x_lo, x_hi, y_lo, y_hi = jnp.nanmin(live_x), jnp.nanmax(live_x), jnp.nanmin(live_y), jnp.nanmax(live_y)
-            scale = jnp.max(jnp.abs(jnp.stack([x_lo, x_hi, y_lo, y_hi])))
-            reach = jnp.sqrt(jnp.max(jnp.where(q_valid, kth, 0.0))) * 1.001 + 1e-5 * scale
-            j_lo = jnp.searchsorted(x_last, x_lo - reach, side="left")
-            j_hi = jnp.searchsorted(x_first, x_hi + reach, side="right")
-            first = jax.vmap(lambda row: jnp.searchsorted(row, y_lo - reach, side="left"))(y_sorted)
-            last = jax.vmap(lambda row: jnp.searchsorted(row, y_hi + reach, side="right"))(y_sorted)
-            slabs = jnp.arange(n_slabs)
-            length = jnp.where((slabs >= j_lo) & (slabs < j_hi), last - first, 0)
-            ends = jnp.cumsum(length)
+            found = box_range(lay, sizes, qx, qy, q_valid, kth)
 
             def gathered(size):  # the box's points in a buffer of size points, then top_k
-                t = jnp.arange(size)
-                j = jnp.minimum(jnp.searchsorted(ends, t, side="right"), n_slabs - 1)
-                pos = jnp.clip(first[j] + t - (ends[j] - length[j]), 0, slab - 1)
-                box_ids = jnp.where(t < ends[-1], ids[j, pos], n)
-                sq = jnp.where(box_ids[None, :] == q_ids[:, None], -1.0, _squared_distances(q, slab_points[j, pos]))
+                box_ids, box_points = gather_box(lay, sizes, found, size, n)
+                sq = jnp.where(box_ids[None, :] == q_ids[:, None], -1.0, squared_distances(q, box_points))
                 neg, at = jax.lax.top_k(-jnp.where(box_ids[None, :] < n, sq, inf), k + 1)
                 return -neg, box_ids[at]
 
             def brute(_):
                 return _brute_block(q, q_ids, points, k)
 
+            ends = found.ends
             # a buffer a quarter as large first: top_k's cost grows with it
             small = max(box_size // 4, k + 1)
             larger = lambda _: jax.lax.cond(ends[-1] <= box_size, lambda _: gathered(box_size), brute, None)  # noqa: E731
@@ -275,7 +336,7 @@ def _sweep(points: jax.Array, k: int, sizes: Plan, with_index: bool) -> Neighbou
         return sq, index, ~exact, brute
 
     sq, index, failed, brute = jax.lax.map(body, jnp.arange(total // c))
-    flat = ids.reshape(-1)  # the point of each sweep row; padding rows (>= n) are dropped
+    flat = lay.ids.reshape(-1)  # the point of each sweep row; padding rows (>= n) are dropped
     out_sq = jnp.zeros((n,), points.dtype).at[flat].set(sq.reshape(total, k + 1)[:, k], mode="drop")
     out_index = (
         jnp.zeros((n, k), jnp.int32).at[flat].set(index.reshape(total, k + 1)[:, :k], mode="drop")

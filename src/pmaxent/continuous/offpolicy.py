@@ -11,8 +11,9 @@ points, exceeds ``kl_threshold`` (or the entropy is not finite) is undone, and t
 a first step that is undone is retried at half the size, as MEPOL backtracks.
 The estimate's gradient at theta = theta' is the on-policy one's; later steps reuse the batch.
 
-Neighbourhoods are found by brute force over each team sample's m P pooled points (P points per
-agent after ``point_stride``): memory m^2 P^2 per team sample, which suits teams of tens of agents.
+A team sample's neighbourhoods are found by brute force over its m P pooled points (P points per
+agent after ``point_stride``; memory m^2 P^2), or by the sweep where the estimator searches by it
+(large teams, low-dimensional features); each agent's own by brute force (memory m P^2).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 import optax
 
 from pmaxent.continuous.importance import team_entropy_and_kls
+from pmaxent.continuous.team_sweep import sorted_neighbours
 from pmaxent.core.components import Components
 from pmaxent.core.pgpse import group_trajectories, team_metrics, tie_shared
 from pmaxent.core.train import TrainState, make_optimizer
@@ -41,6 +43,14 @@ def brute_neighbourhoods(points: jax.Array, k: int) -> tuple[jax.Array, jax.Arra
     return indices[:, :k], jnp.sqrt(jnp.maximum(-negated[:, k], 0.0))
 
 
+def swept_neighbourhoods(points: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """:func:`brute_neighbourhoods` by the sweep of :mod:`pmaxent.continuous.team_sweep`: memory
+    and time near-linear in N, for the large teams whose estimator searches by the sweep."""
+    found = sorted_neighbours(points, k)
+    itself = jnp.arange(points.shape[0], dtype=found.ids.dtype)[:, None]
+    return jnp.concatenate([itself, found.ids[:, : k - 1]], axis=1), jnp.sqrt(found.sq[:, k - 1])
+
+
 def make_offpolicy_learn(config, components: Components) -> Callable:
     """A ``learn(state, shared, learning, features, observations, actions) -> (state, metrics)`` of
     :func:`pmaxent.core.train.make_learn`'s form, taking off-policy steps on the batch."""
@@ -51,7 +61,8 @@ def make_offpolicy_learn(config, components: Components) -> Callable:
     def learn(state: TrainState, shared, learning, features, observations, actions):
         points = features[:, :, ::stride]  # [B, m, P, d] (one trajectory per agent and team sample)
         n_samples, m, per_agent, d = points.shape
-        team_nbhd = jax.vmap(lambda p: brute_neighbourhoods(p.reshape(m * per_agent, d), k))(points)
+        search = swept_neighbourhoods if estimator.uses_sweep(m, per_agent, d) else brute_neighbourhoods
+        team_nbhd = jax.vmap(lambda p: search(p.reshape(m * per_agent, d), k))(points)
         agent_nbhd = jax.vmap(jax.vmap(lambda p: brute_neighbourhoods(p, k)))(points)
         log_probs = jax.vmap(policy.log_prob, in_axes=(None, 0, 0))
         behaviour = jax.lax.stop_gradient(log_probs(state.params, observations, actions))

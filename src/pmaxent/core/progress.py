@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -40,11 +41,17 @@ def progress_bar(total: float, description: str, enabled: bool = True, unit: str
         task = progress.add_task(description, total=total, rate="")
         bar = _Bar(progress, task)
 
+        started = time.perf_counter()
+
         def advance(amount: float = 1) -> None:
+            # the mean rate since the start: rich's own estimate looks at the last 30 s only, and
+            # with a chunk of updates done at once every minute it divides a chunk by a few
+            # milliseconds between two samples
             progress.advance(task, amount)
-            speed = progress.tasks[0].speed
+            speed = progress.tasks[0].completed / max(time.perf_counter() - started, 1e-9)
             if speed:
-                progress.update(task, rate=f"{speed:,.0f} {unit}/s" if unit else f"{speed:,.1f}/s")
+                shown = f"{speed:,.0f}" if speed >= 100 else f"{speed:.3g}"
+                progress.update(task, rate=f"{shown} {unit}/s" if unit else f"{shown}/s")
 
         bar.advance = advance
         yield bar

@@ -34,6 +34,21 @@ def _agent_points(points) -> list[np.ndarray]:
     return agents
 
 
+LEGEND_AGENTS = 10
+"""Most agents a team picture names in a legend; a larger team's colours tell agents apart only."""
+
+
+def agent_colours(m: int) -> list:
+    """One colour per agent: tab10's for up to 10 agents, else m hues of a cyclic map taken in a
+    scrambled order, so that agents with neighbouring indices do not get neighbouring hues."""
+    if m <= 10:
+        cycle = matplotlib.colormaps["tab10"]
+        return [cycle(i) for i in range(m)]
+    hues = matplotlib.colormaps["hsv"]
+    step = next(s for s in range(int(m * 0.382), m) if np.gcd(s, m) == 1)  # a stride coprime with m
+    return [hues(((i * step) % m) / m) for i in range(m)]
+
+
 def draw_world(
     ax,
     world: FloorPlan,
@@ -52,11 +67,11 @@ def draw_world(
         points: visited positions per agent: an array [m, ..., 2] (all leading axes after the first
             are pooled, e.g. [m, K, T + 1, 2]), an array [N, 2] for one agent, or a list of
             per-agent arrays [N_i, 2].
-        colors: one matplotlib colour per agent (default: the tab10 cycle).
+        colors: one matplotlib colour per agent (default: :func:`agent_colours`).
         labels: one legend label per agent (default "agent 1", ...; no legend for one agent).
         title: axis title (default: the world's name).
         point_size, alpha: scatter marker size and opacity.
-        legend: draw the legend of the agents.
+        legend: draw the legend of the agents (teams of at most LEGEND_AGENTS, or given labels).
     """
     x0, x1, y0, y1 = world.bounds
     ax.add_patch(
@@ -67,8 +82,7 @@ def draw_world(
     if points is not None:
         agents = _agent_points(points)
         if colors is None:
-            cycle = matplotlib.colormaps["tab10"]
-            colors = [cycle(i % 10) for i in range(len(agents))]
+            colors = agent_colours(len(agents))
         if len(colors) < len(agents):
             raise ValueError(f"{len(agents)} agents but {len(colors)} colours")
         if labels is not None and len(labels) < len(agents):
@@ -85,7 +99,7 @@ def draw_world(
                 label=label,
                 zorder=2,
             )
-        if legend and (len(agents) > 1 or labels is not None):
+        if legend and (1 < len(agents) <= LEGEND_AGENTS or labels is not None):
             drawn = ax.legend(
                 loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4 / max(point_size, 0.1) ** 0.5, frameon=False
             )
