@@ -14,8 +14,10 @@ cumulative and includes compilation; evaluation time is excluded.
 
 MEPOL runs its GridWorld setting (k = 50, 20 x T, Adam 1e-5, KL threshold 15, at most 30
 off-policy steps, backtracking, 300-300 network, log std -1.5) with MEPOL's T = 1200, or
-T = 400 and a smaller network (64-64) with ``--quick``. The team runs pmaxent's continuous
-defaults (m = 4, B = 10, k = 15, 64-64, Adam, baseline "both") at the same T.
+T = 400 and a smaller network (64-64) with ``--quick``. Two teams run at the same T: pmaxent's
+continuous defaults (m = 4, B = 10, k = 15, 64-64, Adam, baseline "both"), and a population of
+20 agents with one trajectory each per update (MEPOL's 20 trajectories per epoch, the loo-agent
+baseline), so that its environment steps per update are MEPOL's per epoch.
 
 ``--save`` keeps the run, with its command, date, commit and machine, in docs/mepol/results.json
 and rewrites the ``mepol`` block of docs/mepol.md from it; ``tests/test_readme_results.py`` checks
@@ -50,9 +52,8 @@ LAST = 5
 """The block's final entropy of a method: the mean of its last LAST evaluations."""
 
 
-def evaluate(env, policy, params, key) -> float:
-    """k = 50 entropy of 20 fresh trajectories pooled over the m agents of params (leaves [m, ...])."""
-    m = jax.tree.leaves(params)[0].shape[0]
+def evaluate(env, policy, params, key, m: int = 1) -> float:
+    """k = 50 entropy of 20 fresh trajectories pooled over the m agents of params."""
     samples = sample_team(env, policy, params, key, EVAL_TRAJECTORIES // m, "jax")
     features = map_copies(env.features, 3)(samples.states)
     return float(knn_entropy(features.reshape(-1, features.shape[-1]), EVAL_K))
@@ -91,8 +92,20 @@ def run_mepol(horizon: int, hidden: tuple[int, ...], budget: float) -> list[dict
     return rows
 
 
-def run_team(horizon: int, budget: float, chunk: int) -> list[dict]:
-    config = ContinuousTrainConfig(horizon=horizon, methods=("parallel",), seeds=(0,), updates=10**6, chunk=chunk)
+TEAMS = {
+    "pmaxent m=4": {},
+    "population m=20, B=1": {"agents": 20, "batch_size": 1, "policy": "population", "baseline": "loo-agent"},
+}
+"""The teams beside MEPOL: pmaxent's continuous defaults (m = 4, B = 10), and a population of 20
+agents with one trajectory each per update, MEPOL's batch of 20 trajectories."""
+
+TEAM_LABELS = {"pmaxent m=4": "team of 4 (pmaxent defaults)", "population m=20, B=1": "population of 20, B = 1"}
+
+
+def run_team(horizon: int, budget: float, chunk: int, settings: dict) -> list[dict]:
+    config = ContinuousTrainConfig(
+        horizon=horizon, methods=("parallel",), seeds=(0,), updates=10**6, chunk=chunk, **settings
+    )
     components = config.make_components()
     lanes = Lanes((1, 1))
     packed = lanes.pack(_initial_states(config, components))
@@ -105,7 +118,7 @@ def run_team(horizon: int, budget: float, chunk: int) -> list[dict]:
             "update": 0,
             "env_steps": 0,
             "wall_time": 0.0,
-            "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000)),
+            "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000), config.agents),
         }
     )
     while wall < budget:
@@ -120,7 +133,7 @@ def run_team(horizon: int, budget: float, chunk: int) -> list[dict]:
                 "update": updates,
                 "env_steps": steps,
                 "wall_time": wall,
-                "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000 + updates)),
+                "entropy": evaluate(env, policy, first(packed.params), jax.random.key(10_000 + updates), config.agents),
             }
         )
     return rows
@@ -145,14 +158,9 @@ def plot(results: dict, path: str) -> None:
 
 def readme_lines(saved: dict) -> list[str]:
     """The docs' block (docs/mepol.md), made only from a saved run (docs/mepol/results.json)."""
-    mepol, team = saved["results"]["mepol"], saved["results"]["pmaxent m=4"]
-    final = {
-        name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in (("mepol", mepol), ("team", team))
-    }
-    # per environment step: the largest step count at which both were evaluated
-    common = sorted({r["env_steps"] for r in mepol} & {r["env_steps"] for r in team} - {0})
-    at = common[-1] if common else None
-    by_steps = {name: {r["env_steps"]: r for r in rows} for name, rows in (("mepol", mepol), ("team", team))}
+    results = saved["results"]
+    final = {name: float(np.mean([r["entropy"] for r in rows[-LAST:]])) for name, rows in results.items()}
+    mepol = results["mepol"]
     lines = [
         "Written by `python benchmarks/bench_mepol.py --readme` from "
         f"[docs/mepol/results.json](docs/mepol/results.json): `{saved['command']}` "
@@ -164,18 +172,29 @@ def readme_lines(saved: dict) -> list[str]:
         "|---|---|---|---|---|",
         f"| MEPOL | {mepol[-1]['epoch']} epochs | {mepol[-1]['env_steps']:,} | {mepol[0]['entropy']:.2f} | "
         f"{final['mepol']:.2f} |",
-        f"| team of 4 (pmaxent defaults) | {team[-1]['update']:,} | {team[-1]['env_steps']:,} | "
-        f"{team[0]['entropy']:.2f} | {final['team']:.2f} |",
-        "",
     ]
-    if at is None:
-        lines.append("The two were never evaluated at the same number of environment steps.")
-    else:
-        m, t = by_steps["mepol"][at], by_steps["team"][at]
+    teams = [name for name in results if name != "mepol"]
+    for name in teams:
+        rows = results[name]
         lines.append(
-            f"At {at:,} environment steps, the largest count at which both were evaluated, MEPOL scored "
-            f"{m['entropy']:.2f} ({m['wall_time']:.1f} s into its budget) and the team {t['entropy']:.2f} "
-            f"({t['wall_time']:.1f} s into its budget, compilation included)."
+            f"| {TEAM_LABELS.get(name, name)} | {rows[-1]['update']:,} | {rows[-1]['env_steps']:,} | "
+            f"{rows[0]['entropy']:.2f} | {final[name]:.2f} |"
+        )
+    lines.append("")
+    mepol_at = {r["env_steps"]: r for r in mepol}
+    for name in teams:
+        team_at = {r["env_steps"]: r for r in results[name]}
+        common = sorted(set(mepol_at) & set(team_at) - {0})
+        label = TEAM_LABELS.get(name, name)
+        if not common:
+            lines.append(f"- MEPOL and the {label} were never evaluated at the same number of environment steps.")
+            continue
+        at = common[-1]
+        m, t = mepol_at[at], team_at[at]
+        lines.append(
+            f"- At {at:,} environment steps, the largest count at which MEPOL and the {label} were both evaluated, "
+            f"MEPOL scored {m['entropy']:.2f} ({m['wall_time']:.1f} s into its budget) and the {label} "
+            f"{t['entropy']:.2f} ({t['wall_time']:.1f} s into its budget, compilation included)."
         )
     return lines
 
@@ -211,10 +230,9 @@ def main() -> None:
         )
     horizon, hidden = (400, (64, 64)) if args.quick else (1200, (300, 300))
     budget = args.budget or (60.0 if args.quick else 600.0)
-    results = {
-        "mepol": run_mepol(horizon, hidden, budget),
-        "pmaxent m=4": run_team(horizon, budget, chunk=5 if args.quick else 20),
-    }
+    results = {"mepol": run_mepol(horizon, hidden, budget)}
+    for name, settings in TEAMS.items():
+        results[name] = run_team(horizon, budget, 5 if args.quick else 20, settings)
     print(
         f"gridworld-continuous, T = {horizon}, {budget:.0f} s of training per method; entropy: k = {EVAL_K}, 20 fresh "
         "trajectories (ln 100.25 = 4.608 is the most)"
