@@ -3,7 +3,7 @@ of the team (population policy) and of the single agent with K' = m trajectories
 {1, 2, 4, 10}, m in {4, 20} and k in {15, 50}, in gridworld-continuous.
 
     python benchmarks/team_stability.py [--updates N] [--seeds 0,1,2] [--agents 4,20] [--batches 1,2,4,10]
-                                        [--ks 15,50] [--save]
+                                        [--ks 15,50] [--lr 0.01] [--save]
     python benchmarks/team_stability.py --readme | --check-readme    # the docs' block (docs/populations.md)
 
 Both methods train side by side in one run per configuration (the same updates and seeds; the
@@ -62,9 +62,9 @@ def yardstick(components, params, method: str, seeds) -> dict[str, list[float]]:
     return {"entropy": entropy, "coverage": coverage}
 
 
-def run_config(batch: int, agents: int, k: int, updates: int, seeds) -> dict:
+def run_config(batch: int, agents: int, k: int, updates: int, seeds, lr: float) -> dict:
     config = ContinuousTrainConfig(
-        agents=agents, batch_size=batch, k=k, updates=updates, chunk=updates, seeds=seeds,
+        agents=agents, batch_size=batch, k=k, updates=updates, chunk=updates, seeds=seeds, lr=lr,
         methods=("parallel", "single"), policy="population", baseline="loo-agent" if batch == 1 else "both",
     )  # fmt: skip
     start = time.perf_counter()
@@ -76,7 +76,8 @@ def run_config(batch: int, agents: int, k: int, updates: int, seeds) -> dict:
         lambda *leaves: np.stack(leaves), *(init_state(config, components, key).params for key in keys)
     )
     return {
-        "batch": batch, "agents": agents, "k": k, "seconds": round(seconds, 1),
+        "batch": batch, "agents": agents, "k": k, "lr": lr, "updates": updates, "seeds": list(seeds),
+        "seconds": round(seconds, 1),
         "untrained": yardstick(components, initial, "parallel", seeds),
         **{method: yardstick(components, run.params[method], method, seeds) for method in config.methods},
     }  # fmt: skip
@@ -85,19 +86,19 @@ def run_config(batch: int, agents: int, k: int, updates: int, seeds) -> dict:
 def readme_lines(saved: dict) -> list[str]:
     lines = [
         f"Written by `python benchmarks/team_stability.py --readme` from `docs/populations/stability.json` "
-        f"({doc_blocks.provenance_text(saved)}; {saved['updates']} updates, seeds "
-        f"{', '.join(map(str, saved['seeds']))}; entropy: k = {YARDSTICK_K} on {FRESH_SAMPLES} fresh team samples "
-        "per seed, ln 100.25 = 4.61 the most).",
+        f"({doc_blocks.provenance_text(saved)}; entropy: k = {YARDSTICK_K} on {FRESH_SAMPLES} fresh team samples "
+        "per seed, ln 100.25 = 4.61 the most; Adam's step size lr, decayed by 0.998 per update).",
         "",
-        "| B | m | k | untrained | population team | single agent, K' = m | team - single (seeds won) | "
-        "seeds at or above untrained: team / single |",
-        "|---|---|---|---|---|---|---|---|",
+        "| B | m | k | lr | updates, seeds | untrained | population team | single agent, K' = m | "
+        "team - single (seeds won) | seeds at or above untrained: team / single |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in saved["rows"]:
         team, single, untrained = (np.array(row[name]["entropy"]) for name in ("parallel", "single", "untrained"))
         difference = team - single
         lines.append(
-            f"| {row['batch']} | {row['agents']} | {row['k']} | {untrained.mean():.2f} | "
+            f"| {row['batch']} | {row['agents']} | {row['k']} | {row['lr']:g} | {row['updates']}, "
+            f"{_seed_range(row['seeds'])} | {untrained.mean():.2f} | "
             f"{team.mean():.2f} ± {team.std():.2f} | {single.mean():.2f} ± {single.std():.2f} | "
             f"{difference.mean():+.2f} ({int((difference > 0).sum())}/{len(difference)}) | "
             f"{int((team >= untrained).sum())} / {int((single >= untrained).sum())} of {len(team)} |"
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--agents", default="4,20", help="team sizes m (default 4,20)")
     parser.add_argument("--batches", default="1,2,4,10", help="team samples per update B (default 1,2,4,10)")
     parser.add_argument("--ks", default="15,50", help="k of the training estimator (default 15,50)")
+    parser.add_argument("--lr", type=float, default=0.01, help="Adam's initial step size (default 0.01)")
     parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
     parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
@@ -125,21 +127,31 @@ def main() -> None:
     seeds = tuple(int(s) for s in args.seeds.split(","))
     numbers = lambda text: tuple(int(x) for x in text.split(","))  # noqa: E731
     for agents, k, batch in itertools.product(numbers(args.agents), numbers(args.ks), numbers(args.batches)):
-        row = run_config(batch, agents, k, args.updates, seeds)
+        row = run_config(batch, agents, k, args.updates, seeds, args.lr)
         team, single = np.mean(row["parallel"]["entropy"]), np.mean(row["single"]["entropy"])
-        print(f"B={batch:2d} m={agents:2d} k={k}: team {team:.2f} single {single:.2f} ({row['seconds']} s)", flush=True)
+        print(
+            f"B={batch:2d} m={agents:2d} k={k} lr={args.lr:g}: team {team:.2f} single {single:.2f} "
+            f"({row['seconds']} s)",
+            flush=True,
+        )
         if args.save:
-            save(row, args.updates, seeds)
+            save(row)
 
 
-def save(row: dict, updates: int, seeds: tuple[int, ...]) -> None:
+def _seed_range(seeds) -> str:
+    return f"seeds {seeds[0]}-{seeds[-1]}" if list(seeds) == list(range(seeds[0], seeds[-1] + 1)) else str(seeds)
+
+
+def _configuration(row: dict) -> tuple:
+    return row["agents"], row["k"], -row["lr"], row["batch"]
+
+
+def save(row: dict) -> None:
     """Keep ``row`` in the results file (replacing a row of the same configuration) and rewrite the block."""
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
-    if saved["rows"] and (saved.get("updates"), tuple(saved.get("seeds", ()))) != (updates, seeds):
-        raise SystemExit(f"{RESULTS} holds rows of other updates or seeds; move it away to start afresh")
-    rows = [r for r in saved["rows"] if (r["batch"], r["agents"], r["k"]) != (row["batch"], row["agents"], row["k"])]
-    rows = sorted([*rows, row], key=lambda r: (r["agents"], r["k"], r["batch"]))
-    saved = {**doc_blocks.provenance("benchmarks/team_stability.py"), "updates": updates, "seeds": seeds, "rows": rows}
+    rows = [r for r in saved["rows"] if _configuration(r) != _configuration(row)]
+    rows = sorted([*rows, row], key=_configuration)
+    saved = {**doc_blocks.provenance("benchmarks/team_stability.py"), "rows": rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
     doc_blocks.update("stability", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)

@@ -58,6 +58,27 @@ def _train_process(cache, out, *flags):
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=out.parent)
 
 
+def test_grouped_lanes_run_every_device_group_after_group_and_keep_each_lane_in_its_place():
+    devices = len(jax.devices())
+    for n_lanes, group in ((1, 1), (5, 1), (7, 2), (3, 4)):
+        lanes = Lanes((n_lanes,), group)
+        assert lanes.devices == jax.devices()  # a single lane too: one device computes differently
+        assert lanes.n_padded % (devices * group) == 0 and lanes.n_padded - n_lanes < devices * group
+        assert lanes.groups * devices * group == lanes.n_padded
+        values = np.arange(n_lanes * 3, dtype=np.float32).reshape(n_lanes, 3)
+        sizes = []
+
+        def double(x, sizes=sizes):
+            sizes.append(x.shape[0])  # traced once: the lanes computed at once
+            return x * 2
+
+        out = lanes.unpack(
+            jax.jit(lambda x, lanes=lanes, double=double: lanes.map_groups(double, x))(lanes.pack(values))
+        )
+        np.testing.assert_array_equal(out, values * 2)
+        assert sizes == [devices * group]
+
+
 def test_the_cli_keeps_compiled_programs_and_reuses_them_with_the_same_result(tmp_path):
     cache, store = tmp_path / "cache", tmp_path / "cache-programs"
     first = _train_process(cache, tmp_path / "a")

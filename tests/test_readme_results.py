@@ -165,20 +165,32 @@ def test_a_stale_block_is_reported_with_its_lines(tmp_path, capsys):
 
 CONTINUOUS_REPORT = """# Parallel maximum state entropy in continuous worlds
 
-Teams of m agents, seeds 0, 1, 2.
+Teams of m agents, evaluated on seeds 0 to 13.
 
 ## Claims
 
-| claim | measured | holds here |
+| claim | verdicts by (world, m) | measured |
 |---|---|---|
-| (c) offline goal reaching wins | highest in 1/2 | **no** (no failure significant at 5%) |
+| (a) a team wins | 1 holds, 1 not enough evidence | entropy: 1 holds |
+| (c) offline goal reaching wins | 2 not enough evidence | mean success over goals |
 
-### By configuration, with 95% bootstrap intervals over seeds
+### By configuration: Welch's test, Holm's correction across configurations
 
-| claim | world | m | parallel | best other | difference | parallel is |
-|---|---|---|---|---|---|---|
-| (c) offline success | grid | 4 | p | s | +0.020 [-0.010, +0.050] | tie |
-| (c) offline success | maze | 4 | p | s | +0.100 [+0.050, +0.150] | higher |
+| claim | world | m | parallel: mean ± std | other | difference [95% CI] | Hedges' g | seeds won | p (Holm) | verdict |
+|---|---|---|---|---|---|---|---|---|---|
+| (a) entropy | grid | 4 | 0.5 ± 0.1 | single | +0.1 [+0.05, +0.15] | +1.00 | 10/14 | 0.01 | holds |
+
+### Across worlds: interquartile mean (rliable), 95% stratified-bootstrap intervals
+
+| m | parallel | single | random | P(parallel > single) |
+|---|---|---|---|---|
+| 4 | 0.500 [0.4, 0.6] | 0.400 [0.3, 0.5] | 0.300 [0.2, 0.4] | 0.70 [0.60, 0.80] |
+
+## Tuning
+
+| world | method | lr |
+|---|---|---|
+| grid | parallel | 0.01 |
 
 ## Offline goal reaching
 
@@ -188,22 +200,18 @@ One agent per dataset.
 |---|---|---|---|
 | grid | 4 | parallel | 0.050 ± 0.010 |
 | grid | 4 | single | 0.030 ± 0.010 |
-| maze | 4 | parallel | 0.190 ± 0.020 |
-| maze | 4 | single | 0.090 ± 0.020 |
 
 ## Settings
 """
 
 
-def test_a_continuous_block_quotes_the_offline_success_of_every_world():
+def test_a_continuous_block_quotes_the_claims_the_aggregates_and_the_offline_success():
     block = readme_results.results_block(CONTINUOUS_REPORT)
-    assert (
-        "- grid, m = 4: parallel 0.050 ± 0.010, single 0.030 ± 0.010; difference +0.020 [-0.010, +0.050], tie" in block
-    )
-    assert (
-        "- maze, m = 4: parallel 0.190 ± 0.020, single 0.090 ± 0.020; difference +0.100 [+0.050, +0.150], higher"
-        in block
-    )
-    assert not any(
-        line.startswith("- ") for line in readme_results.results_block(REPORT)
-    )  # the paper's report has no such section
+    assert block[0].startswith("Written by") and "evaluated on seeds 0 to 13" in block[0]
+    assert "| (a) a team wins | 1 holds, 1 not enough evidence | entropy: 1 holds |" in block
+    assert "| 4 | 0.500 [0.4, 0.6] | 0.400 [0.3, 0.5] | 0.300 [0.2, 0.4] | 0.70 [0.60, 0.80] |" in block
+    assert "| grid | 4 | single | 0.030 ± 0.010 |" in block
+    assert not any("Hedges" in line or "| grid | parallel | 0.01 |" in line for line in block)
+    without_offline = CONTINUOUS_REPORT.split("## Offline goal reaching")[0] + "## Settings\n"
+    assert not any("success" in line.lower() and line.startswith("|") and "grid" in line
+                   for line in readme_results.results_block(without_offline))  # fmt: skip

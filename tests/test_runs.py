@@ -58,7 +58,7 @@ def test_single_agent_tables_stay_tied_and_random_stays_uniform(finished_run):
 
 def test_same_seed_same_numbers(finished_run, tmp_path):
     again = run_training(TabularTrainConfig(**SMALL), tmp_path / "again", progress=False, plot=False)
-    assert list(again.metrics) == ["entropy", "normalized_entropy", "support", "agent_entropy", "diversity"]
+    assert list(again.metrics) == ["entropy", "normalized_entropy", "support", "agent_entropy", "entropy_gap"]
     for name in again.metrics:
         np.testing.assert_array_equal(again.metrics[name], finished_run.metrics[name])
 

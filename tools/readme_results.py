@@ -46,8 +46,40 @@ def _table_rows(report: str, heading: str) -> list[list[str]]:
     return rows[1:]  # without the header
 
 
+def _table_lines(report: str, heading: str) -> list[str]:
+    """The first table after the line ``heading``, as its lines."""
+    lines = report.split(f"\n{heading}\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def continuous_block(report: str) -> list[str]:
+    """The continuous suite's block: its claims with their verdicts by configuration, the
+    aggregates across worlds and the offline success, each quoted from the report."""
+    from pmaxent.continuous.claims import AGGREGATE_HEADING, CLAIMS_HEADING
+
+    intro = report.split("\n## ", 1)[0].splitlines()[2].strip()
+    lines = [
+        "Written by `python tools/readme_results.py RUN/report.md` from the report of `pmaxent reproduce --suite "
+        f"continuous --out RUN`. {intro}",
+        "",
+        *_table_lines(report, CLAIMS_HEADING),
+        "",
+        f"Final policies' normalized entropy, {AGGREGATE_HEADING[4:].lower()}:",
+        "",
+        *_table_lines(report, AGGREGATE_HEADING),
+    ]
+    if f"\n{OFFLINE_HEADING}\n" in report:
+        lines += ["", "Offline goal reaching, mean success over goals (mean ± std over seeds):", ""]
+        lines += _table_lines(report, OFFLINE_HEADING)
+    return lines
+
+
 def results_block(report: str) -> list[str]:
     """The block's lines for ``report`` (without the markers)."""
+    if suite_of(report) == "continuous":
+        return continuous_block(report)
     claims = _table_rows(report, "## Claims")
     comparisons = _table_rows(report, COMPARISON_HEADING)
     readings: dict[str, dict[str, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
@@ -56,9 +88,9 @@ def results_block(report: str) -> list[str]:
     intro = re.sub(
         r"Run directory `[^`]*`; ", "", report.split("\n## ", 1)[0].splitlines()[2].strip()
     )  # where it ran is no result
-    command = "pmaxent reproduce --suite continuous" if suite_of(report) == "continuous" else "pmaxent reproduce"
     lines = [
-        f"Written by `python tools/readme_results.py RUN/report.md` from the report of `{command} --out RUN`. {intro}",
+        f"Written by `python tools/readme_results.py RUN/report.md` from the report of `pmaxent reproduce --out RUN`. "
+        f"{intro}",
         "",
         "| claim of the paper | holds here | measured | parallel against the best other method, configuration by "
         "configuration (95% bootstrap interval of the difference) |",
@@ -73,37 +105,11 @@ def results_block(report: str) -> list[str]:
                 exceptions = "; ".join(f"{v}: {', '.join(by_verdict[v])}" for v in ("tie", "lower") if by_verdict[v])
                 parts.append(f"{label[4:]}: {counts}" + (f" ({exceptions})" if exceptions else ""))
         lines.append(f"| {claim} | {verdict} | {measured.split(';')[0]} | {'; '.join(parts) or '-'} |")
-    return lines + _offline_lines(report, comparisons)
+    return lines
 
 
 OFFLINE_HEADING = "## Offline goal reaching"
-"""The continuous report's section with the mean success per method (tools/readme_results.py
-quotes its table, so the documented offline figures come from the report too)."""
-
-
-def _offline_lines(report: str, comparisons: list[list[str]]) -> list[str]:
-    """For a continuous report with offline results: each world's mean success per method and
-    parallel's difference from the best other method, with its interval."""
-    if f"\n{OFFLINE_HEADING}\n" not in report:
-        return []
-    success: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
-    for world, m, method, value in _table_rows(report, OFFLINE_HEADING):
-        success[world, m].append(f"{method} {value}")
-    differences = {
-        (world, m): (difference, verdict)
-        for label, world, m, _, _, difference, verdict in comparisons
-        if label == "(c) offline success"
-    }
-    lines = [
-        "",
-        "Offline goal reaching, mean success over goals (mean ± std over seeds), and parallel's difference from the "
-        "best other method (95% bootstrap interval):",
-        "",
-    ]
-    for (world, m), values in success.items():
-        difference, verdict = differences[world, m]
-        lines.append(f"- {world}, m = {m}: {', '.join(values)}; difference {difference}, {verdict}")
-    return lines
+"""The continuous report's section with the mean success per method (quoted in its block)."""
 
 
 def main(argv: list[str] | None = None) -> int:

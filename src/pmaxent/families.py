@@ -232,13 +232,16 @@ def reproduce(
     quick: bool = False,
     progress: bool = True,
     skip: Sequence[str] = (),
+    seeds: int | None = None,
 ) -> Path:
-    """Run an experiment suite (`pmaxent reproduce`): 'paper' (the tabular paper) or 'continuous';
-    returns its report."""
+    """Run an experiment suite (`pmaxent reproduce`): 'paper' (the tabular paper) or 'continuous',
+    on ``seeds`` seeds 0, 1, ... (default: the suite's own); returns its report."""
     by_name = suites()
     if suite not in by_name:
         raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(by_name)}")
-    return by_name[suite].reproduce(suite, Path(out_dir or f"runs/{suite}"), quick=quick, progress=progress, skip=skip)
+    return by_name[suite].reproduce(
+        suite, Path(out_dir or f"runs/{suite}"), quick=quick, progress=progress, skip=skip, seeds=seeds
+    )
 
 
 __all__ = [

@@ -188,6 +188,12 @@ def reproduce(
     skip: list[str] | None = typer.Option(
         None, "--skip", help="An optional stage to leave out, repeatable (paper: theory)."
     ),
+    seeds: int | None = typer.Option(
+        None,
+        min=2,
+        help="Seeds 0, 1, ..., N-1 in place of the suite's own (paper: its 5 training seeds; continuous: its "
+        "evaluation seeds, as many as its power calculation asks for, at least 10).",
+    ),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ):
     """Run an experiment suite end to end (the paper: train the grid, collect datasets, offline
@@ -196,7 +202,7 @@ def reproduce(
 
     out = out or Path(f"runs/{suite}")
     try:
-        report = families.reproduce(out, suite, quick=quick, progress=not quiet, skip=tuple(skip or ()))
+        report = families.reproduce(out, suite, quick=quick, progress=not quiet, skip=tuple(skip or ()), seeds=seeds)
     except ValueError as error:
         _fail(str(error))
     except KeyboardInterrupt:

@@ -86,6 +86,10 @@ class ContinuousTrainConfig(TrainConfig):
     """'adam' or 'sgd'."""
     chunk: int = 50
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
+    lane_group: int = 1
+    """Lanes (methods x seeds) each device computes at once, run one group after another on every device, so that
+    a seed's numbers do not depend on what trains beside it (0: every lane at once, and one lane on one device
+    with all its cores; faster for a single large lane, e.g. a population of a thousand agents)."""
     k: int = DEFAULT_K
     """k of the k-nearest-neighbour entropy estimator (needs k < the k-NN points per trajectory)."""
     knn_search: str = "auto"

@@ -3,6 +3,7 @@ Gymnasium environment with Box spaces; Gaussian MLP teams and the k-NN entropy (
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,12 +85,24 @@ class ContinuousFamily(Family):
             progress=progress,
         )
 
-    def reproduce(self, suite: str, out_dir: Path, *, quick: bool, progress: bool, skip: Sequence[str] = ()) -> Path:
+    def reproduce(
+        self,
+        suite: str,
+        out_dir: Path,
+        *,
+        quick: bool,
+        progress: bool,
+        skip: Sequence[str] = (),
+        seeds: int | None = None,
+    ) -> Path:
         from pmaxent.continuous.suite import QUICK_CONTINUOUS, ContinuousSuiteConfig, reproduce_continuous
 
         if skip:
             raise ValueError(f"the continuous suite has no optional stage {', '.join(skip)}")
-        return reproduce_continuous(out_dir, QUICK_CONTINUOUS if quick else ContinuousSuiteConfig(), progress=progress)
+        config = QUICK_CONTINUOUS if quick else ContinuousSuiteConfig()
+        if seeds is not None:
+            config = dataclasses.replace(config, seeds=tuple(range(seeds)))
+        return reproduce_continuous(out_dir, config, progress=progress)
 
 
 def collect_summary(

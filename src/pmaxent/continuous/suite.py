@@ -1,53 +1,92 @@
-"""The continuous experiment (``pmaxent reproduce --suite continuous``): teams of m agents against
-the single agent with K' = m trajectories and the random policy, in GridWorldContinuous and the
-continuous Room and Maze, then their datasets, and a report with the claims table of the tabular
-report (SPEC sections 8, 11)."""
+"""The continuous experiment (``pmaxent reproduce --suite continuous``): does a team of m agents
+explore better than one agent with K' = m trajectories, in GridWorldContinuous and the continuous
+Room and Maze? Run by the protocol of SPEC section 13:
+
+1. **tune**: per world, every method is tuned alike on tuning seeds (:mod:`pmaxent.continuous.tuning`);
+2. **train**: per world, m and method, its chosen setting trains on evaluation seeds the tuning
+   never saw (the team's run also holds the random policy);
+3. **measure**: the final policies' fresh rollouts, by a yardstick that is not the training
+   objective (:mod:`pmaxent.continuous.evaluation`);
+4. **datasets** from the final policies, and offline goal reaching on some of them (the offline extra);
+5. **report**: per world and m, "holds / does not hold / not enough evidence" from Welch's tests
+   with Holm's correction, and rliable's aggregates across worlds (:mod:`pmaxent.continuous.claims`).
+
+Every stage is skipped on a re-run once its files exist, so an interrupted suite continues.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import platform
-import shutil
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.evaluation import YardstickConfig, yardstick
 from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, offline_available
+from pmaxent.continuous.tuning import SearchSpace, TuningConfig, check_disjoint, tune, tuned_config
 from pmaxent.core.runs import load_run, run_training
-from pmaxent.core.tables import read_csv
-from pmaxent.reports import Stages, final_metric, parallel_highest_claim, prepare_reproduction, run_name, verdict
-from pmaxent.statistics import comparison_rows, comparison_table, mean_std
+from pmaxent.core.tables import read_csv, write_csv
+from pmaxent.reports import Stages, prepare_reproduction, run_name
+from pmaxent.statistics import seeds_for_power
+
+DETECTABLE_EFFECT = 1.5
+"""The standardized effect (difference of means over the pooled standard deviation) that the
+default evaluation seeds detect with power 0.8, after Holm's correction across the suite's
+(world, m) configurations."""
+
+SUITE_METHODS = ("parallel", "single", "random")
+MEASURES = ("entropy", "normalized_entropy", "coverage", "divergence")
+"""The yardstick's measures, in the order of measures.csv."""
 
 
 @dataclasses.dataclass(frozen=True)
 class ContinuousSuiteConfig:
-    """Settings of the continuous experiment; training settings not named here are
+    """Settings of the continuous experiment; training settings not named here (nor tuned) are
     :class:`ContinuousTrainConfig`'s defaults."""
 
     envs: tuple[str, ...] = ("gridworld-continuous", "room-det-continuous", "maze-det-continuous")
     """Worlds of the grid."""
-    agents: tuple[int, ...] = (2, 4)
+    agents: tuple[int, ...] = (2, 4, 8)
     """Team sizes m."""
-    seeds: tuple[int, ...] = (0, 1, 2)
-    """Training seeds (one dataset per seed and method)."""
-    updates: int = ContinuousTrainConfig.updates
-    """Updates per run."""
+    seeds: tuple[int, ...] | None = None
+    """Evaluation seeds (default: 0, 1, ... as many as seeds_for_power(DETECTABLE_EFFECT) asks for over the
+    suite's configurations, at least 10)."""
+    updates: int = 300
+    """Updates per run, for every method."""
+    batch_size: int = 4
+    """B, team samples per update, for every method."""
+    policy: str = "population"
+    """The team's policy (the single agent shares its every parameter across its K' = m trajectories)."""
+    tuning: TuningConfig = TuningConfig()
+    """The search space, budget and tuning seeds, the same for every method."""
+    tune_agents: int = 4
+    """The team size tuning runs at, per world; its choices serve every m."""
+    measure: YardstickConfig = YardstickConfig()
+    """The yardstick of the final policies."""
     dataset_trajectories: int = 10
-    """Trajectories per agent in each dataset (as many as team samples per update in training)."""
+    """Trajectories per agent in each dataset."""
     offline: ContinuousOfflineConfig = ContinuousOfflineConfig()
     """Offline goal reaching on the datasets of the largest teams (needs the offline extra; skipped without it)."""
+    offline_seeds: int = 3
+    """How many evaluation seeds' datasets offline agents train on (d3rlpy costs about 10 ms per step here)."""
     quick: bool = False
     """A smoke-test-sized run (the preset below)."""
 
-    def train_config(self, env: str, agents: int) -> ContinuousTrainConfig:
+    def evaluation_seeds(self) -> tuple[int, ...]:
+        if self.seeds is not None:
+            return tuple(self.seeds)
+        return tuple(range(seeds_for_power(DETECTABLE_EFFECT, len(self.envs) * len(self.agents))))
+
+    def base_config(self, env: str, agents: int) -> ContinuousTrainConfig:
+        """The training settings every method shares, before its tuned ones."""
         return ContinuousTrainConfig(
             env=env,
             agents=agents,
-            seeds=self.seeds,
             updates=self.updates,
+            batch_size=self.batch_size,
+            policy=self.policy,
             chunk=min(ContinuousTrainConfig.chunk, self.updates),
         )
 
@@ -55,12 +94,23 @@ class ContinuousSuiteConfig:
 QUICK_CONTINUOUS = ContinuousSuiteConfig(
     envs=("gridworld-continuous", "room-det-continuous"),
     agents=(2,),
-    seeds=(0, 1),
+    seeds=(0, 1, 2),
     updates=10,
+    batch_size=2,
+    tuning=TuningConfig(SearchSpace(lr=(3e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5,), k=(10,)), budget=2),
+    tune_agents=2,
+    measure=YardstickConfig(samples=2, k=10),
+    dataset_trajectories=2,
     offline=QUICK_OFFLINE,
+    offline_seeds=2,
     quick=True,
 )
 """What the tests and ``--quick`` run."""
+
+
+def method_run_dir(out: Path, env: str, agents: int, method: str) -> Path:
+    """Where a method's evaluation run lives (the random policy's: in the team's run)."""
+    return out / "runs" / run_name(env, agents) / ("parallel" if method == "random" else method)
 
 
 def reproduce_continuous(
@@ -68,266 +118,139 @@ def reproduce_continuous(
     config: ContinuousSuiteConfig = ContinuousSuiteConfig(),
     progress: bool = True,
 ) -> Path:
-    """Train, collect datasets and write OUT/report.md; finished stages are skipped on a re-run."""
+    """Tune, train, measure, collect datasets and write OUT/report.md; finished stages are skipped on a re-run."""
+    from pmaxent.continuous.claims import write_continuous_report
     from pmaxent.continuous.datasets import collect_continuous_run
-    from pmaxent.continuous.offline import evaluate_continuous_run
     from pmaxent.continuous.team import team_figures
 
-    out = prepare_reproduction(out_dir, {"suite": "continuous", **dataclasses.asdict(config)})
+    seeds = config.evaluation_seeds()
+    check_disjoint(config.tuning.seeds, seeds)
+    out = prepare_reproduction(out_dir, {"suite": "continuous", **dataclasses.asdict(config), "seeds": list(seeds)})
     stages = Stages(out / "timings.json")
     for env in config.envs:
+        tuning_dir = out / "tuning" / env
+        stages.run(
+            f"tune {env}",
+            (tuning_dir / "tuning.json").exists(),
+            lambda env=env, tuning_dir=tuning_dir: tune(
+                config.base_config(env, config.tune_agents), config.tuning, tuning_dir, config.measure, progress
+            ),
+        )
+        chosen = read_chosen(tuning_dir)
         for m in config.agents:
-            run_dir = out / "runs" / run_name(env, m)
-            train_config = config.train_config(env, m)
-            stages.run(
-                f"train {env} m={m}",
-                (run_dir / "params.npz").exists(),
-                lambda train_config=train_config, run_dir=run_dir: run_training(
-                    train_config, run_dir, resume=True, progress=progress, figures=team_figures
-                ),
-            )
-            stages.run(
-                f"datasets {env} m={m}",
-                (run_dir / "datasets.csv").exists(),
-                lambda run_dir=run_dir: collect_continuous_run(
-                    run_dir, trajectories=config.dataset_trajectories, overwrite=True, show_progress=False
-                ),
-            )
+            for method in ("parallel", "single"):
+                run_dir = method_run_dir(out, env, m, method)
+                train_config = dataclasses.replace(
+                    tuned_config(config.base_config(env, m), chosen, method),
+                    seeds=seeds,
+                    methods=("parallel", "random") if method == "parallel" else (method,),
+                )
+                stages.run(
+                    f"train {env} m={m} {method}",
+                    (run_dir / "params.npz").exists(),
+                    lambda c=train_config, d=run_dir, method=method: run_training(
+                        c, d, resume=True, progress=progress, figures=team_figures if method == "parallel" else None
+                    ),
+                )
+                stages.run(
+                    f"datasets {env} m={m} {method}",
+                    (run_dir / "datasets.csv").exists(),
+                    lambda d=run_dir: collect_continuous_run(
+                        d, trajectories=config.dataset_trajectories, overwrite=True, show_progress=False
+                    ),
+                )
+                stages.run(
+                    f"measure {env} m={m} {method}",
+                    (run_dir / "measures.csv").exists(),
+                    lambda d=run_dir: measure_run(d, config.measure, config.dataset_trajectories),
+                )
         if offline_available():
-            run_dir = out / "runs" / run_name(env, max(config.agents))
+            m = max(config.agents)
+            path = out / "runs" / run_name(env, m) / "offline.csv"
             stages.run(
-                f"offline {env} m={max(config.agents)}",
-                (run_dir / "offline.csv").exists(),
-                lambda run_dir=run_dir: evaluate_continuous_run(
-                    run_dir, config.offline, trajectories=config.dataset_trajectories, show_progress=progress
-                ),
+                f"offline {env} m={m}",
+                path.exists(),
+                lambda env=env, m=m, path=path: offline_stage(out, env, m, config, seeds, path, progress),
             )
-    return write_continuous_report(out, config)
+    pictures = {env: method_run_dir(out, env, max(config.agents), "parallel") / "team.png" for env in config.envs}
+    return write_continuous_report(out, config, suite_results(out, config), pictures)
 
 
-def _offline_results(out: Path, config: ContinuousSuiteConfig) -> dict[tuple[str, int], dict[str, np.ndarray]]:
-    """(env, m) -> method -> mean success over goals per training seed, from each offline.csv."""
-    results = {}
-    m = max(config.agents)
-    for env in config.envs:
-        path = out / "runs" / run_name(env, m) / "offline.csv"
-        if not path.exists():
-            continue
-        rows = read_csv(path)
-        results[(env, m)] = {
-            method: np.array(
-                [
-                    np.mean([float(r["success"]) for r in rows if r["method"] == method and int(r["seed"]) == seed])
-                    for seed in config.seeds
-                ]
+def read_chosen(tuning_dir: Path) -> dict[str, dict]:
+    return json.loads((tuning_dir / "tuning.json").read_text())["chosen"]
+
+
+def measure_run(run_dir: Path, measure: YardstickConfig, trajectories: int) -> None:
+    """RUN/measures.csv: the yardstick of every method and seed of a run, for its final policies
+    (source "policy": fresh rollouts) and for its datasets (source "dataset": all their points)."""
+    from pmaxent.continuous.datasets import load_continuous_run_datasets
+    from pmaxent.continuous.knn import knn_entropy
+
+    run = load_run(run_dir, ContinuousTrainConfig)
+    volume = run.components.env.feature_volume
+    rows = []
+    for method in run.config.methods:
+        scores = yardstick(run.components, run.params[method], run.config.seeds, measure, uniform=method == "random")
+        for i, seed in enumerate(run.config.seeds):
+            rows.append(("policy", method, seed, *(float(scores[name][i]) for name in MEASURES)))
+    _, datasets = load_continuous_run_datasets(run, trajectories=trajectories)
+    for method, group in datasets.items():
+        for dataset in group:
+            points = np.asarray(dataset.observations, np.float32).reshape(-1, 2)
+            entropy = float(knn_entropy(points, measure.k))
+            divergence = np.nan  # a dataset's episodes are not grouped by agent here
+            rows.append(
+                ("dataset", method, dataset.seed, entropy, entropy / np.log(volume), dataset.coverage, divergence)
             )
-            for method in ("parallel", "single", "random")
-        }
-    return results
+    write_csv(run_dir / "measures.csv", ("source", "method", "seed", *MEASURES), rows, float_format=".6g")
 
 
-def _results(out: Path, config: ContinuousSuiteConfig):
-    curves, datasets = {}, {}
+def offline_stage(out: Path, env: str, m: int, config: ContinuousSuiteConfig, seeds, path: Path, progress: bool):
+    """Offline goal reaching on the first ``offline_seeds`` seeds' datasets of every method."""
+    from pmaxent.continuous.datasets import load_continuous_run_datasets
+    from pmaxent.continuous.offline import evaluate_continuous_datasets, write_offline_csv
+
+    by_method, world = {}, None
+    for method in SUITE_METHODS:
+        world, loaded = load_continuous_run_datasets(
+            method_run_dir(out, env, m, method), [method], trajectories=config.dataset_trajectories
+        )
+        by_method[method] = [d for d in loaded[method] if d.seed in seeds[: config.offline_seeds]]
+    result = evaluate_continuous_datasets(world, by_method, config.offline, show_progress=progress)
+    write_offline_csv(path, result)
+
+
+def per_seed(rows: list[dict], method: str, field: str, seeds) -> np.ndarray:
+    """``field`` of ``method`` over ``seeds`` (in that order) from CSV rows with method and seed."""
+    values = {int(r["seed"]): float(r[field]) for r in rows if r["method"] == method}
+    return np.array([values[s] for s in seeds])
+
+
+def suite_results(out: Path, config: ContinuousSuiteConfig) -> dict:
+    """Everything the report needs: measures[(env, m)][method][name] and datasets[...] over the
+    evaluation seeds, offline[(env, m)][method] mean success over goals per seed, and the tunings."""
+    seeds = config.evaluation_seeds()
+    measures, datasets, offline, tunings = {}, {}, {}, {}
     for env in config.envs:
+        tunings[env] = json.loads((out / "tuning" / env / "tuning.json").read_text())
         for m in config.agents:
-            run = load_run(out / "runs" / run_name(env, m), ContinuousTrainConfig)
-            curves[(env, m)] = {
-                method: {k: v[i] for k, v in run.metrics.items()} for i, method in enumerate(run.config.methods)
+            measures[env, m], datasets[env, m] = {}, {}
+            for method in SUITE_METHODS:
+                run_dir = method_run_dir(out, env, m, method)
+                rows = read_csv(run_dir / "measures.csv")
+                for source, table in (("policy", measures), ("dataset", datasets)):
+                    chosen = [r for r in rows if r["source"] == source]
+                    table[env, m][method] = {name: per_seed(chosen, method, name, seeds) for name in MEASURES}
+        path = out / "runs" / run_name(env, max(config.agents)) / "offline.csv"
+        if path.exists():
+            rows = read_csv(path)
+            offline[env, max(config.agents)] = {
+                method: np.array(
+                    [
+                        np.mean([float(r["success"]) for r in rows if r["method"] == method and int(r["seed"]) == s])
+                        for s in seeds[: config.offline_seeds]
+                    ]
+                )
+                for method in SUITE_METHODS
             }
-            rows = read_csv(out / "runs" / run_name(env, m) / "datasets.csv")
-            datasets[(env, m)] = {
-                metric: {
-                    method: np.array([float(r[metric]) for r in rows if r["method"] == method])
-                    for method in ("parallel", "single", "random")
-                }
-                for metric in ("normalized_entropy", "coverage")
-            }
-    return curves, datasets
-
-
-def continuous_claims(
-    curves: dict, datasets: dict, config: ContinuousSuiteConfig, offline: dict | None = None
-) -> list[dict]:
-    """Claims (a) to (d) of the tabular report, measured in the continuous worlds; claim (c),
-    offline RL, from ``offline`` ((env, m) -> method -> success per seed; None or empty: not
-    measured)."""
-    keys = [(env, m) for env in config.envs for m in config.agents]
-    entropy_wins = coverage_wins = 0
-    details = []
-    for key in keys:
-        h = {method: final_metric(curves[key][method]["normalized_entropy"]) for method in ("parallel", "single")}
-        c = {method: final_metric(curves[key][method]["coverage"]) for method in ("parallel", "single")}
-        entropy_wins += h["parallel"].mean() > h["single"].mean()
-        coverage_wins += c["parallel"].mean() > c["single"].mean()
-        details.append(
-            f"{key[0]} m={key[1]}: entropy {mean_std(h['parallel'])} vs {mean_std(h['single'])}, coverage "
-            f"{c['parallel'].mean():.3f} vs {c['single'].mean():.3f}"
-        )
-    rows = [
-        {
-            "claim": (
-                "(a) parallel agents reach higher normalized entropy and coverage than the single agent with K' = m"
-            ),
-            "measured": (
-                f"entropy higher in {entropy_wins}/{len(keys)}, coverage higher in {coverage_wins}/{len(keys)} "
-                "(world, m); " + "; ".join(details)
-            ),
-            "holds": bool(entropy_wins == len(keys) and coverage_wins == len(keys)),
-        }
-    ]
-    rows.append(parallel_highest_claim(
-        "(b) parallel datasets have higher k-NN entropy than single and random ones",
-        {key: datasets[key]["normalized_entropy"] for key in keys}, decimals=3,
-    ))  # fmt: skip
-    claim_c = "(c) offline goal reaching on parallel datasets succeeds more often than on single and random ones"
-    if offline:
-        rows.append(
-            parallel_highest_claim(
-                f"{claim_c} (mean success over goals, d3rlpy {config.offline.algorithm})", offline, decimals=3
-            )
-        )
-    else:
-        rows.append(
-            {
-                "claim": claim_c,
-                "measured": "not measured: offline RL in continuous worlds needs the offline extra (pip install "
-                "'pmaxent[offline]')",
-                "holds": None,
-            }
-        )
-    agents = sorted(config.agents)
-    if len(agents) >= 3:
-        shrinks, notes = 0, []
-        for env in config.envs:
-            finals = [final_metric(curves[(env, m)]["parallel"]["normalized_entropy"]).mean() for m in agents]
-            gains = np.diff(finals) / np.diff(agents)
-            shrinks += bool(np.all(np.diff(gains) < 0))
-            notes.append(f"{env}: gain per agent " + ", ".join(f"{g:+.4f}" for g in gains))
-        rows.append(
-            {
-                "claim": "(d) the benefit per added agent shrinks as m grows",
-                "measured": f"shrinking in {shrinks}/{len(config.envs)}; " + "; ".join(notes),
-                "holds": bool(shrinks == len(config.envs)),
-            }
-        )
-    else:
-        rows.append(
-            {
-                "claim": "(d) the benefit per added agent shrinks as m grows",
-                "measured": f"not measured: needs three team sizes, the suite ran m in {agents}",
-                "holds": None,
-            }
-        )
-    return rows
-
-
-def write_continuous_report(out: Path, config: ContinuousSuiteConfig) -> Path:
-    """OUT/report.md with the learning curves, the teams, the dataset table and the claims."""
-    from pmaxent.plots.training import plot_learning_grid
-
-    curves, datasets = _results(out, config)
-    offline = _offline_results(out, config)
-    figures = out / "figures"
-    figures.mkdir(exist_ok=True)
-    plot_learning_grid(
-        curves,
-        figures / "learning_curves.png",
-        list(config.envs),
-        list(config.agents),
-        metrics=("normalized_entropy", "coverage"),
-    )
-    lines = [
-        "# Parallel maximum state entropy in continuous worlds",
-        "",
-        "Teams of m agents (parallel), one agent with K' = m trajectories (single) and uniform random actions "
-        f"(random), trained with the k-NN entropy estimator (k = {ContinuousTrainConfig.k}), Gaussian MLP policies "
-        f"{ContinuousTrainConfig.hidden} and Adam (lr {ContinuousTrainConfig.lr}, decayed by "
-        f"{ContinuousTrainConfig.lr_decay} per update), {config.updates} updates of B = "
-        f"{ContinuousTrainConfig.batch_size} team samples, seeds {', '.join(map(str, config.seeds))}. "
-        "Final values: mean over the last 1% of updates; mean ± std over seeds.",
-        "",
-        "## Claims",
-        "",
-        "| claim | measured | holds here |",
-        "|---|---|---|",
-    ]
-    for claim in continuous_claims(curves, datasets, config, offline):
-        lines.append(
-            f"| {claim['claim']} | {claim['measured']} | "
-            f"{'not measured' if claim['holds'] is None else verdict(claim)} |"
-        )
-    keys = [(env, m) for env in config.envs for m in config.agents]
-
-    def final(metric):
-        return {
-            key: {method: final_metric(curves[key][method][metric]) for method in ("parallel", "single")}
-            for key in keys
-        }
-
-    rows = comparison_rows("(a) entropy", final("normalized_entropy"), others=("single",))
-    rows += comparison_rows("(a) coverage", final("coverage"), others=("single",))
-    rows += comparison_rows("(b) dataset entropy", {key: datasets[key]["normalized_entropy"] for key in keys})
-    rows += comparison_rows("(c) offline success", offline)
-    lines += ["", *comparison_table(rows)]
-    lines += [
-        "",
-        "## Learning curves",
-        "",
-        "![learning curves](figures/learning_curves.png)",
-        "",
-        "## Where the agents go (training seed 0)",
-        "",
-    ]
-    for env in config.envs:
-        m = max(config.agents)
-        picture = figures / f"team_{run_name(env, m)}.png"
-        shutil.copyfile(out / "runs" / run_name(env, m) / "team.png", picture)
-        lines += [f"![{env}, m = {m}](figures/{picture.name})", ""]
-    lines += [
-        "## Datasets",
-        "",
-        f"One dataset per method and training seed, {config.dataset_trajectories} trajectories per agent (the single "
-        "agent and the random policy: m times as many); its k-NN entropy is estimated as in training.",
-        "",
-        "| world | m | method | normalized k-NN entropy | coverage |",
-        "|---|---|---|---|---|",
-    ]
-    for (env, m), values in datasets.items():
-        for method in ("parallel", "single", "random"):
-            lines.append(
-                f"| {env} | {m} | {method} | {mean_std(values['normalized_entropy'][method])} | "
-                f"{mean_std(values['coverage'][method])} |"
-            )
-    if offline:
-        offline_config = config.offline
-        lines += [
-            "", "## Offline goal reaching", "",
-            f"The datasets of the teams of {max(config.agents)} relabelled for every goal (the centre of every floor "
-            f"cell but the start on the maps; a grid of spacing {offline_config.goal_spacing} in GridWorldContinuous), "
-            f"reward 1 and termination within {offline_config.goal_radius} of the goal. "
-            f"One goal-conditioned d3rlpy {offline_config.algorithm} agent per dataset, {offline_config.steps} "
-            f"gradient steps of {offline_config.offline_batch_size} transitions, networks "
-            f"{offline_config.offline_hidden}; success over {offline_config.eval_episodes} episodes per goal from the "
-            f"start, cut at {offline_config.max_episode_steps} steps.",
-            "", "| world | m | method | mean success over goals |", "|---|---|---|---|",
-        ]  # fmt: skip
-        for (env, m), values in offline.items():
-            for method in ("parallel", "single", "random"):
-                lines.append(f"| {env} | {m} | {method} | {mean_std(values[method])} |")
-        lines.append("")
-        for env, m in offline:
-            picture = figures / f"offline_{run_name(env, m)}.png"
-            shutil.copyfile(out / "runs" / run_name(env, m) / "figures" / "fig9_offline_heatmaps.png", picture)
-            lines += [f"![offline success per goal, {env}, m = {m}](figures/{picture.name})", ""]
-    timings = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() else {}
-    total = sum(t["seconds"] or 0 for t in timings.values())
-    lines += [
-        "",
-        "## Settings",
-        "",
-        f"Machine: {platform.processor() or platform.machine()}, {len(jax.devices())} JAX devices "
-        f"({jax.default_backend()}), JAX {jax.__version__}. Stage times add up to {total:.0f} s.",
-    ]
-    report = out / "report.md"
-    report.write_text("\n".join(lines) + "\n")
-    return report
+    return {"seeds": seeds, "measures": measures, "datasets": datasets, "offline": offline, "tunings": tunings}

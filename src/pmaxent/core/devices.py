@@ -143,15 +143,29 @@ class Lanes:
     operations XLA may spread over the cores: a single continuous run updates much faster there
     than padded to two devices (the figures: docs/speed.md, Design measurements).
 
+    With a ``group`` of g, every device computes g lanes at once whatever the number of lanes:
+    they are padded to a multiple of g per device and run group after group in one loop
+    (:meth:`map_groups`), on every device even for a single lane. XLA's CPU code rounds a vmapped
+    batch of one or two lanes differently from three or more, batches of other sizes may differ
+    again, and so does a program on one device from one spread over two; training amplifies such a
+    rounding difference into a different run within tens of updates. A fixed group keeps each
+    lane's numbers independent of the lanes beside it (docs: determinism).
+
     Args:
         lane_shape: the leading lane axes of the trees to pack, e.g. (n_methods, n_seeds).
+        group: lanes per device at once (0: all of them at once).
     """
 
-    def __init__(self, lane_shape: tuple[int, ...]):
+    def __init__(self, lane_shape: tuple[int, ...], group: int = 0):
         self.lane_shape = tuple(lane_shape)
         self.n_lanes = int(np.prod(lane_shape))
-        self.devices = jax.devices() if self.n_lanes >= len(jax.devices()) else jax.devices()[:1]
-        self.n_padded = -(-self.n_lanes // len(self.devices)) * len(self.devices)
+        # a grouped run is always spread over every device: a program on one device computes differently
+        self.devices = jax.devices() if self.n_lanes >= len(jax.devices()) or group else jax.devices()[:1]
+        block = len(self.devices) * (group or 1)
+        self.n_padded = -(-self.n_lanes // block) * block
+        self.group = group or self.n_padded // len(self.devices)
+        self.groups = self.n_padded // (len(self.devices) * self.group)
+        self._grouped = bool(group)  # a grouped run's every group runs in the same loop, even a single one
         mesh = Mesh(np.array(self.devices), ("lanes",))
         self._sharding = NamedSharding(mesh, PartitionSpec("lanes"))
         self._pack = None
@@ -171,6 +185,24 @@ class Lanes:
         if self.n_padded > self.n_lanes:
             flat = jnp.concatenate([flat, jnp.repeat(flat[:1], self.n_padded - self.n_lanes, axis=0)])
         return flat
+
+    def map_groups(self, fn, *trees):
+        """``fn`` (on trees of packed lanes [n, ...] -> trees [n, ...]) applied to ``group`` lanes
+        per device at a time, one group after another (``jax.lax.map``), inside a jitted program."""
+        if not self._grouped:
+            return fn(*trees)
+        devices, groups, group = len(self.devices), self.groups, self.group
+
+        def split(x):  # [D * G * L] (device blocks) -> [G, D * L]: group g holds each device's g-th L lanes
+            x = jnp.swapaxes(x.reshape((devices, groups, group) + x.shape[1:]), 0, 1)
+            return x.reshape((groups, devices * group) + x.shape[3:])
+
+        def join(x):
+            x = jnp.swapaxes(x.reshape((groups, devices, group) + x.shape[2:]), 0, 1)
+            return x.reshape((devices * groups * group,) + x.shape[3:])
+
+        out = jax.lax.map(lambda args: fn(*args), jax.tree.map(split, trees))
+        return jax.tree.map(join, out)
 
     def unpack(self, tree):
         """Leaves [n_padded, ...] -> [*lane_shape, ...] (padding dropped), on the host as NumPy

@@ -121,7 +121,16 @@ class Family:
         ``options`` are fields of :attr:`offline_config_class`."""
         raise ValueError(f"the {self.name} family has no offline evaluation")
 
-    def reproduce(self, suite: str, out_dir: Path, *, quick: bool, progress: bool, skip: Sequence[str] = ()) -> Path:
+    def reproduce(
+        self,
+        suite: str,
+        out_dir: Path,
+        *,
+        quick: bool,
+        progress: bool,
+        skip: Sequence[str] = (),
+        seeds: int | None = None,
+    ) -> Path:
         """Run the experiment suite ``suite`` into ``out_dir`` (without the optional stages named in
-        ``skip``); returns its report (report.md)."""
+        ``skip``), with ``seeds`` seeds 0, 1, ... in place of its default ones; returns its report (report.md)."""
         raise ValueError(f"the {self.name} family runs no suite {suite!r}")

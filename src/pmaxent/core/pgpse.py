@@ -142,11 +142,12 @@ def team_metrics(entropies: TeamEntropies, feature_volume: float | None) -> dict
     """Batch means of the team metrics of SPEC section 5.
 
     entropy (nats) and normalized_entropy (H / ln feature_volume; NaN where the volume is None,
-    unknown) of the pooled samples, the
-    estimator's extras (e.g. support), agent_entropy (mean per-agent entropy) and diversity, the
-    mean KL of each agent's distribution to the team's. Every agent has the same number of
-    points, so the team distribution is the uniform mixture and, by the decomposition of SPEC
-    section 9, diversity = entropy - agent_entropy.
+    unknown) of the pooled samples, the estimator's extras (e.g. support), agent_entropy (mean
+    per-agent entropy) and entropy_gap = entropy - agent_entropy. For exact distributions the gap
+    is the agents' mean KL to their uniform mixture (SPEC section 9); for estimates from samples of
+    different sizes (the pooled sample is m times each agent's) it is not: a k-NN estimate of it on
+    trajectory points mostly measures the paths' geometry (docs: claims protocol). A proper k-NN
+    estimate of the KL between agents is the yardstick's (pmaxent.continuous.divergence).
     """
     team = entropies.team.mean()
     agent = entropies.agents.mean()
@@ -157,5 +158,5 @@ def team_metrics(entropies: TeamEntropies, feature_volume: float | None) -> dict
         else jnp.full_like(team, jnp.nan),
         **{name: value.mean() for name, value in entropies.extras.items()},
         "agent_entropy": agent,
-        "diversity": team - agent,
+        "entropy_gap": team - agent,
     }

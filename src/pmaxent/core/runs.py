@@ -125,7 +125,7 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
         def run_lane(state, shared, learning):
             return jax.lax.scan(lambda s, _: update(s, shared, learning), state, None, length=length)
 
-        return jax.vmap(run_lane)(states, shared, learning)
+        return lanes.map_groups(jax.vmap(run_lane), states, shared, learning)
 
     return _jit(run, "train-chunk", fingerprint, static_argnums=(1,))
 
@@ -199,7 +199,7 @@ def run_training(
     metrics: dict[str, np.ndarray] = {}
     if checkpoint is not None and checkpoint.exists():
         states, metrics = load_checkpoint(checkpoint, states)
-    lanes = Lanes((len(config.methods), len(config.seeds)))
+    lanes = Lanes((len(config.methods), len(config.seeds)), getattr(config, "lane_group", 0))
     packed = lanes.pack(states)
     run_chunk = make_chunk_runner(config, components, lanes, fingerprint)
     done = int(np.asarray(states.step).reshape(-1)[0])
@@ -335,7 +335,7 @@ def _write_results(run: TrainedRun, plot: bool, figures: FigureHook | None) -> N
             if name
             not in (
                 "agent_entropy",
-                "diversity",
+                "entropy_gap",
                 "normalized_entropy" if np.isnan(run.metrics["normalized_entropy"]).all() else "entropy",
             )
         ]

@@ -63,6 +63,10 @@ class TrainConfig(RunConfig):
     """Score weight baseline: 'none' (the paper's), 'loo-agent', 'loo-sample', 'both'."""
     chunk: int = 500
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
+    lane_group: int = 0
+    """Lanes (methods x seeds) each device computes at once, padded with copies and run group after group: XLA
+    rounds a vmapped batch differently at different sizes, so a fixed group keeps a seed's numbers independent of
+    what trains beside it. 0: every lane at once (the fastest; a seed's numbers may then depend on the others)."""
     rng: str = "hash"
     """Random numbers of the rollouts: 'hash' (fast counter hash seeded by threefry, see
     pmaxent.core.random) or a JAX PRNG implementation: 'threefry2x32', 'rbg', 'unsafe_rbg'."""
@@ -75,6 +79,8 @@ class TrainConfig(RunConfig):
         super().__post_init__()
         for field in ("agents", "batch_size", "trajectories"):
             check_positive_int(field, getattr(self, field))
+        if isinstance(self.lane_group, bool) or not isinstance(self.lane_group, int) or self.lane_group < 0:
+            raise ValueError(f"lane_group must be a non-negative integer; got {self.lane_group!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be finite and positive; got {self.lr!r}")
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
@@ -175,7 +181,7 @@ def make_update(
 def metric_names(components: Components, logged) -> tuple[str, ...]:
     """The names in ``logged`` (the metric names an update returns) in column order: those of
     :func:`team_metrics`, then the environment's own, without the internal "finite"."""
-    first = ("entropy", "normalized_entropy", *components.estimator.extra_metrics, "agent_entropy", "diversity")
+    first = ("entropy", "normalized_entropy", *components.estimator.extra_metrics, "agent_entropy", "entropy_gap")
     return first + tuple(sorted(set(logged) - set(first) - {"finite"}))
 
 

@@ -90,7 +90,16 @@ class TabularFamily(Family):
             run_dir, choice.variant, seed=seed, methods=methods, trajectories=trajectories, show_progress=progress
         )
 
-    def reproduce(self, suite: str, out_dir: Path, *, quick: bool, progress: bool, skip: Sequence[str] = ()) -> Path:
+    def reproduce(
+        self,
+        suite: str,
+        out_dir: Path,
+        *,
+        quick: bool,
+        progress: bool,
+        skip: Sequence[str] = (),
+        seeds: int | None = None,
+    ) -> Path:
         import dataclasses
 
         from pmaxent.tabular.paper import QUICK, ReproduceConfig, reproduce
@@ -99,4 +108,6 @@ class TabularFamily(Family):
         if unknown:
             raise ValueError(f"the paper suite has no optional stage {', '.join(sorted(unknown))}; it can skip: theory")
         config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory="theory" not in skip)
+        if seeds is not None:
+            config = dataclasses.replace(config, seeds=tuple(range(seeds)))
         return reproduce(out_dir, config, progress=progress)

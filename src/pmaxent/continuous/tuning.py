@@ -1,0 +1,146 @@
+"""The tuning stage of the continuous claims (SPEC section 13): settings chosen on tuning seeds, the
+same way for every method, then frozen.
+
+A fixed number of settings (``budget``) is drawn from one grid (:class:`SearchSpace`) by a fixed
+draw. Each setting trains the team and the single agent side by side on the tuning seeds (the same
+updates, samples and seeds for both), and every final policy is measured by the yardstick of
+:mod:`pmaxent.continuous.evaluation`, never by its training objective. Each method keeps the
+setting with the highest mean yardstick entropy over the tuning seeds. The whole table and the
+choices are written to ``tuning.json``; the evaluation stage reads its settings from there and
+trains on seeds the tuning never saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.evaluation import YardstickConfig, yardstick
+from pmaxent.core.progress import progress_bar
+from pmaxent.core.runs import run_training
+
+TUNED_METHODS = ("parallel", "single")
+"""The methods a tuning run trains side by side (the random policy has nothing to tune)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    """The grid every method is tuned over: the settings the earlier defaults were chosen by."""
+
+    lr: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
+    """Adam's initial step size."""
+    lr_decay: tuple[float, ...] = (0.998, 1.0)
+    """Its per-update decay."""
+    log_std_init: tuple[float, ...] = (-1.5, -1.0, -0.5)
+    """The policies' initial log standard deviation."""
+    k: tuple[int, ...] = (10, 15, 30)
+    """k of the training estimator."""
+
+    def grid(self) -> list[dict]:
+        """Every setting, as {field: value}, in the fields' order."""
+        names = [field.name for field in dataclasses.fields(self)]
+        return [
+            dict(zip(names, values, strict=True)) for values in itertools.product(*(getattr(self, n) for n in names))
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningConfig:
+    """How much tuning every method gets."""
+
+    space: SearchSpace = SearchSpace()
+    """The grid."""
+    budget: int = 8
+    """Settings drawn from the grid, without replacement; every method trains on each of them."""
+    seeds: tuple[int, ...] = (1000, 1001)
+    """Tuning seeds; evaluation must use others."""
+    draw: int = 0
+    """Seed of the draw of settings."""
+
+    def __post_init__(self):
+        size = len(self.space.grid())
+        if not (isinstance(self.budget, int) and 1 <= self.budget <= size):
+            raise ValueError(f"budget must be between 1 and the grid's {size} settings; got {self.budget!r}")
+        if not self.seeds:
+            raise ValueError("tuning needs at least one seed")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+
+    def settings(self) -> list[dict]:
+        """The settings tried, in the order of the grid."""
+        grid = self.space.grid()
+        chosen = np.random.default_rng(self.draw).choice(len(grid), self.budget, replace=False)
+        return [grid[i] for i in sorted(chosen)]
+
+
+def check_disjoint(tuning_seeds, evaluation_seeds) -> None:
+    """Refuse evaluation seeds that tuning used."""
+    shared = sorted(set(tuning_seeds) & set(evaluation_seeds))
+    if shared:
+        raise ValueError(
+            f"evaluation seeds {shared} were used for tuning; pick evaluation seeds outside {tuning_seeds}"
+        )
+
+
+def tune(
+    base: ContinuousTrainConfig,
+    tuning: TuningConfig,
+    out_dir: str | Path,
+    measure: YardstickConfig = YardstickConfig(),
+    progress: bool = True,
+) -> dict:
+    """Train every drawn setting on the tuning seeds and choose one per method.
+
+    ``base`` gives everything but the tuned fields (its seeds and methods are replaced). Each
+    setting's run directory is OUT/setting-i, resumed where it exists. Returns (and writes to
+    OUT/tuning.json) {"space", "budget", "seeds", "yardstick", "rows", "chosen"}: one row per
+    setting, method and seed with the yardstick's values, and per method the chosen setting.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    settings = tuning.settings()
+    with progress_bar(len(settings), f"tuning {base.env} m={base.agents}", enabled=progress, unit="settings") as bar:
+        for index, setting in enumerate(settings):
+            config = dataclasses.replace(base, seeds=tuning.seeds, methods=TUNED_METHODS, **setting)
+            run = run_training(config, out / f"setting-{index}", resume=True, progress=False, plot=False)
+            for method in TUNED_METHODS:
+                scores = yardstick(run.components, run.params[method], tuning.seeds, measure)
+                for i, seed in enumerate(tuning.seeds):
+                    rows.append(
+                        {"setting": index, **setting, "method": method, "seed": seed}
+                        | {name: float(values[i]) for name, values in scores.items()}
+                    )
+            bar.advance()
+    result = {
+        "space": dataclasses.asdict(tuning.space),
+        "budget": tuning.budget,
+        "seeds": list(tuning.seeds),
+        "yardstick": dataclasses.asdict(measure),
+        "rows": rows,
+        "chosen": choose(rows, settings),
+    }
+    (out / "tuning.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def choose(rows: list[dict], settings: list[dict]) -> dict[str, dict]:
+    """Per method, the setting with the highest mean yardstick entropy over the tuning seeds (the
+    first in the grid's order on a tie)."""
+    chosen = {}
+    for method in sorted({row["method"] for row in rows}):
+        means = [
+            np.mean([r["entropy"] for r in rows if r["method"] == method and r["setting"] == index])
+            for index in range(len(settings))
+        ]
+        chosen[method] = settings[int(np.argmax(means))]
+    return chosen
+
+
+def tuned_config(base: ContinuousTrainConfig, chosen: dict[str, dict], method: str) -> ContinuousTrainConfig:
+    """``base`` with ``method``'s chosen setting."""
+    return dataclasses.replace(base, **chosen[method])

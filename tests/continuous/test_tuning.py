@@ -1,0 +1,64 @@
+"""The tuning stage: a fixed draw from one grid for every method, choices by the yardstick on
+tuning seeds, evaluation seeds kept apart."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from pmaxent.continuous.config import ContinuousTrainConfig
+from pmaxent.continuous.evaluation import YardstickConfig
+from pmaxent.continuous.tuning import SearchSpace, TuningConfig, check_disjoint, choose, tune, tuned_config
+
+
+def test_the_grid_is_every_combination_and_the_draw_is_fixed_and_without_replacement():
+    space = SearchSpace(lr=(1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -1.0, -0.5), k=(10, 30))
+    grid = space.grid()
+    assert len(grid) == 12 and len({tuple(s.values()) for s in grid}) == 12
+    assert grid[0] == {"lr": 1e-3, "lr_decay": 1.0, "log_std_init": -1.5, "k": 10}
+    settings = TuningConfig(space, budget=5).settings()
+    assert settings == TuningConfig(space, budget=5).settings()
+    assert len({tuple(s.values()) for s in settings}) == 5 and all(s in grid for s in settings)
+    assert TuningConfig(space, budget=5, draw=1).settings() != settings
+    assert TuningConfig(space, budget=12).settings() == grid
+
+
+def test_a_budget_outside_the_grid_and_shared_seeds_are_refused():
+    with pytest.raises(ValueError, match="budget"):
+        TuningConfig(SearchSpace(lr=(1e-3,), lr_decay=(1.0,), log_std_init=(-1.5,), k=(10,)), budget=2)
+    with pytest.raises(ValueError, match=r"evaluation seeds \[1000\] were used for tuning"):
+        check_disjoint((1000, 1001), (0, 1000))
+    check_disjoint((1000, 1001), tuple(range(14)))
+
+
+def test_each_method_keeps_its_best_mean_over_the_tuning_seeds():
+    settings = [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}]
+    scores = {("parallel", 0): [1.0, 3.0], ("parallel", 1): [2.0, 2.5], ("parallel", 2): [4.0, 0.0],
+              ("single", 0): [1.0, 1.0], ("single", 1): [0.5, 0.5], ("single", 2): [1.0, 1.0]}  # fmt: skip
+    rows = [
+        {"setting": i, "method": method, "seed": seed, "entropy": value}
+        for (method, i), values in scores.items()
+        for seed, value in enumerate(values)
+    ]
+    assert choose(rows, settings) == {"parallel": {"lr": 0.2}, "single": {"lr": 0.1}}  # a tie: the first
+
+
+def test_tuning_trains_every_setting_for_both_methods_and_writes_its_table(tmp_path):
+    base = ContinuousTrainConfig(agents=2, horizon=30, k=4, hidden=(8, 8), updates=3, chunk=3, batch_size=2)
+    space = SearchSpace(lr=(1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -0.5), k=(4,))
+    tuning = TuningConfig(space, budget=3, seeds=(50, 51))
+    result = tune(base, tuning, tmp_path, YardstickConfig(samples=2, k=5), progress=False)
+    saved = json.loads((tmp_path / "tuning.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert len(saved["rows"]) == 3 * 2 * 2 and {r["seed"] for r in saved["rows"]} == {50, 51}
+    for method in ("parallel", "single"):
+        means = [
+            np.mean([r["entropy"] for r in saved["rows"] if r["method"] == method and r["setting"] == i])
+            for i in range(3)
+        ]
+        assert saved["chosen"][method] == tuning.settings()[int(np.argmax(means))]
+    config = tuned_config(base, saved["chosen"], "single")
+    assert dataclasses.asdict(config) == dataclasses.asdict(dataclasses.replace(base, **saved["chosen"]["single"]))
+    # a re-run resumes the finished settings' run directories and gives the same table
+    assert tune(base, tuning, tmp_path, YardstickConfig(samples=2, k=5), progress=False)["rows"] == saved["rows"]
