@@ -4,7 +4,7 @@ import numpy as np
 
 from pmaxent.continuous.claims import claims_table, configuration_rows, shrinking_rows
 
-METHODS = ("parallel", "single", "random")
+METHODS = ("parallel", "single", "latent", "random")
 
 
 def _results(means: dict, seeds: int = 12, spread: float = 0.01, seed: int = 0) -> dict:
@@ -23,9 +23,9 @@ def _results(means: dict, seeds: int = 12, spread: float = 0.01, seed: int = 0) 
 
 def test_a_clear_lead_holds_a_clear_deficit_does_not_and_a_tie_is_not_enough_evidence():
     means = {
-        ("a", 2): {"parallel": 0.6, "single": 0.5, "random": 0.3},
-        ("a", 4): {"parallel": 0.5, "single": 0.6, "random": 0.3},
-        ("b", 2): {"parallel": 0.5, "single": 0.5, "random": 0.3},
+        ("a", 2): {"parallel": 0.6, "single": 0.5, "latent": 0.6, "random": 0.3},
+        ("a", 4): {"parallel": 0.5, "single": 0.6, "latent": 0.4, "random": 0.3},
+        ("b", 2): {"parallel": 0.5, "single": 0.5, "latent": 0.5, "random": 0.3},
     }
     rows = configuration_rows(_results(means))
     verdict = {(r["label"], r["world"], r["m"], r["other"]): r["comparison"].verdict for r in rows}
@@ -33,14 +33,16 @@ def test_a_clear_lead_holds_a_clear_deficit_does_not_and_a_tie_is_not_enough_evi
     assert verdict["(a) entropy", "a", 4, "single"] == "does not hold"
     assert verdict["(a) entropy", "b", 2, "single"] == "not enough evidence"
     assert verdict["(b) dataset entropy", "a", 2, "random"] == "holds"
+    assert verdict["(e) entropy", "a", 4, "latent"] == "holds"
     claims = claims_table(rows, [], offline_measured=False)
     assert claims[0]["verdicts"] == "1 holds, 1 does not hold, 1 not enough evidence"
-    assert claims[2]["verdicts"] == "not measured"
+    assert claims[2]["verdicts"] == "not measured" and claims[3]["verdicts"] == "not measured"
+    assert claims[4]["verdicts"] == "1 holds, 2 not enough evidence"
 
 
 def test_the_benefit_per_agent_shrinks_where_the_gains_are_concave_and_not_where_they_are_linear():
-    concave = {("c", m): {"parallel": np.log(m), "single": 0.0, "random": 0.0} for m in (2, 4, 8)}
-    linear = {("l", m): {"parallel": 0.1 * m, "single": 0.0, "random": 0.0} for m in (2, 4, 8)}
+    concave = {("c", m): {"parallel": np.log(m), "single": 0.0, "latent": 0.0, "random": 0.0} for m in (2, 4, 8)}
+    linear = {("l", m): {"parallel": 0.1 * m, "single": 0.0, "latent": 0.0, "random": 0.0} for m in (2, 4, 8)}
     rows = shrinking_rows(_results(concave | linear), (2, 4, 8))
     assert [(r["world"], r["verdict"]) for r in rows] == [("c", "holds"), ("l", "not enough evidence")]
     assert rows[0]["effect"] < 0 and abs(rows[1]["effect"]) < 0.01

@@ -142,3 +142,20 @@ def test_a_population_run_directory_trains_collects_and_loads(tmp_path):
     assert len(collected.datasets["parallel"]) == 2
     with pytest.raises(ValueError, match="unknown policy 'tree'"):
         dataclasses.replace(config, policy="tree")
+
+
+def test_a_single_agent_with_latent_modes_is_one_network_with_a_code_per_trajectory():
+    config = ContinuousTrainConfig(**TINY, agents=3, batch_size=2, updates=5, chunk=5, seeds=(0,), single_modes=True)
+    run = families.run_training(config, progress=False)
+    single, team = run.params["single"], run.params["parallel"]
+    for name in ("head", "log_std"):  # one network: every slot's copy equal
+        for leaf in jax.tree.leaves(single[name]):
+            np.testing.assert_array_equal(leaf[0], np.broadcast_to(leaf[0, :1], leaf[0].shape))
+    codes = np.asarray(single["embedding"][0])
+    assert len({tuple(code) for code in codes}) == 3  # three latent codes, each moved by its own trajectories
+    plain = families.run_training(dataclasses.replace(config, single_modes=False), progress=False)
+    plain_codes = np.asarray(plain.params["single"]["embedding"][0])
+    np.testing.assert_array_equal(plain_codes, np.broadcast_to(plain_codes[:1], plain_codes.shape))
+    np.testing.assert_array_equal(team["embedding"], plain.params["parallel"]["embedding"])  # the team is unchanged
+    with pytest.raises(ValueError, match="single_modes needs the population policy"):
+        ContinuousTrainConfig(single_modes=True)

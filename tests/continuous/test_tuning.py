@@ -45,14 +45,16 @@ def test_each_method_keeps_its_best_mean_over_the_tuning_seeds():
 
 
 def test_tuning_trains_every_setting_for_both_methods_and_writes_its_table(tmp_path):
-    base = ContinuousTrainConfig(agents=2, horizon=30, k=4, hidden=(8, 8), updates=3, chunk=3, batch_size=2)
+    base = ContinuousTrainConfig(
+        agents=2, horizon=30, k=4, hidden=(8, 8), updates=3, chunk=3, batch_size=2, policy="population"
+    )
     space = SearchSpace(lr=(1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -0.5), k=(4,))
     tuning = TuningConfig(space, budget=3, seeds=(50, 51))
     result = tune(base, tuning, tmp_path, YardstickConfig(samples=2, k=5), progress=False)
     saved = json.loads((tmp_path / "tuning.json").read_text())
     assert saved == json.loads(json.dumps(result))
-    assert len(saved["rows"]) == 3 * 2 * 2 and {r["seed"] for r in saved["rows"]} == {50, 51}
-    for method in ("parallel", "single"):
+    assert len(saved["rows"]) == 3 * 3 * 2 and {r["seed"] for r in saved["rows"]} == {50, 51}
+    for method in ("parallel", "single", "latent"):
         means = [
             np.mean([r["entropy"] for r in saved["rows"] if r["method"] == method and r["setting"] == i])
             for i in range(3)
@@ -62,3 +64,6 @@ def test_tuning_trains_every_setting_for_both_methods_and_writes_its_table(tmp_p
     assert dataclasses.asdict(config) == dataclasses.asdict(dataclasses.replace(base, **saved["chosen"]["single"]))
     # a re-run resumes the finished settings' run directories and gives the same table
     assert tune(base, tuning, tmp_path, YardstickConfig(samples=2, k=5), progress=False)["rows"] == saved["rows"]
+    one = TuningConfig(space, budget=1, seeds=(50,))
+    networks = tune(dataclasses.replace(base, policy="networks"), one, tmp_path / "n", YardstickConfig(2, 5), False)
+    assert set(networks["chosen"]) == {"parallel", "single"}  # no latent modes without a population's embeddings

@@ -31,6 +31,7 @@ CLAIMS = {
     "(a) entropy": ("policy", "normalized_entropy", ("single",)),
     "(a) coverage": ("policy", "coverage", ("single",)),
     "(b) dataset entropy": ("dataset", "normalized_entropy", ("single", "random")),
+    "(e) entropy": ("policy", "normalized_entropy", ("latent",)),
 }
 """Label -> (source, measure, the methods the team must beat)."""
 
@@ -39,6 +40,8 @@ CLAIM_TEXT = {
     "(b)": "(b) the team's datasets have higher k-NN entropy than the single agent's and the random policy's",
     "(c)": "(c) offline goal reaching on the team's datasets succeeds more often than on the others'",
     "(d)": "(d) the entropy gained per added agent shrinks as m grows",
+    "(e)": "(e) a team's final policies reach higher entropy than one network with a latent code per trajectory "
+    "(K' = m): more than a mixture of modes",
 }
 
 
@@ -118,50 +121,48 @@ def claims_table(rows: list[dict], shrinking: list[dict], offline_measured: bool
             for v in per_config.values()
         ]
 
-    lines = []
-    for tag in ("(a)", "(b)"):
+    def tested(tag):
         labels = [label for label in by_label if label.startswith(tag)]
         measured = "; ".join(f"{label[4:]}: {_summary(verdicts_of(label))}" for label in labels)
-        lines.append({"claim": CLAIM_TEXT[tag], "verdicts": _summary(verdicts_of(tag)), "measured": measured})
-    lines.append(
-        {
-            "claim": CLAIM_TEXT["(c)"],
-            "verdicts": _summary(verdicts_of("(c)")) if offline_measured else "not measured",
-            "measured": "mean success over goals"
-            if offline_measured
-            else "not measured: needs the offline extra (pip install 'pmaxent[offline]')",
-        }
-    )
-    lines.append(
-        {
-            "claim": CLAIM_TEXT["(d)"],
-            "verdicts": _summary([r["verdict"] for r in shrinking]) if shrinking else "not measured",
-            "measured": "; ".join(f"{r['world']}: second difference {r['effect']:+.4f}" for r in shrinking)
-            or "not measured: needs three team sizes",
-        }
-    )
-    return lines
+        return {"claim": CLAIM_TEXT[tag], "verdicts": _summary(verdicts_of(tag)), "measured": measured}
+
+    offline = {
+        "claim": CLAIM_TEXT["(c)"],
+        "verdicts": _summary(verdicts_of("(c)")) if offline_measured else "not measured",
+        "measured": "mean success over goals"
+        if offline_measured
+        else "not measured: needs the offline extra (pip install 'pmaxent[offline]')",
+    }
+    per_agent = {
+        "claim": CLAIM_TEXT["(d)"],
+        "verdicts": _summary([r["verdict"] for r in shrinking]) if shrinking else "not measured",
+        "measured": "; ".join(f"{r['world']}: second difference {r['effect']:+.4f}" for r in shrinking)
+        or "not measured: needs three team sizes",
+    }
+    return [tested("(a)"), tested("(b)"), offline, per_agent, tested("(e)")]
 
 
 def aggregate_lines(results: dict, agents) -> list[str]:
     """Per m, each method's IQM of the final policies' normalized entropy over seeds x worlds, and
-    the probability that the team beats the single agent."""
+    the probability that the team beats the single agent, and the single agent with latent modes."""
     worlds = list(dict.fromkeys(env for env, _ in results["measures"]))
     lines = [
         AGGREGATE_HEADING,
         "",
-        "| m | parallel | single | random | P(parallel > single) |",
-        "|---|---|---|---|---|",
+        "| m | parallel | single | latent | random | P(parallel > single) | P(parallel > latent) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for m in agents:
         scores = {
             method: np.stack([results["measures"][env, m][method]["normalized_entropy"] for env in worlds], axis=1)
-            for method in ("parallel", "single", "random")
+            for method in ("parallel", "single", "latent", "random")
         }
         iqm = aggregate(scores)
-        p, low, high = probability_of_improvement(scores["parallel"], scores["single"])
-        cells = [f"{iqm[x][0]:.3f} [{iqm[x][1]:.3f}, {iqm[x][2]:.3f}]" for x in ("parallel", "single", "random")]
-        lines.append(f"| {m} | {' | '.join(cells)} | {p:.2f} [{low:.2f}, {high:.2f}] |")
+        cells = [f"{iqm[x][0]:.3f} [{iqm[x][1]:.3f}, {iqm[x][2]:.3f}]" for x in scores]
+        for other in ("single", "latent"):
+            p, low, high = probability_of_improvement(scores["parallel"], scores[other])
+            cells.append(f"{p:.2f} [{low:.2f}, {high:.2f}]")
+        lines.append(f"| {m} | {' | '.join(cells)} |")
     return lines
 
 
@@ -203,8 +204,9 @@ def write_continuous_report(out: Path, config, results: dict, pictures: dict[str
     lines = [
         "# Parallel maximum state entropy in continuous worlds",
         "",
-        f"Teams of m agents (parallel, {config.policy} policy), one agent with K' = m trajectories (single) and "
-        f"uniform random actions (random); {config.updates} updates of B = {config.batch_size} team samples for "
+        f"Teams of m agents (parallel, {config.policy} policy), one agent with K' = m trajectories (single), one "
+        "network with a latent code per trajectory (latent, K' = m) and uniform random actions (random); "
+        f"{config.updates} updates of B = {config.batch_size} team samples for "
         f"every method. Each method tuned alike: {tuning.budget} settings drawn from the grid "
         f"{_space_text(tuning.space)}, at m = {config.tune_agents} on tuning seeds "
         f"{', '.join(map(str, tuning.seeds))}. Evaluated on {len(seeds)} other seeds ({seeds[0]} to {seeds[-1]}) by "

@@ -179,6 +179,8 @@ class ContinuousTrainConfig(TrainConfig):
             raise ValueError(f"unknown policy {self.policy!r}; choose from {', '.join(POLICIES)}")
         if isinstance(self.embedding, bool) or not isinstance(self.embedding, int) or self.embedding < 0:
             raise ValueError(f"embedding must be a non-negative integer; got {self.embedding!r}")
+        if self.single_modes and (self.policy != "population" or not self.embedding):
+            raise ValueError("single_modes needs the population policy with embeddings (the latent codes)")
         if self.log_std_init is None:
             object.__setattr__(self, "log_std_init", LOG_STD_INIT)
         check_physics(self)

@@ -77,7 +77,7 @@ def make_offpolicy_learn(config, components: Components) -> Callable:
         def step(carry):
             params, opt_state, taken, tries, scale, _ = carry
             grad = jax.grad(lambda p: measure(p)[0])(params)
-            grad = jax.tree.map(lambda g: g * learning, tie_shared(policy, params, grad, shared))
+            grad = jax.tree.map(lambda g: g * learning, tie_shared(policy, params, grad, shared, config.single_modes))
             updates, new_opt_state = optimizer.update(grad, opt_state, params)
             candidate = optax.apply_updates(params, jax.tree.map(lambda u: u * scale, updates))
             _, (entropy, kls) = measure(candidate)

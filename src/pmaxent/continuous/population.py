@@ -135,6 +135,16 @@ class GaussianPopulation(GaussianMLPTeam):
             "log_std": False,
         }
 
+    def mode_leaves(self, params: dict[str, Any]) -> dict[str, Any]:
+        """True for the embeddings: the latent codes that keep a single policy's trajectories apart
+        when the single agent is one network conditioned on a latent (``single_modes``)."""
+        return {
+            "trunk": jax.tree.map(lambda _: False, params["trunk"]),
+            "head": jax.tree.map(lambda _: False, params["head"]),
+            "embedding": True,
+            "log_std": False,
+        }
+
     def _scaled(self, observations: jax.Array) -> jax.Array:
         if self.obs_low is None:
             return observations

@@ -25,7 +25,16 @@ import numpy as np
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig, yardstick
 from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, offline_available
-from pmaxent.continuous.tuning import SearchSpace, TuningConfig, check_disjoint, tune, tuned_config
+from pmaxent.continuous.tuning import (
+    TUNED_METHODS,
+    SearchSpace,
+    TuningConfig,
+    check_disjoint,
+    method_config,
+    method_label,
+    tune,
+    tuned_config,
+)
 from pmaxent.core.runs import load_run, run_training
 from pmaxent.core.tables import read_csv, write_csv
 from pmaxent.reports import Stages, prepare_reproduction, run_name
@@ -36,7 +45,8 @@ DETECTABLE_EFFECT = 1.5
 default evaluation seeds detect with power 0.8, after Holm's correction across the suite's
 (world, m) configurations."""
 
-SUITE_METHODS = ("parallel", "single", "random")
+SUITE_METHODS = ("parallel", "single", "latent", "random")
+"""The team, the single agent, the single agent with latent modes and the random policy."""
 MEASURES = ("entropy", "normalized_entropy", "coverage", "divergence")
 """The yardstick's measures, in the order of measures.csv."""
 
@@ -138,12 +148,10 @@ def reproduce_continuous(
         )
         chosen = read_chosen(tuning_dir)
         for m in config.agents:
-            for method in ("parallel", "single"):
+            for method in TUNED_METHODS:
                 run_dir = method_run_dir(out, env, m, method)
-                train_config = dataclasses.replace(
-                    tuned_config(config.base_config(env, m), chosen, method),
-                    seeds=seeds,
-                    methods=("parallel", "random") if method == "parallel" else (method,),
+                train_config = method_config(
+                    dataclasses.replace(tuned_config(config.base_config(env, m), chosen, method), seeds=seeds), method
                 )
                 stages.run(
                     f"train {env} m={m} {method}",
@@ -191,10 +199,12 @@ def measure_run(run_dir: Path, measure: YardstickConfig, trajectories: int) -> N
     rows = []
     for method in run.config.methods:
         scores = yardstick(run.components, run.params[method], run.config.seeds, measure, uniform=method == "random")
+        label = method_label(run.config, method)
         for i, seed in enumerate(run.config.seeds):
-            rows.append(("policy", method, seed, *(float(scores[name][i]) for name in MEASURES)))
+            rows.append(("policy", label, seed, *(float(scores[name][i]) for name in MEASURES)))
     _, datasets = load_continuous_run_datasets(run, trajectories=trajectories)
     for method, group in datasets.items():
+        method = method_label(run.config, method)
         for dataset in group:
             points = np.asarray(dataset.observations, np.float32).reshape(-1, 2)
             entropy = float(knn_entropy(points, measure.k))
@@ -212,10 +222,11 @@ def offline_stage(out: Path, env: str, m: int, config: ContinuousSuiteConfig, se
 
     by_method, world = {}, None
     for method in SUITE_METHODS:
+        stored = "single" if method == "latent" else method
         world, loaded = load_continuous_run_datasets(
-            method_run_dir(out, env, m, method), [method], trajectories=config.dataset_trajectories
+            method_run_dir(out, env, m, method), [stored], trajectories=config.dataset_trajectories
         )
-        by_method[method] = [d for d in loaded[method] if d.seed in seeds[: config.offline_seeds]]
+        by_method[method] = [d for d in loaded[stored] if d.seed in seeds[: config.offline_seeds]]
     result = evaluate_continuous_datasets(world, by_method, config.offline, show_progress=progress)
     write_offline_csv(path, result)
 

@@ -2,8 +2,9 @@
 same way for every method, then frozen.
 
 A fixed number of settings (``budget``) is drawn from one grid (:class:`SearchSpace`) by a fixed
-draw. Each setting trains the team and the single agent side by side on the tuning seeds (the same
-updates, samples and seeds for both), and every final policy is measured by the yardstick of
+draw. Each setting trains the team and the single agent side by side on the tuning seeds, and the
+single agent with latent modes beside them (the same updates, samples and seeds for all three),
+and every final policy is measured by the yardstick of
 :mod:`pmaxent.continuous.evaluation`, never by its training objective. Each method keeps the
 setting with the highest mean yardstick entropy over the tuning seeds. The whole table and the
 choices are written to ``tuning.json``; the evaluation stage reads its settings from there and
@@ -24,8 +25,27 @@ from pmaxent.continuous.evaluation import YardstickConfig, yardstick
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.runs import run_training
 
-TUNED_METHODS = ("parallel", "single")
-"""The methods a tuning run trains side by side (the random policy has nothing to tune)."""
+TUNED_METHODS = ("parallel", "single", "latent")
+"""The methods tuned (the random policy has nothing to tune); "latent" is the single agent with
+latent modes (``single_modes``: one network conditioned on a code per trajectory)."""
+
+
+def has_modes(config: ContinuousTrainConfig) -> bool:
+    """Whether ``config``'s policy can give the single agent latent modes (a population with embeddings)."""
+    return config.policy == "population" and config.embedding > 0
+
+
+def method_config(config: ContinuousTrainConfig, method: str) -> ContinuousTrainConfig:
+    """``config`` set up to train ``method`` of :data:`TUNED_METHODS` (and the random policy beside
+    the team)."""
+    if method == "latent":
+        return dataclasses.replace(config, methods=("single",), single_modes=True)
+    return dataclasses.replace(config, methods=("parallel", "random") if method == "parallel" else (method,))
+
+
+def method_label(config: ContinuousTrainConfig, method: str) -> str:
+    """The name under which a run's ``method`` is reported ("latent" for a single agent with modes)."""
+    return "latent" if method == "single" and config.single_modes else method
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,15 +126,19 @@ def tune(
     settings = tuning.settings()
     with progress_bar(len(settings), f"tuning {base.env} m={base.agents}", enabled=progress, unit="settings") as bar:
         for index, setting in enumerate(settings):
-            config = dataclasses.replace(base, seeds=tuning.seeds, methods=TUNED_METHODS, **setting)
-            run = run_training(config, out / f"setting-{index}", resume=True, progress=False, plot=False)
-            for method in TUNED_METHODS:
-                scores = yardstick(run.components, run.params[method], tuning.seeds, measure)
-                for i, seed in enumerate(tuning.seeds):
-                    rows.append(
-                        {"setting": index, **setting, "method": method, "seed": seed}
-                        | {name: float(values[i]) for name, values in scores.items()}
-                    )
+            together = dataclasses.replace(base, seeds=tuning.seeds, methods=("parallel", "single"), **setting)
+            runs = [(together, f"setting-{index}")]
+            if has_modes(base):
+                runs.append((method_config(together, "latent"), f"latent-{index}"))
+            for config, name in runs:
+                run = run_training(config, out / name, resume=True, progress=False, plot=False)
+                for method in config.methods:
+                    scores = yardstick(run.components, run.params[method], tuning.seeds, measure)
+                    for i, seed in enumerate(tuning.seeds):
+                        rows.append(
+                            {"setting": index, **setting, "method": method_label(config, method), "seed": seed}
+                            | {name: float(values[i]) for name, values in scores.items()}
+                        )
             bar.advance()
     result = {
         "space": dataclasses.asdict(tuning.space),

@@ -163,6 +163,22 @@ def agent_leaves(policy: TeamPolicy, params: Params) -> Any:
     return jax.tree.map(lambda shared: not shared, shared_leaves(params))
 
 
+def single_tied_leaves(policy: TeamPolicy, params: Params, modes: bool = False) -> Any:
+    """A pytree of bools like ``params``: True for the leaves the single-agent baseline holds as
+    one set for its K' = m trajectories. Every per-agent leaf, or with ``modes`` every one but the
+    policy's ``mode_leaves(params)`` (a population's embeddings): the single agent is then one
+    network conditioned on a latent code, a different one for each of its trajectories."""
+    per_agent = agent_leaves(policy, params)
+    if not modes:
+        return per_agent
+    mode_leaves = getattr(policy, "mode_leaves", None)
+    if mode_leaves is None:
+        raise ValueError(
+            f"{type(policy).__name__} has no latent modes (mode_leaves); single_modes needs a policy with them"
+        )
+    return jax.tree.map(lambda tied, mode: tied and not mode, per_agent, mode_leaves(params))
+
+
 def agent_count(policy: TeamPolicy, params: Params, axis: int = 0) -> int:
     """m, from the first leaf with an agent axis (``axis`` of it: 1 for parameters stacked over lanes)."""
     flags = jax.tree.leaves(agent_leaves(policy, params))

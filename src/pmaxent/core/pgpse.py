@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from pmaxent.core.components import EntropyEstimator, Params, TeamEntropies, TeamPolicy, agent_leaves
+from pmaxent.core.components import EntropyEstimator, Params, TeamEntropies, TeamPolicy, single_tied_leaves
 
 BASELINES = ("none", "loo-agent", "loo-sample", "both")
 
@@ -94,6 +94,7 @@ def gradient_from_entropies(
     baseline: str = "none",
     shared: bool | jax.Array = False,
     trajectories: int = 1,
+    modes: bool = False,
 ) -> Params:
     """The PGPSE gradient estimate for params (leaves [m, ...]) from B*K trajectories per agent.
 
@@ -102,24 +103,29 @@ def gradient_from_entropies(
 
     With ``shared`` (the single-agent baseline, K' = m trajectories of one policy) the m agents'
     parameters are copies of one set, whose gradient is the sum of the m per-trajectory terms;
-    it is returned broadcast to every copy so the copies stay equal under any optimizer.
+    it is returned broadcast to every copy so the copies stay equal under any optimizer (with
+    ``modes``, every copy but the policy's latent codes: :func:`tie_shared`).
     """
     weights = entropy_weights(entropies, baseline)
     n_teams = weights.shape[0]
     grad = weighted_score(policy, params, observations, actions, jnp.repeat(weights, trajectories, axis=0))
 
-    return tie_shared(policy, params, jax.tree.map(lambda g: g / n_teams, grad), shared)
+    return tie_shared(policy, params, jax.tree.map(lambda g: g / n_teams, grad), shared, modes)
 
 
-def tie_shared(policy: TeamPolicy, params: Params, grad: Params, shared: bool | jax.Array) -> Params:
+def tie_shared(
+    policy: TeamPolicy, params: Params, grad: Params, shared: bool | jax.Array, modes: bool = False
+) -> Params:
     """The gradient of the single-agent baseline where ``shared``: every per-agent leaf's m copies
     are one set, whose gradient is the sum of the m terms, broadcast to every copy so that the
-    copies stay equal under any optimizer (a leaf all agents share sums every term already)."""
+    copies stay equal under any optimizer (a leaf all agents share sums every term already). With
+    ``modes`` the policy's latent codes stay one per trajectory slot
+    (:func:`pmaxent.core.components.single_tied_leaves`)."""
 
     def tie(g, per_agent):
         return jnp.where(shared, jnp.broadcast_to(g.sum(axis=0, keepdims=True), g.shape), g) if per_agent else g
 
-    return jax.tree.map(tie, grad, agent_leaves(policy, params))
+    return jax.tree.map(tie, grad, single_tied_leaves(policy, params, modes))
 
 
 def pgpse_gradient(

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from pmaxent.core.components import Components, Params, agent_leaves, check_components
+from pmaxent.core.components import Components, Params, check_components, single_tied_leaves
 from pmaxent.core.config import RunConfig, check_positive_int
 from pmaxent.core.pgpse import BASELINES, gradient_from_entropies, group_trajectories, team_metrics
 from pmaxent.core.rollout import map_copies, sample_team
@@ -61,6 +61,9 @@ class TrainConfig(RunConfig):
     """'sgd' (plain gradient ascent) or 'adam'."""
     baseline: str = "both"
     """Score weight baseline: 'none' (the paper's), 'loo-agent', 'loo-sample', 'both'."""
+    single_modes: bool = False
+    """The single agent keeps the policy's latent codes apart (a population's embeddings): one network conditioned on
+    a latent, a different one for each of its K' = m trajectories, instead of one policy."""
     chunk: int = 500
     """Updates per jitted chunk; the state is checkpointed after every chunk."""
     lane_group: int = 0
@@ -132,7 +135,7 @@ def make_learn(config: TrainConfig, components: Components) -> Callable:
     def learn(state: TrainState, shared, learning, features, observations, actions):
         entropies = estimator(group_trajectories(features, k))
         grad = gradient_from_entropies(
-            policy, state.params, observations, actions, entropies, config.baseline, shared, k
+            policy, state.params, observations, actions, entropies, config.baseline, shared, k, config.single_modes
         )
         # descent on -J_p; zero for the random baseline, whose optimizer then never moves it
         descent = jax.tree.map(lambda g: -(g * learning), grad)
@@ -188,7 +191,7 @@ def metric_names(components: Components, logged) -> tuple[str, ...]:
 def init_state(config: TrainConfig, components: Components, key: jax.Array, learning=True, shared=False) -> TrainState:
     """Initial parameters from ``key``: zero where ``learning`` is False (the random baseline, which
     acts uniformly whatever its parameters), and m copies of agent 0's where ``shared`` (the
-    single-agent baseline)."""
+    single-agent baseline; with ``config.single_modes`` its latent codes stay m)."""
     init_key, run_key = jax.random.split(key)
     params = components.policy.init(init_key, config.agents)
 
@@ -196,7 +199,7 @@ def init_state(config: TrainConfig, components: Components, key: jax.Array, lear
         copies = jnp.where(shared, jnp.broadcast_to(p[:1], p.shape), p) if per_agent else p
         return jnp.where(learning, copies, 0.0)
 
-    params = jax.tree.map(start, params, agent_leaves(components.policy, params))
+    params = jax.tree.map(start, params, single_tied_leaves(components.policy, params, config.single_modes))
     return TrainState(params, make_optimizer(config).init(params), run_key, jnp.zeros((), jnp.int32))
 
 
