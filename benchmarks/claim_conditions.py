@@ -80,10 +80,11 @@ def readme_lines(saved: dict) -> list[str]:
         {n: np.array(r["single"]) for n, r in zip(names, rows, strict=True)},
     )
     base = rows[0]["settings"]
+    horizon = base["horizon"] or "the world's"  # None: the world's own horizon
     lines = [
         f"Written by `python benchmarks/claim_conditions.py --readme` from `docs/claims/conditions.json` "
         f"({doc_blocks.provenance_text(saved)}; {saved['env']}, m = {saved['agents']}, {len(saved['seeds'])} seeds; "
-        f"base: T = {base['horizon']}, k = {base['k']}, log std {base['log_std_init']:g}, lr {base['lr']:g} decayed by "
+        f"base: T = {horizon}, k = {base['k']}, log std {base['log_std_init']:g}, lr {base['lr']:g} decayed by "
         f"{base['lr_decay']:g}, the suite's updates, B and policy; normalized entropy of fresh rollouts, k = 50).",
         "",
         "| condition | team | single agent | difference [95% CI] | seeds won | p (Holm) | the team's lead |",

@@ -14,23 +14,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 REPORT = """# pmaxent: reproduction of *Enhancing Diversity in Parallel Agents* (ICML 2025)
 
-Run directory `x`; pmaxent on x86_64 Linux, JAX 0.10.2, full grid.
+Run directory `x`; pmaxent on x86_64 Linux, JAX 0.10.2, full grid; 5 seeds.
 
 ## Claims
 
-| claim | measured | holds here |
+| claim | verdicts by (world, m) | measured |
 |---|---|---|
-| (a) parallel agents win | entropy higher in 2/2 (env, m); room m=2: 0.9 vs 0.8 | yes |
-| (b) parallel datasets win | highest in 1/2; room m=2: 0.7 vs 0.6 / 0.5 | **no** (no failure significant at 5%) |
+| (a) parallel agents win | 2 holds | entropy: 2 holds |
+| (b) parallel datasets win | 1 holds, 1 not enough evidence | dataset entropy: 1 holds, 1 not enough evidence |
 
-### By configuration, with 95% bootstrap intervals over seeds
+### By configuration: Welch's test, Holm's correction across configurations
 
-| claim | world | m | parallel | best other | difference | parallel is |
-|---|---|---|---|---|---|---|
-| (a) entropy | room | 2 | p | s | +0.1 [+0.05, +0.15] | higher |
-| (a) entropy | maze | 2 | p | s | +0.1 [+0.05, +0.15] | higher |
-| (b) dataset entropy | room | 2 | p | s | +0.1 [+0.05, +0.15] | higher |
-| (b) dataset entropy | maze | 2 | p | s | -0.01 [-0.05, +0.03] | tie |
+| claim | world | m | parallel: mean ± std | other | difference [95% CI] | Hedges' g | seeds won | p (Holm) | verdict |
+|---|---|---|---|---|---|---|---|---|---|
+| (a) entropy | room | 2 | 0.9 ± 0.1 | single | +0.1 [+0.05, +0.15] | +2.00 | 5/5 | 0.01 | holds |
 
 ## Learning curves
 """
@@ -38,14 +35,13 @@ Run directory `x`; pmaxent on x86_64 Linux, JAX 0.10.2, full grid.
 README = "# x\n\nintro\n\n<!-- BEGIN results: paper -->\nold numbers\n<!-- END results: paper -->\n\nafter\n"
 
 
-def test_block_summarises_claims_and_reads_ties(tmp_path):
+def test_block_quotes_the_claims_and_their_verdicts(tmp_path):
     block = readme_results.results_block(REPORT)
-    assert "full grid" in block[0]
-    assert "| (a) parallel agents win | yes | entropy higher in 2/2 (env, m) | entropy: 2 higher |" in block
-    assert (
-        "| (b) parallel datasets win | **no** (no failure significant at 5%) | highest in 1/2 | "
-        "dataset entropy: 1 higher, 1 tie (tie: maze m=2) |" in block
-    )
+    assert "full grid; 5 seeds" in block[0] and "Run directory" not in block[0]
+    assert "| (a) parallel agents win | 2 holds | entropy: 2 holds |" in block
+    verdicts = "1 holds, 1 not enough evidence"
+    assert f"| (b) parallel datasets win | {verdicts} | dataset entropy: {verdicts} |" in block
+    assert not any("Hedges" in line for line in block)
 
 
 def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys):
@@ -60,12 +56,7 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
         "<!-- END results: paper -->\n\nafter\n"
     )
     assert readme_results.main([str(report), "--file", str(readme), "--check"]) == 0
-    report.write_text(
-        REPORT.replace(
-            "+0.1 [+0.05, +0.15] | higher |\n| (b) dataset entropy | maze",
-            "+0.1 [-0.05, +0.15] | tie |\n| (b) dataset entropy | maze",
-        )
-    )
+    report.write_text(REPORT.replace("| 1 holds, 1 not enough evidence | dataset", "| 2 not enough evidence | dataset"))
     assert (
         readme_results.main([str(report), "--readme", str(readme), "--check"]) == 1
     )  # --readme: the old name of --file
@@ -85,6 +76,7 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
         ("scale", "docs/populations.md"),
         ("territories", "docs/populations.md"),
         ("mepol-level", "docs/populations.md"),
+        ("conditions", "docs/claims.md"),
     ],
 )
 def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pmaxent.continuous.claims import claims_table, configuration_rows, shrinking_rows
+from pmaxent.continuous.claims import configuration_rows, continuous_claims, shrinking
 
 METHODS = ("parallel", "single", "latent", "random")
 
@@ -34,7 +34,7 @@ def test_a_clear_lead_holds_a_clear_deficit_does_not_and_a_tie_is_not_enough_evi
     assert verdict["(a) entropy", "b", 2, "single"] == "not enough evidence"
     assert verdict["(b) dataset entropy", "a", 2, "random"] == "holds"
     assert verdict["(e) entropy", "a", 4, "latent"] == "holds"
-    claims = claims_table(rows, [], offline_measured=False)
+    claims = continuous_claims(rows, [], offline_measured=False)
     assert claims[0]["verdicts"] == "1 holds, 1 does not hold, 1 not enough evidence"
     assert claims[2]["verdicts"] == "not measured" and claims[3]["verdicts"] == "not measured"
     assert claims[4]["verdicts"] == "1 holds, 2 not enough evidence"
@@ -43,7 +43,7 @@ def test_a_clear_lead_holds_a_clear_deficit_does_not_and_a_tie_is_not_enough_evi
 def test_the_benefit_per_agent_shrinks_where_the_gains_are_concave_and_not_where_they_are_linear():
     concave = {("c", m): {"parallel": np.log(m), "single": 0.0, "latent": 0.0, "random": 0.0} for m in (2, 4, 8)}
     linear = {("l", m): {"parallel": 0.1 * m, "single": 0.0, "latent": 0.0, "random": 0.0} for m in (2, 4, 8)}
-    rows = shrinking_rows(_results(concave | linear), (2, 4, 8))
+    rows = shrinking(_results(concave | linear), (2, 4, 8))
     assert [(r["world"], r["verdict"]) for r in rows] == [("c", "holds"), ("l", "not enough evidence")]
     assert rows[0]["effect"] < 0 and abs(rows[1]["effect"]) < 0.01
-    assert shrinking_rows(_results(concave), (2, 4)) == []
+    assert shrinking(_results(concave), (2, 4)) == []

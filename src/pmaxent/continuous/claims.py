@@ -9,7 +9,6 @@ summarise each team size with stratified-bootstrap intervals.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import json
 import platform
@@ -18,14 +17,19 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from scipy import stats
 
-from pmaxent.statistics import SIGNIFICANCE, VERDICTS, aggregate, compare, holm, mean_std, probability_of_improvement
+from pmaxent.reports import (
+    claims_table,
+    configuration_table,
+    shrinking_claim,
+    shrinking_rows,
+    tested_claim,
+    tested_rows,
+)
+from pmaxent.statistics import SIGNIFICANCE, aggregate, mean_std, probability_of_improvement
 
-CLAIMS_HEADING = "## Claims"
-CONFIGURATIONS_HEADING = "### By configuration: Welch's test, Holm's correction across configurations"
-"""The report's per-configuration table (tools/readme_results.py finds it by this heading)."""
 AGGREGATE_HEADING = "### Across worlds: interquartile mean (rliable), 95% stratified-bootstrap intervals"
+"""Quoted in the docs' block by tools/readme_results.py (which names it too: tools import no suite)."""
 
 CLAIMS = {
     "(a) entropy": ("policy", "normalized_entropy", ("single",)),
@@ -46,100 +50,43 @@ CLAIM_TEXT = {
 
 
 def configuration_rows(results: dict) -> list[dict]:
-    """One row per claim label, other method and configuration, each label's tests Holm-corrected
-    across its configurations."""
+    """One row per claim label, other method and configuration, each label's tests against each
+    other method Holm-corrected across the configurations."""
     rows = []
-    keys = list(results["measures"])
     sources = {"policy": results["measures"], "dataset": results["datasets"]}
     for label, (source, measure, others) in CLAIMS.items():
         table = sources[source]
-        for other in others:
-            comparisons = compare(
-                {key: table[key]["parallel"][measure] for key in keys},
-                {key: table[key][other][measure] for key in keys},
-            )
-            rows += [_row(label, key, other, table[key]["parallel"][measure], c) for key, c in comparisons.items()]
-    offline = results["offline"]
-    for other in ("single", "random") if offline else ():
-        comparisons = compare(
-            {key: offline[key]["parallel"] for key in offline}, {key: offline[key][other] for key in offline}
-        )
-        rows += [_row("(c) offline success", key, other, offline[key]["parallel"], c) for key, c in comparisons.items()]
+        per_config = {key: {method: values[measure] for method, values in table[key].items()} for key in table}
+        rows += tested_rows(label, per_config, others)
+    if results["offline"]:
+        rows += tested_rows("(c) offline success", results["offline"], ("single", "random"))
     return rows
 
 
-def _row(label, key, other, values, comparison) -> dict:
-    return {"label": label, "world": key[0], "m": key[1], "other": other, "parallel": values, "comparison": comparison}
+def shrinking(results: dict, agents) -> list[dict]:
+    """Claim (d) per world, on the final policies' normalized entropy (:func:`pmaxent.reports.shrinking_rows`)."""
+    team = {key: values["parallel"]["normalized_entropy"] for key, values in results["measures"].items()}
+    return shrinking_rows(team, agents)
 
 
-def shrinking_rows(results: dict, agents: tuple[int, ...]) -> list[dict]:
-    """Claim (d) per world: the second difference of the team's mean normalized entropy in m,
-    D = (E[m3] - E[m2]) / (m3 - m2) - (E[m2] - E[m1]) / (m2 - m1), below 0 by a two-sided z-test on
-    its standard error (independent runs per m), Holm-corrected across worlds."""
-    sizes = sorted(agents)[:3]
-    if len(sizes) < 3:
-        return []
-    m1, m2, m3 = sizes
-    weights = {m1: 1 / (m2 - m1), m2: -1 / (m3 - m2) - 1 / (m2 - m1), m3: 1 / (m3 - m2)}
-    worlds = list(dict.fromkeys(env for env, _ in results["measures"]))
-    effects, p_values = [], []
-    for env in worlds:
-        values = {m: results["measures"][env, m]["parallel"]["normalized_entropy"] for m in sizes}
-        effect = sum(w * values[m].mean() for m, w in weights.items())
-        error = np.sqrt(sum(w**2 * values[m].var(ddof=1) / len(values[m]) for m, w in weights.items()))
-        effects.append(effect)
-        p_values.append(2 * stats.norm.sf(abs(effect) / error) if error > 0 else 1.0)
-    adjusted = holm(p_values)
-    rows = []
-    for env, effect, q in zip(worlds, effects, adjusted, strict=True):
-        verdict = VERDICTS[0] if q < SIGNIFICANCE and effect < 0 else VERDICTS[1] if q < SIGNIFICANCE else VERDICTS[2]
-        rows.append({"world": env, "effect": effect, "adjusted": q, "verdict": verdict})
-    return rows
-
-
-def _summary(verdicts: list[str]) -> str:
-    counts = collections.Counter(verdicts)
-    return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "not measured"
-
-
-def claims_table(rows: list[dict], shrinking: list[dict], offline_measured: bool) -> list[dict]:
+def continuous_claims(rows: list[dict], shrinking_per_world: list[dict], offline_measured: bool) -> list[dict]:
     """One line per claim: its configurations' verdicts counted, and what was measured."""
-    by_label = collections.defaultdict(list)
-    for row in rows:
-        by_label[row["label"]].append(row)
 
-    def verdicts_of(prefix):
-        # a configuration holds only where the team beats every other method, and does not hold where it
-        # is significantly behind any of them
-        per_config = collections.defaultdict(list)
-        for label, group in by_label.items():
-            if label.startswith(prefix):
-                for row in group:
-                    per_config[row["world"], row["m"]].append(row["comparison"].verdict)
-        return [
-            VERDICTS[1] if VERDICTS[1] in v else VERDICTS[0] if all(x == VERDICTS[0] for x in v) else VERDICTS[2]
-            for v in per_config.values()
-        ]
+    def of(tag):
+        return [row for row in rows if row["label"].startswith(tag)]
 
-    def tested(tag):
-        labels = [label for label in by_label if label.startswith(tag)]
-        measured = "; ".join(f"{label[4:]}: {_summary(verdicts_of(label))}" for label in labels)
-        return {"claim": CLAIM_TEXT[tag], "verdicts": _summary(verdicts_of(tag)), "measured": measured}
-
-    offline = {
-        "claim": CLAIM_TEXT["(c)"],
-        "verdicts": _summary(verdicts_of("(c)")) if offline_measured else "not measured",
-        "measured": "mean success over goals"
-        if offline_measured
-        else "not measured: needs the offline extra (pip install 'pmaxent[offline]')",
-    }
-    per_agent = {
-        "claim": CLAIM_TEXT["(d)"],
-        "verdicts": _summary([r["verdict"] for r in shrinking]) if shrinking else "not measured",
-        "measured": "; ".join(f"{r['world']}: second difference {r['effect']:+.4f}" for r in shrinking)
-        or "not measured: needs three team sizes",
-    }
-    return [tested("(a)"), tested("(b)"), offline, per_agent, tested("(e)")]
+    offline = tested_claim(CLAIM_TEXT["(c)"], of("(c)"))
+    if offline_measured:
+        offline["measured"] = "mean success over goals; " + offline["measured"]
+    else:
+        offline["measured"] = "not measured: needs the offline extra (pip install 'pmaxent[offline]')"
+    return [
+        tested_claim(CLAIM_TEXT["(a)"], of("(a)")),
+        tested_claim(CLAIM_TEXT["(b)"], of("(b)")),
+        offline,
+        shrinking_claim(CLAIM_TEXT["(d)"], shrinking_per_world),
+        tested_claim(CLAIM_TEXT["(e)"], of("(e)")),
+    ]
 
 
 def aggregate_lines(results: dict, agents) -> list[str]:
@@ -166,24 +113,6 @@ def aggregate_lines(results: dict, agents) -> list[str]:
     return lines
 
 
-def configuration_table(rows: list[dict]) -> list[str]:
-    lines = [
-        CONFIGURATIONS_HEADING,
-        "",
-        "| claim | world | m | parallel: mean ± std | other | difference [95% CI] | Hedges' g | seeds won | "
-        "p (Holm) | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        c = row["comparison"]
-        lines.append(
-            f"| {row['label']} | {row['world']} | {row['m']} | {mean_std(row['parallel'])} | {row['other']} | "
-            f"{c.effect:+.3f} [{c.interval[0]:+.3f}, {c.interval[1]:+.3f}] | {c.standardized:+.2f} | "
-            f"{c.won}/{c.seeds} | {c.adjusted:.3g} | {c.verdict} |"
-        )
-    return lines
-
-
 def write_continuous_report(out: Path, config, results: dict, pictures: dict[str, Path]) -> Path:
     """OUT/report.md: the claims with their verdicts, the tests by configuration, the aggregates,
     the tuning, the measures and the settings.
@@ -197,7 +126,7 @@ def write_continuous_report(out: Path, config, results: dict, pictures: dict[str
 
     seeds = results["seeds"]
     rows = configuration_rows(results)
-    shrinking = shrinking_rows(results, config.agents)
+    per_world = shrinking(results, config.agents)
     figures = out / "figures"
     figures.mkdir(exist_ok=True)
     tuning = config.tuning
@@ -214,18 +143,13 @@ def write_continuous_report(out: Path, config, results: dict, pictures: dict[str
         "normalized by ln of the free area, and coverage per team sample. Verdicts: Welch's test, Holm's correction "
         f"across configurations, level {SIGNIFICANCE}.",
         "",
-        CLAIMS_HEADING,
-        "",
-        "| claim | verdicts by (world, m) | measured |",
-        "|---|---|---|",
+        *claims_table(continuous_claims(rows, per_world, bool(results["offline"]))),
     ]
-    for claim in claims_table(rows, shrinking, bool(results["offline"])):
-        lines.append(f"| {claim['claim']} | {claim['verdicts']} | {claim['measured']} |")
     lines += ["", *configuration_table(rows), "", *aggregate_lines(results, config.agents)]
-    if shrinking:
+    if per_world:
         lines += ["", "### (d) by world: second difference of the team's mean normalized entropy in m", ""]
         lines += [
-            f"- {r['world']}: {r['effect']:+.4f}, p (Holm) {r['adjusted']:.3g}: {r['verdict']}" for r in shrinking
+            f"- {r['world']}: {r['effect']:+.4f}, p (Holm) {r['adjusted']:.3g}: {r['verdict']}" for r in per_world
         ]
     lines += [
         "",
