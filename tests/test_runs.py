@@ -152,3 +152,26 @@ def test_corrupt_checkpoint_is_named(tmp_path):
     (out / "checkpoint.npz").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="checkpoint .* is corrupt"):
         run_training(config, out, resume=True, progress=False)
+
+
+def test_snapshots_keep_the_parameters_after_every_chunk_and_survive_a_resume(finished_run, tmp_path, interruption):
+    config = TabularTrainConfig(**SMALL)
+    interruption.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_training(config, tmp_path / "s", progress=False, snapshots=True)
+    interruption.stop()
+    run = run_training(config, tmp_path / "s", resume=True, progress=False, snapshots=True)
+    snapshots = runs_module.load_snapshots(run)
+    assert [update for update, _ in snapshots] == [100, 200]
+    for method in config.methods:
+        for got, want in zip(
+            jax.tree.leaves(snapshots[-1][1][method]), jax.tree.leaves(run.params[method]), strict=True
+        ):
+            np.testing.assert_array_equal(got, want)  # the last snapshot is the final parameters
+        first = jax.tree.leaves(snapshots[0][1][method])
+        if method != "random":  # a learning method has moved between the two
+            assert any(
+                not np.array_equal(a, b) for a, b in zip(first, jax.tree.leaves(run.params[method]), strict=True)
+            )
+    assert not list((tmp_path / "s" / "snapshots").glob("*.tmp.npz"))
+    assert not (finished_run.run_dir / "snapshots").exists()  # only where asked for

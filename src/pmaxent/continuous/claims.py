@@ -151,7 +151,17 @@ def write_continuous_report(out: Path, config, results: dict, pictures: dict[str
         lines += [
             f"- {r['world']}: {r['effect']:+.4f}, p (Holm) {r['adjusted']:.3g}: {r['verdict']}" for r in per_world
         ]
+    from pmaxent.plots.training import plot_checkpoint_curves
+
+    plot_checkpoint_curves(results["curves"], figures / "curves.png")
     lines += [
+        "",
+        "## Learning curves by fresh rollouts",
+        "",
+        f"The parameters after every {_chunk_text(config)} updates, measured as the final ones are but on "
+        f"{config.measure.curve_samples} fresh team samples per seed; mean and std over the evaluation seeds.",
+        "",
+        "![learning curves](figures/curves.png)",
         "",
         "## Tuning",
         "",
@@ -222,6 +232,12 @@ def write_continuous_report(out: Path, config, results: dict, pictures: dict[str
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def _chunk_text(config) -> str:
+    from pmaxent.continuous.config import ContinuousTrainConfig
+
+    return str(min(ContinuousTrainConfig.chunk, config.updates))
 
 
 def _space_text(space) -> str:

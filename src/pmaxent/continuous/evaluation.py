@@ -42,10 +42,14 @@ class YardstickConfig:
     """Fresh team samples per seed (each m trajectories of T steps, for every method; at least 2)."""
     k: int = 50
     """k of the yardstick's k-NN entropy, on all points of a seed's samples pooled."""
+    curve_samples: int = 4
+    """Fresh team samples per seed at each checkpoint of the learning curves."""
 
     def __post_init__(self):
-        if not (isinstance(self.samples, int) and self.samples >= 2):
-            raise ValueError(f"samples must be an integer of at least 2; got {self.samples!r}")
+        for name in ("samples", "curve_samples"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 2):
+                raise ValueError(f"{name} must be an integer of at least 2; got {value!r}")
         if not (isinstance(self.k, int) and self.k >= 1):
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
 
@@ -79,7 +83,13 @@ def fresh_points(components: Components, params: Params, keys: jax.Array, sample
 
 
 def yardstick(
-    components: Components, params: Params, seeds, config: YardstickConfig = YardstickConfig(), uniform: bool = False
+    components: Components,
+    params: Params,
+    seeds,
+    config: YardstickConfig = YardstickConfig(),
+    uniform: bool = False,
+    samples: int | None = None,
+    divergence: bool = True,
 ) -> dict[str, np.ndarray]:
     """Entropy, normalized entropy and coverage of fresh rollouts, one value per seed.
 
@@ -87,11 +97,14 @@ def yardstick(
         params: leaves [n_seeds, ...], seeds in the order of ``seeds``.
         seeds: the training seeds (they pick the evaluation keys).
         uniform: the random baseline (params are then ignored).
+        samples: fresh team samples per seed (default: ``config.samples``).
+        divergence: also estimate the agents' KL divergence (the slowest part).
     Returns:
         name -> float64 [n_seeds]: ``entropy`` (nats), ``normalized_entropy``, ``coverage``, ``divergence`` (nats).
     """
     env = components.env
-    points = np.asarray(fresh_points(components, params, evaluation_keys(seeds), config.samples, uniform))
+    samples = samples or config.samples
+    points = np.asarray(fresh_points(components, params, evaluation_keys(seeds), samples, uniform))
     n_seeds, d = points.shape[0], points.shape[-1]
     pooled = points.reshape(n_seeds, -1, d)
     entropy = np.array([float(knn_entropy(p, config.k)) for p in pooled])
@@ -101,9 +114,10 @@ def yardstick(
         if env.feature_volume is not None
         else np.full(n_seeds, np.nan),
     }
-    result["divergence"] = np.array([mean_divergence(p, config.k) for p in points])
+    if divergence:
+        result["divergence"] = np.array([mean_divergence(p, config.k) for p in points])
     if env.team_metrics is not None:
-        per_sample = points.reshape(n_seeds * config.samples, 1, -1, d)
+        per_sample = points.reshape(n_seeds * samples, 1, -1, d)
         for name, value in env.team_metrics(jnp.asarray(per_sample)).items():
-            result[name] = np.asarray(value, np.float64).reshape(n_seeds, config.samples).mean(axis=1)
+            result[name] = np.asarray(value, np.float64).reshape(n_seeds, samples).mean(axis=1)
     return result

@@ -35,7 +35,7 @@ from pmaxent.continuous.tuning import (
     tune,
     tuned_config,
 )
-from pmaxent.core.runs import load_run, run_training
+from pmaxent.core.runs import load_run, load_snapshots, run_training
 from pmaxent.core.tables import read_csv, write_csv
 from pmaxent.reports import Stages, prepare_reproduction, run_name
 from pmaxent.statistics import seeds_for_power
@@ -157,7 +157,12 @@ def reproduce_continuous(
                     f"train {env} m={m} {method}",
                     (run_dir / "params.npz").exists(),
                     lambda c=train_config, d=run_dir, method=method: run_training(
-                        c, d, resume=True, progress=progress, figures=team_figures if method == "parallel" else None
+                        c,
+                        d,
+                        resume=True,
+                        progress=progress,
+                        figures=team_figures if method == "parallel" else None,
+                        snapshots=True,
                     ),
                 )
                 stages.run(
@@ -190,7 +195,8 @@ def read_chosen(tuning_dir: Path) -> dict[str, dict]:
 
 def measure_run(run_dir: Path, measure: YardstickConfig, trajectories: int) -> None:
     """RUN/measures.csv: the yardstick of every method and seed of a run, for its final policies
-    (source "policy": fresh rollouts) and for its datasets (source "dataset": all their points)."""
+    (source "policy": fresh rollouts) and for its datasets (source "dataset": all their points);
+    RUN/curves.csv: the normalized entropy of fresh rollouts from every snapshot (the learning curves)."""
     from pmaxent.continuous.datasets import load_continuous_run_datasets
     from pmaxent.continuous.knn import knn_entropy
 
@@ -212,6 +218,19 @@ def measure_run(run_dir: Path, measure: YardstickConfig, trajectories: int) -> N
             rows.append(
                 ("dataset", method, dataset.seed, entropy, entropy / np.log(volume), dataset.coverage, divergence)
             )
+    curve = []
+    for update, params in load_snapshots(run):
+        for method in run.config.methods:
+            scores = yardstick(
+                run.components, params[method], run.config.seeds, measure, method == "random",
+                samples=measure.curve_samples, divergence=False,
+            )  # fmt: skip
+            label = method_label(run.config, method)
+            curve += [
+                (label, seed, update, float(v))
+                for seed, v in zip(run.config.seeds, scores["normalized_entropy"], strict=True)
+            ]
+    write_csv(run_dir / "curves.csv", ("method", "seed", "update", "normalized_entropy"), curve, float_format=".6g")
     write_csv(run_dir / "measures.csv", ("source", "method", "seed", *MEASURES), rows, float_format=".6g")
 
 
@@ -239,15 +258,20 @@ def per_seed(rows: list[dict], method: str, field: str, seeds) -> np.ndarray:
 
 def suite_results(out: Path, config: ContinuousSuiteConfig) -> dict:
     """Everything the report needs: measures[(env, m)][method][name] and datasets[...] over the
-    evaluation seeds, offline[(env, m)][method] mean success over goals per seed, and the tunings."""
+    evaluation seeds, offline[(env, m)][method] mean success over goals per seed, the tunings, and
+    curves[(env, m)][method] = (updates [U], normalized entropy of fresh rollouts [n_seeds, U])."""
     seeds = config.evaluation_seeds()
-    measures, datasets, offline, tunings = {}, {}, {}, {}
+    measures, datasets, offline, tunings, curves = {}, {}, {}, {}, {}
     for env in config.envs:
         tunings[env] = json.loads((out / "tuning" / env / "tuning.json").read_text())
         for m in config.agents:
-            measures[env, m], datasets[env, m] = {}, {}
+            measures[env, m], datasets[env, m], curves[env, m] = {}, {}, {}
             for method in SUITE_METHODS:
                 run_dir = method_run_dir(out, env, m, method)
+                rows = [r for r in read_csv(run_dir / "curves.csv") if r["method"] == method]
+                updates = sorted({int(r["update"]) for r in rows})
+                values = {(int(r["seed"]), int(r["update"])): float(r["normalized_entropy"]) for r in rows}
+                curves[env, m][method] = (np.array(updates), np.array([[values[s, u] for u in updates] for s in seeds]))
                 rows = read_csv(run_dir / "measures.csv")
                 for source, table in (("policy", measures), ("dataset", datasets)):
                     chosen = [r for r in rows if r["source"] == source]
@@ -264,4 +288,7 @@ def suite_results(out: Path, config: ContinuousSuiteConfig) -> dict:
                 )
                 for method in SUITE_METHODS
             }
-    return {"seeds": seeds, "measures": measures, "datasets": datasets, "offline": offline, "tunings": tunings}
+    return {
+        "seeds": seeds, "measures": measures, "datasets": datasets, "offline": offline, "tunings": tunings,
+        "curves": curves,
+    }  # fmt: skip

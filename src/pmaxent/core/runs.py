@@ -43,6 +43,8 @@ from pmaxent.core.train import (
 
 CONFIG_FILE, METRICS_FILE, PARAMS_FILE, CHECKPOINT_FILE = "config.json", "metrics.csv", "params.npz", "checkpoint.npz"
 CURVE_FILE = "learning_curve.png"
+SNAPSHOTS_DIR = "snapshots"
+"""RUN/snapshots/update-U.npz: the parameters after U updates (``run_training(snapshots=True)``)."""
 
 
 Config = TypeVar("Config", bound=RunConfig)
@@ -175,6 +177,7 @@ def run_training(
     plot: bool = True,
     components: Components | None = None,
     figures: FigureHook | None = None,
+    snapshots: bool = False,
 ) -> TrainedRun:
     """Train every method and seed of ``config``; with ``out_dir``, write and checkpoint a run directory.
 
@@ -182,7 +185,9 @@ def run_training(
     match and training continues from the last checkpoint (or nothing is done when finished).
     ``components`` default to those the config names; pass your own to train on a world of yours
     (a run directory of such a run is resumed by passing the same components). ``figures`` draws
-    a finished run's own figures (its family's) beside the learning curve.
+    a finished run's own figures (its family's) beside the learning curve. ``snapshots`` keeps the
+    parameters after every chunk in RUN/snapshots (:func:`load_snapshots`), e.g. to measure
+    learning curves by fresh rollouts.
     """
     fingerprint = (
         config.to_json() if components is None else None
@@ -231,18 +236,52 @@ def run_training(
             }
             done += length
             if checkpoint is not None:
-                save_checkpoint(checkpoint, lanes.unpack(packed), metrics)
+                unpacked = lanes.unpack(packed)
+                if snapshots:
+                    save_params(
+                        run_dir / SNAPSHOTS_DIR / f"update-{done:06d}.npz", config, _method_params(config, unpacked)
+                    )
+                save_checkpoint(checkpoint, unpacked, metrics)
             bar.advance(length)
-    states = lanes.unpack(packed)
-    params = {
-        method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)
-    }
+    params = _method_params(config, lanes.unpack(packed))
     run = TrainedRun(config, components, params, metrics, run_dir)
     if run_dir is not None:
         _write_results(run, plot, figures)
         checkpoint.unlink()
         checkpoint_tmp(checkpoint).unlink(missing_ok=True)
     return run
+
+
+def _method_params(config: TrainConfig, states: TrainState) -> dict[str, Params]:
+    """method -> its parameters, leaves [n_seeds, ...], from unpacked states [n_methods, n_seeds, ...]."""
+    return {
+        method: jax.tree.map(lambda x, i=i: np.asarray(x[i]), states.params) for i, method in enumerate(config.methods)
+    }
+
+
+def save_params(path: Path, config: RunConfig, params: dict[str, Params]) -> None:
+    """method -> parameters (leaves [n_seeds, ...]) to ``path``, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {name: value for method, tree in params.items() for name, value in tree_to_arrays(tree, method).items()}
+    partial = path.with_suffix(".tmp.npz")
+    np.savez(partial, seeds=np.array(config.seeds), **arrays)
+    os.replace(partial, path)
+
+
+def _load_params(path: Path, config: RunConfig, components: Components) -> dict[str, Params]:
+    template = jax.eval_shape(lambda key: components.policy.init(key, config.agents), jax.random.key(0))
+    template = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((len(config.seeds),) + leaf.shape, leaf.dtype), template)
+    try:
+        with np.load(path) as data:
+            return {m: tree_from_arrays(template, data, m, to_device=False) for m in config.methods}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is corrupt ({error}); train the run again") from error
+
+
+def load_snapshots(run: TrainedRun) -> list[tuple[int, dict[str, Params]]]:
+    """(updates done, method -> parameters) of every snapshot a run kept, in order of updates."""
+    paths = sorted((run.run_dir / SNAPSHOTS_DIR).glob("update-*.npz"))
+    return [(int(p.stem.split("-")[1]), _load_params(p, run.config, run.components)) for p in paths]
 
 
 def read_config(run_dir: str | Path, config_class: type[Config]) -> Config:
@@ -320,10 +359,7 @@ def prepare_run_dir(run_dir: Path, config: RunConfig, resume: bool) -> None:
 
 def _write_results(run: TrainedRun, plot: bool, figures: FigureHook | None) -> None:
     run_dir, config = run.run_dir, run.config
-    arrays = {
-        name: value for method, tree in run.params.items() for name, value in tree_to_arrays(tree, method).items()
-    }
-    np.savez(run_dir / PARAMS_FILE, seeds=np.array(config.seeds), **arrays)
+    save_params(run_dir / PARAMS_FILE, config, run.params)
     write_metrics_csv(run_dir / METRICS_FILE, config.methods, config.seeds, run.metrics)
     if plot:
         from pmaxent.plots.training import plot_learning_curves
@@ -353,13 +389,7 @@ def load_run(run_dir: str | Path, config_class: type[RunConfig], components: Com
     if not params_path.exists():
         raise FileNotFoundError(f"{run_dir} has no {PARAMS_FILE}: training is unfinished (resume it with --resume)")
     components = components or config.make_components()
-    template = jax.eval_shape(lambda key: components.policy.init(key, config.agents), jax.random.key(0))
-    template = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((len(config.seeds),) + leaf.shape, leaf.dtype), template)
-    try:
-        with np.load(params_path) as data:
-            params = {m: tree_from_arrays(template, data, m, to_device=False) for m in config.methods}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{params_path} is corrupt ({error}); train the run again") from error
+    params = _load_params(params_path, config, components)
     metrics_by_method = read_metrics_csv(run_dir / METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
     metrics = (
         {k: np.stack([metrics_by_method[m][k] for m in config.methods]) for k in next(iter(metrics_by_method.values()))}

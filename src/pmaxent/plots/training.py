@@ -8,8 +8,13 @@ import numpy as np
 
 from pmaxent.plots import save_figure, subplots
 
-METHOD_COLOURS = {"parallel": "tab:blue", "single": "tab:orange", "random": "tab:gray"}
-METHOD_LABELS = {"parallel": "parallel agents", "single": "single agent, K' = m", "random": "random policy"}
+METHOD_COLOURS = {"parallel": "tab:blue", "single": "tab:orange", "latent": "tab:green", "random": "tab:gray"}
+METHOD_LABELS = {
+    "parallel": "parallel agents",
+    "single": "single agent, K' = m",
+    "latent": "single agent, latent modes",
+    "random": "random policy",
+}
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -80,5 +85,30 @@ def plot_learning_grid(
         if c:
             for ax in axes[:, c]:
                 ax.set_ylabel("")
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    return save_figure(fig, path, dpi=110)
+
+
+def plot_checkpoint_curves(
+    grid: dict[tuple[str, int], dict[str, tuple[np.ndarray, np.ndarray]]],
+    path: str | Path,
+    ylabel: str = "normalized entropy",
+) -> Path:
+    """A panel per (world, m): each method's score at its checkpoints, mean and std over seeds.
+
+    grid: {(world, m): {method: (updates [U], values [n_seeds, U])}}.
+    """
+    columns = list(grid)
+    fig, axes = subplots(1, len(columns), figsize=(3.2 * len(columns), 2.6), squeeze=False)
+    for ax, key in zip(axes[0], columns, strict=True):
+        for method, (updates, values) in grid[key].items():
+            mean, std = values.mean(axis=0), values.std(axis=0)
+            colour = METHOD_COLOURS.get(method)
+            ax.plot(updates, mean, marker="o", ms=3, color=colour, label=METHOD_LABELS.get(method, method), lw=1.5)
+            ax.fill_between(updates, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
+        ax.set_title(f"{key[0]}, m = {key[1]}", fontsize=9)
+        ax.set_xlabel("update")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel)
     axes[0, 0].legend(fontsize=7, loc="lower right")
     return save_figure(fig, path, dpi=110)
