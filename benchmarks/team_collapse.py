@@ -69,9 +69,9 @@ VARIANTS = {
 def make_step(config: ContinuousTrainConfig, components, noise_only: bool):
     """One PGPSE update as the trainer's, whose weights may be replaced by pure noise."""
     env, policy, estimator = components.env, components.policy, components.estimator
-    optimizer = make_optimizer(config)
 
     def step(state: TrainState, shared):
+        optimizer = make_optimizer(config, state.hyperparameters)
         key, sample_key, noise_key = jax.random.split(state.key, 3)
         samples = sample_team(env, policy, state.params, sample_key, config.batch_size, "jax", False)
         features = map_copies(env.features, 3)(samples.states)
@@ -84,7 +84,8 @@ def make_step(config: ContinuousTrainConfig, components, noise_only: bool):
             policy, state.params, observations, samples.actions, entropies, config.baseline, shared
         )
         updates, opt_state = optimizer.update(jax.tree.map(lambda g: -g, grad), state.opt_state, state.params)
-        return TrainState(optax.apply_updates(state.params, updates), opt_state, key, state.step + 1)
+        params = optax.apply_updates(state.params, updates)
+        return state._replace(params=params, opt_state=opt_state, key=key, step=state.step + 1)
 
     return step
 

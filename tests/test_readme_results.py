@@ -77,6 +77,7 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
         ("territories", "docs/populations.md"),
         ("mepol-level", "docs/populations.md"),
         ("conditions", "docs/claims.md"),
+        ("mepol-claims", "docs/mepol.md"),
     ],
 )
 def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
@@ -134,6 +135,8 @@ def test_the_baselines_summary_agrees_with_the_studys_results():
         "bench_population.py",
         "population_territories.py",
         "mepol_level.py",
+        "claim_conditions.py",
+        "mepol_claims.py",
     ],
 )
 def test_the_benchmark_blocks_agree_with_their_saved_results(script):

@@ -43,6 +43,7 @@ _LAZY = {
     "MepolConfig": "pmaxent.mepol.algorithm",
     "make": "pmaxent.families",
     "run_training": "pmaxent.families",
+    "run_settings": "pmaxent.core.runs",
     "load_run": "pmaxent.families",
     "saved_config": "pmaxent.families",
     "collect_run": "pmaxent.families",

@@ -275,3 +275,39 @@ def test_a_seeds_numbers_do_not_depend_on_the_seeds_and_methods_trained_beside_i
         for seeds in ((1,), (0, 1, 2))
     ]
     assert not np.array_equal(ungrouped[0].metrics["entropy"][0, 0], ungrouped[1].metrics["entropy"][0, 1])
+
+
+def test_settings_trained_as_lanes_of_one_program_get_the_numbers_each_gets_alone(tmp_path, interruption):
+    base = ContinuousTrainConfig(**{**TINY, "policy": "population", "seeds": (3,)})
+    settings = [
+        base,
+        dataclasses.replace(base, lr=0.003, lr_decay=0.99, log_std_init=-0.5),
+        dataclasses.replace(base, lr=0.03, log_std_init=-1.0),
+    ]
+    alone = [run_training(config, progress=False) for config in settings]
+    programs.use_program_store(tmp_path / "programs")
+    try:
+        together = runs_module.run_settings(settings, progress=False)
+    finally:
+        programs.use_program_store(None)
+    assert len(list((tmp_path / "programs").glob("train-chunk-*.pkl"))) == 1  # one program for three settings
+    dirs = [tmp_path / f"setting-{i}" for i in range(3)]
+    interruption.start()  # the first setting's checkpoint is written, then a Ctrl-C
+    with pytest.raises(KeyboardInterrupt):
+        runs_module.run_settings(settings, dirs, progress=False, plot=False)
+    interruption.stop()
+    assert (dirs[0] / "checkpoint.npz").exists() and not (dirs[1] / "checkpoint.npz").exists()
+    # resumed: the first setting from update 3, the others from update 0, each group as lanes of one program
+    resumed = runs_module.run_settings(settings, dirs, resume=True, progress=False, plot=False)
+    for config, one, run, again, run_dir in zip(settings, alone, together, resumed, dirs, strict=True):
+        assert run.config == config and load_run(run_dir).config == config
+        assert run.components.policy.log_std_init == config.log_std_init
+        for method in config.methods:
+            for a, b, c in zip(*(jax.tree.leaves(r.params[method]) for r in (one, run, again)), strict=True):
+                np.testing.assert_array_equal(a, b)
+                np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(one.metrics["entropy"], run.metrics["entropy"])
+        np.testing.assert_array_equal(one.metrics["entropy"], again.metrics["entropy"])
+    assert not np.array_equal(alone[0].metrics["entropy"], alone[1].metrics["entropy"])
+    with pytest.raises(ValueError, match="differ in lr, lr_decay, log_std_init alone; these also differ in k"):
+        runs_module.run_settings([base, dataclasses.replace(base, k=5)])

@@ -9,7 +9,15 @@ import pytest
 
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig
-from pmaxent.continuous.tuning import SearchSpace, TuningConfig, check_disjoint, choose, tune, tuned_config
+from pmaxent.continuous.tuning import (
+    SearchSpace,
+    TuningConfig,
+    check_disjoint,
+    choose,
+    program_groups,
+    tune,
+    tuned_config,
+)
 
 
 def test_the_grid_is_every_combination_and_the_draw_is_fixed_and_without_replacement():
@@ -22,6 +30,15 @@ def test_the_grid_is_every_combination_and_the_draw_is_fixed_and_without_replace
     assert len({tuple(s.values()) for s in settings}) == 5 and all(s in grid for s in settings)
     assert TuningConfig(space, budget=5, draw=1).settings() != settings
     assert TuningConfig(space, budget=12).settings() == grid
+
+
+def test_settings_that_differ_only_in_what_a_lane_carries_share_a_program():
+    settings = [{"lr": 0.1, "k": 10}, {"lr": 0.2, "k": 30}, {"lr": 0.3, "k": 10}, {"lr": 0.1, "k": 15}]
+    assert program_groups(settings, ("lr",)) == [[0, 2], [1], [3]]
+    assert program_groups(settings, ("lr", "k")) == [[0, 1, 2, 3]]
+    assert program_groups(settings, ()) == [[0], [1], [2], [3]]
+    lanes = ContinuousTrainConfig.lane_fields
+    assert set(lanes) == {"lr", "lr_decay", "log_std_init"} and "k" not in lanes
 
 
 def test_a_budget_outside_the_grid_and_shared_seeds_are_refused():

@@ -62,6 +62,8 @@ class ContinuousTrainConfig(TrainConfig):
     """
 
     family: ClassVar[str] = "continuous"
+    lane_fields: ClassVar[tuple[str, ...]] = (*TrainConfig.lane_fields, "log_std_init")
+    """The step size settings and the initial log std (only the initial parameters read it)."""
 
     env: str = "gridworld-continuous"
     """Environment: gridworld-continuous, {room,maze}-{det,stoc}-continuous, gym:ID (a registered Gymnasium id

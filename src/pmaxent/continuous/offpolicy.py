@@ -55,10 +55,10 @@ def make_offpolicy_learn(config, components: Components) -> Callable:
     """A ``learn(state, shared, learning, features, observations, actions) -> (state, metrics)`` of
     :func:`pmaxent.core.train.make_learn`'s form, taking off-policy steps on the batch."""
     env, policy, estimator = components.env, components.policy, components.estimator
-    optimizer = make_optimizer(config)
     k, stride, steps, threshold = config.k, config.stride_for(env.horizon), config.off_policy_steps, config.kl_threshold
 
     def learn(state: TrainState, shared, learning, features, observations, actions):
+        optimizer = make_optimizer(config, state.hyperparameters)
         points = features[:, :, ::stride]  # [B, m, P, d] (one trajectory per agent and team sample)
         n_samples, m, per_agent, d = points.shape
         search = swept_neighbourhoods if estimator.uses_sweep(m, per_agent, d) else brute_neighbourhoods
@@ -106,6 +106,6 @@ def make_offpolicy_learn(config, components: Components) -> Callable:
         metrics.update(off_steps=taken.astype(jnp.float32), kl=kls.max())
         finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]
         metrics["finite"] = jnp.all(jnp.stack(finite)) & jnp.isfinite(metrics["entropy"])
-        return TrainState(params, opt_state, state.key, state.step + 1), metrics
+        return state._replace(params=params, opt_state=opt_state, step=state.step + 1), metrics
 
     return learn

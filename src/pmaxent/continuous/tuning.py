@@ -23,7 +23,7 @@ import numpy as np
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig, yardstick
 from pmaxent.core.progress import progress_bar
-from pmaxent.core.runs import run_training
+from pmaxent.core.runs import run_settings
 
 TUNED_METHODS = ("parallel", "single", "latent")
 """The methods tuned (the random policy has nothing to tune); "latent" is the single agent with
@@ -115,8 +115,10 @@ def tune(
 ) -> dict:
     """Train every drawn setting on the tuning seeds and choose one per method.
 
-    ``base`` gives everything but the tuned fields (its seeds and methods are replaced). Each
-    setting's run directory is OUT/setting-i, resumed where it exists. Returns (and writes to
+    ``base`` gives everything but the tuned fields (its seeds and methods are replaced). Settings
+    that differ only in what a lane carries (step size, decay, initial log std) train as lanes of
+    one program (:func:`program_groups`); each keeps its own run directory, OUT/setting-i (and
+    OUT/latent-i for the single agent with modes), resumed where it exists. Returns (and writes to
     OUT/tuning.json) {"space", "budget", "seeds", "yardstick", "rows", "chosen"}: one row per
     setting, method and seed with the yardstick's values, and per method the chosen setting.
     """
@@ -124,22 +126,25 @@ def tune(
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     settings = tuning.settings()
-    with progress_bar(len(settings), f"tuning {base.env} m={base.agents}", enabled=progress, unit="settings") as bar:
-        for index, setting in enumerate(settings):
-            together = dataclasses.replace(base, seeds=tuning.seeds, methods=("parallel", "single"), **setting)
-            runs = [(together, f"setting-{index}")]
-            if has_modes(base):
-                runs.append((method_config(together, "latent"), f"latent-{index}"))
-            for config, name in runs:
-                run = run_training(config, out / name, resume=True, progress=False, plot=False)
+    together = dataclasses.replace(base, seeds=tuning.seeds, methods=("parallel", "single"))
+    kinds = [(together, "setting")] + ([(method_config(together, "latent"), "latent")] if has_modes(base) else [])
+    batches = [(kind, prefix, group) for kind, prefix in kinds for group in program_groups(settings, kind.lane_fields)]
+    with progress_bar(len(batches), f"tuning {base.env} m={base.agents}", enabled=progress, unit="programs") as bar:
+        for kind, prefix, group in batches:
+            configs = [dataclasses.replace(kind, **settings[i]) for i in group]
+            runs = run_settings(
+                configs, [out / f"{prefix}-{i}" for i in group], resume=True, progress=False, plot=False
+            )
+            for index, config, run in zip(group, configs, runs, strict=True):
                 for method in config.methods:
                     scores = yardstick(run.components, run.params[method], tuning.seeds, measure)
                     for i, seed in enumerate(tuning.seeds):
                         rows.append(
-                            {"setting": index, **setting, "method": method_label(config, method), "seed": seed}
+                            {"setting": index, **settings[index], "method": method_label(config, method), "seed": seed}
                             | {name: float(values[i]) for name, values in scores.items()}
                         )
             bar.advance()
+    rows.sort(key=lambda row: (row["setting"], TUNED_METHODS.index(row["method"]), row["seed"]))
     result = {
         "space": dataclasses.asdict(tuning.space),
         "budget": tuning.budget,
@@ -150,6 +155,17 @@ def tune(
     }
     (out / "tuning.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def program_groups(settings: list[dict], lane_fields: tuple[str, ...]) -> list[list[int]]:
+    """The settings' indices grouped by the fields that shape the training program (all but
+    ``lane_fields``, e.g. k), in the order of their first setting: each group trains as lanes of one
+    program (:func:`pmaxent.core.runs.run_settings`)."""
+    groups: dict[tuple, list[int]] = {}
+    for index, setting in enumerate(settings):
+        shape = tuple((name, value) for name, value in setting.items() if name not in lane_fields)
+        groups.setdefault(shape, []).append(index)
+    return list(groups.values())
 
 
 def choose(rows: list[dict], settings: list[dict]) -> dict[str, dict]:

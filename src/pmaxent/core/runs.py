@@ -1,7 +1,8 @@
 """Run directories: every method and seed of a config trained in checkpointed chunks (SPEC section 5).
 
 :func:`run_training` runs the update of :mod:`pmaxent.core.train` for all methods x seeds at once
-(lanes sharded over the devices, :class:`pmaxent.core.devices.Lanes`), in chunks of ``config.chunk``
+(lanes sharded over the devices, :class:`pmaxent.core.devices.Lanes`; :func:`run_settings` adds
+the settings of a tuning grid as lanes of the same program), in chunks of ``config.chunk``
 updates, checkpointing the state after each, so an interrupted run resumes to the identical
 result, and writes a run directory:
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from pmaxent.core.components import Components, HostEnvironment, Params, check_components
@@ -78,11 +80,12 @@ class TrainedRun:
         return self.components.policy
 
 
-def _method_flags(config: TrainConfig):
+def _method_flags(config: TrainConfig, lane_shape: tuple[int, ...]):
+    """shared and learning, broadcast to ``lane_shape`` ([..., n_methods, n_seeds])."""
     # NumPy, not jax.numpy: each eager jax.numpy call is a program to look up at start-up
     shared = np.array([[m == "single"] * len(config.seeds) for m in config.methods])
     learning = np.array([[m != "random"] * len(config.seeds) for m in config.methods])
-    return shared, learning
+    return np.broadcast_to(shared, lane_shape), np.broadcast_to(learning, lane_shape)
 
 
 def _jit(fun: Callable, name: str, fingerprint: str | None, static_argnums: tuple[int, ...] = ()) -> Callable:
@@ -91,10 +94,19 @@ def _jit(fun: Callable, name: str, fingerprint: str | None, static_argnums: tupl
     return jitted if fingerprint is None else StoredProgram(jitted, name, fingerprint, static_argnums)
 
 
+def program_fingerprint(config: RunConfig) -> str:
+    """What a run's training program is built from: its config without the fields its lanes carry
+    (``lane_fields``), so that runs differing only in those share one stored program."""
+    data = json.loads(config.to_json())
+    for name in getattr(config, "lane_fields", ()):
+        data.pop(name, None)
+    return json.dumps(data, sort_keys=True)
+
+
 def _initial_states(config: TrainConfig, components: Components, fingerprint: str | None = None) -> TrainState:
     """States [n_methods, n_seeds, ...]: the same initial parameters for every method of a seed.
-    ``fingerprint``: as for :func:`make_chunk_runner`."""
-    shared, learning = _method_flags(config)
+    ``fingerprint``: as for :func:`make_chunk_runner` (here the whole config: it sets the initial state)."""
+    shared, learning = _method_flags(config, (len(config.methods), len(config.seeds)))
 
     def one(method_id, seed, shared, learning):
         state = init_state(config, components, jax.random.key(seed, impl=key_impl(config)), learning, shared)
@@ -108,13 +120,13 @@ def _initial_states(config: TrainConfig, components: Components, fingerprint: st
 def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes, fingerprint: str | None = None):
     """jitted ``run(packed_states, length) -> (packed_states, metrics [n_packed_lanes, length])``.
 
-    States are packed by ``lanes`` (methods x seeds flattened, padded, sharded over devices).
-    A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.core.host_rollout`.
-    ``fingerprint`` (the config's JSON when the components are the config's own) keeps the
-    compiled program in the program store (:mod:`pmaxent.core.programs`), so that a later run skips
-    tracing it; None for components the fingerprint cannot describe.
+    States are packed by ``lanes`` ([settings x] methods x seeds flattened, padded, sharded over
+    devices). A host-stepped environment (Gymnasium) gets the runner of :mod:`pmaxent.core.host_rollout`.
+    ``fingerprint`` (:func:`program_fingerprint` when the components are the config's own) keeps
+    the compiled program in the program store (:mod:`pmaxent.core.programs`), so that a later run
+    skips tracing it; None for components the fingerprint cannot describe.
     """
-    shared, learning = lanes.pack(_method_flags(config))
+    shared, learning = lanes.pack(_method_flags(config, lanes.lane_shape))
     if isinstance(components.env, HostEnvironment):
         from pmaxent.core.host_rollout import make_host_chunk_runner
 
@@ -158,14 +170,19 @@ def load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[
     return states, metrics
 
 
-def _check_finite(finite: np.ndarray, config: TrainConfig, first_update: int) -> None:
+def _check_finite(finite: np.ndarray, configs: list[TrainConfig], first_update: int) -> None:
+    """``finite`` [n_settings, n_methods, n_seeds, updates]: raise TrainingDiverged at the first False."""
     if finite.all():
         return
-    method_index, seed_index, offset = np.argwhere(~finite)[0]
+    setting, method_index, seed_index, offset = np.argwhere(~finite)[0]
+    config = configs[setting]
+    where = [f"method {config.methods[method_index]}", f"seed {config.seeds[seed_index]}"]
+    if len(configs) > 1:
+        where += [f"{name} = {getattr(config, name)!r}" for name in config.lane_fields]
     raise TrainingDiverged(
         f"training diverged at update {first_update + offset + 1}: a parameter or metric is not finite "
-        f"(method {config.methods[method_index]}, seed {config.seeds[seed_index]}); "
-        f"the last good checkpoint (update {first_update}) is kept: lower --lr or change the optimizer"
+        f"({', '.join(where)}); the last good checkpoint (update {first_update}) is kept: lower --lr or change the "
+        "optimizer"
     )
 
 
@@ -189,27 +206,97 @@ def run_training(
     parameters after every chunk in RUN/snapshots (:func:`load_snapshots`), e.g. to measure
     learning curves by fresh rollouts.
     """
-    fingerprint = (
-        config.to_json() if components is None else None
-    )  # the config's own components: the config says what the programs are
+    own = components is None  # the config's own components: the config says what the programs are
     components = components or config.make_components()
-    check_components(components, config.agents)
     run_dir = Path(out_dir) if out_dir is not None else None
-    if run_dir is not None:
-        prepare_run_dir(run_dir, config, resume)
-        if (run_dir / PARAMS_FILE).exists():
-            return load_run(run_dir, type(config), components)
-    checkpoint = run_dir / CHECKPOINT_FILE if run_dir is not None else None
-    states = _initial_states(config, components, fingerprint)
-    metrics: dict[str, np.ndarray] = {}
-    if checkpoint is not None and checkpoint.exists():
-        states, metrics = load_checkpoint(checkpoint, states)
-    lanes = Lanes((len(config.methods), len(config.seeds)), getattr(config, "lane_group", 0))
+    return _train([config], [components], [run_dir], own, resume, progress, plot, figures, snapshots)[0]
+
+
+def run_settings(
+    configs: list[TrainConfig],
+    out_dirs: list[str | Path] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    plot: bool = True,
+    snapshots: bool = False,
+) -> list[TrainedRun]:
+    """Train configs that differ only in the fields their lanes carry (``lane_fields``: the step size
+    and its decay, and a family's initial parameters such as the continuous policies' log std) as
+    lanes of one program, compiled once rather than once per config: the settings of a tuning grid.
+
+    Each config gets the run directory :func:`run_training` would give it (``out_dirs``, one per
+    config; None: none), resumed where ``resume`` is set. With a ``lane_group`` (the continuous
+    family's default), every config's numbers are those it gets trained alone. Returns the runs in
+    the order of ``configs``.
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("run_settings needs at least one config")
+    first = program_fingerprint(configs[0])
+    for config in configs[1:]:
+        if type(config) is not type(configs[0]) or program_fingerprint(config) != first:
+            differing = [
+                f.name
+                for f in dataclasses.fields(configs[0])
+                if f.name not in configs[0].lane_fields and getattr(config, f.name) != getattr(configs[0], f.name)
+            ]
+            raise ValueError(
+                f"configs train as lanes of one program only when they differ in {', '.join(configs[0].lane_fields)} "
+                f"alone; these also differ in {', '.join(differing) or type(config).__name__}"
+            )
+    run_dirs = [None] * len(configs) if out_dirs is None else [Path(d) for d in out_dirs]
+    if len(run_dirs) != len(configs):
+        raise ValueError(f"{len(configs)} configs need as many run directories; got {len(run_dirs)}")
+    components = [config.make_components() for config in configs]
+    return _train(configs, components, run_dirs, True, resume, progress, plot, None, snapshots)
+
+
+def _train(configs, components, run_dirs, own, resume, progress, plot, figures, snapshots) -> list[TrainedRun]:
+    """Load the finished runs, start or resume the others and train them, together where they stand
+    at the same update (configs interrupted between their checkpoints may not)."""
+    runs: list[TrainedRun | None] = [None] * len(configs)
+    started = {}
+    for i, (config, run_dir) in enumerate(zip(configs, run_dirs, strict=True)):
+        check_components(components[i], config.agents)
+        if run_dir is not None:
+            prepare_run_dir(run_dir, config, resume)
+            if (run_dir / PARAMS_FILE).exists():
+                runs[i] = load_run(run_dir, type(config), components[i])
+                continue
+        states, metrics = _initial_states(config, components[i], config.to_json() if own else None), {}
+        if run_dir is not None and (run_dir / CHECKPOINT_FILE).exists():
+            states, metrics = load_checkpoint(run_dir / CHECKPOINT_FILE, states)
+        started[i] = (states, metrics)
+    by_done: dict[int, list[int]] = {}
+    for i, (states, _) in started.items():
+        by_done.setdefault(int(np.asarray(states.step).reshape(-1)[0]), []).append(i)
+    for done, indices in sorted(by_done.items()):
+        fingerprint = program_fingerprint(configs[indices[0]]) if own else None
+        trained = _train_lanes(
+            [configs[i] for i in indices], components[indices[0]], [started[i] for i in indices],
+            [run_dirs[i] for i in indices], done, fingerprint, progress, snapshots,
+        )  # fmt: skip
+        for i, (params, metrics) in zip(indices, trained, strict=True):
+            runs[i] = TrainedRun(configs[i], components[i], params, metrics, run_dirs[i])
+            if run_dirs[i] is not None:
+                _write_results(runs[i], plot, figures)
+                (run_dirs[i] / CHECKPOINT_FILE).unlink(missing_ok=True)
+                checkpoint_tmp(run_dirs[i] / CHECKPOINT_FILE).unlink(missing_ok=True)
+    return runs
+
+
+def _train_lanes(configs, components, starts, run_dirs, done, fingerprint, progress, snapshots):
+    """Train ``configs`` (one program, every one ``done`` updates in) from ``starts`` [(states
+    [n_methods, n_seeds, ...], metrics)]; returns [(method -> params, metrics)] per config."""
+    config = configs[0]
+    states = jax.tree.map(lambda *xs: jnp.stack(xs), *[states for states, _ in starts])
+    metrics = [dict(m) for _, m in starts]
+    lanes = Lanes((len(configs), len(config.methods), len(config.seeds)), getattr(config, "lane_group", 0))
     packed = lanes.pack(states)
     run_chunk = make_chunk_runner(config, components, lanes, fingerprint)
-    done = int(np.asarray(states.step).reshape(-1)[0])
     lengths = [min(config.chunk, config.updates - start) for start in range(done, config.updates, config.chunk)]
-    with progress_bar(config.updates, f"train {config.env} m={config.agents}", enabled=progress, unit="updates") as bar:
+    label = f"train {config.env} m={config.agents}" + (f", {len(configs)} settings" if len(configs) > 1 else "")
+    with progress_bar(config.updates, label, enabled=progress, unit="updates") as bar:
         bar.advance(done)
         # JAX dispatches asynchronously: the next chunk is queued before this one's metrics are
         # read and checkpointed, so that host work overlaps the device's (not for a host-stepped
@@ -218,7 +305,7 @@ def run_training(
 
         def dispatch(packed, i):
             chunk = run_chunk(packed, lengths[i])
-            if i + 1 == len(lengths) and plot and run_dir is not None:
+            if i + 1 == len(lengths) and any(run_dirs):
                 import pmaxent.plots.training  # noqa: F401  (imported while the last chunk computes)
             return chunk
 
@@ -228,28 +315,28 @@ def run_training(
             new_packed, chunk_metrics = pending or dispatch(packed, i)
             pending = dispatch(new_packed, i + 1) if ahead and i + 1 < len(lengths) else None
             chunk_metrics = jax.device_get(lanes.unpack(chunk_metrics))
-            _check_finite(np.asarray(chunk_metrics.pop("finite")), config, done)
+            _check_finite(np.asarray(chunk_metrics.pop("finite")), configs, done)
             packed = new_packed
-            metrics = {
-                k: np.concatenate([metrics.get(k, empty), np.asarray(chunk_metrics[k], np.float32)], axis=-1)
-                for k in metric_names(components, chunk_metrics)
-            }
+            names = metric_names(components, chunk_metrics)
+            metrics = [
+                {
+                    k: np.concatenate([m.get(k, empty), np.asarray(chunk_metrics[k][s], np.float32)], axis=-1)
+                    for k in names
+                }
+                for s, m in enumerate(metrics)
+            ]
             done += length
-            if checkpoint is not None:
+            if any(run_dirs):
                 unpacked = lanes.unpack(packed)
-                if snapshots:
-                    save_params(
-                        run_dir / SNAPSHOTS_DIR / f"update-{done:06d}.npz", config, _method_params(config, unpacked)
-                    )
-                save_checkpoint(checkpoint, unpacked, metrics)
+                for s, run_dir in enumerate(run_dirs):
+                    own_states = jax.tree.map(lambda x, s=s: x[s], unpacked)
+                    if snapshots:
+                        params = _method_params(configs[s], own_states)
+                        save_params(run_dir / SNAPSHOTS_DIR / f"update-{done:06d}.npz", configs[s], params)
+                    save_checkpoint(run_dir / CHECKPOINT_FILE, own_states, metrics[s])
             bar.advance(length)
-    params = _method_params(config, lanes.unpack(packed))
-    run = TrainedRun(config, components, params, metrics, run_dir)
-    if run_dir is not None:
-        _write_results(run, plot, figures)
-        checkpoint.unlink()
-        checkpoint_tmp(checkpoint).unlink(missing_ok=True)
-    return run
+    unpacked = lanes.unpack(packed)
+    return [(_method_params(c, jax.tree.map(lambda x, s=s: x[s], unpacked)), metrics[s]) for s, c in enumerate(configs)]
 
 
 def _method_params(config: TrainConfig, states: TrainState) -> dict[str, Params]:

@@ -18,6 +18,7 @@ from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from pmaxent.core.components import Components, Params, check_components, single_tied_leaves
@@ -40,6 +41,9 @@ class TrainConfig(RunConfig):
     """
 
     method_names: ClassVar[tuple[str, ...]] = METHODS
+    lane_fields: ClassVar[tuple[str, ...]] = ("lr", "lr_decay")
+    """Settings a lane carries in its state or its initial parameters, not in the compiled program: configs that
+    differ only in these train as lanes of one program (:func:`pmaxent.core.runs.run_settings`)."""
 
     agents: int = 6
     """m, the number of parallel agents (and of trajectories of the single-agent baseline)."""
@@ -104,19 +108,37 @@ def key_impl(config: TrainConfig) -> str:
     return "threefry2x32" if config.rng == "hash" else config.rng
 
 
+class Hyperparameters(NamedTuple):
+    """A lane's step size settings (float32 scalars), carried in its state rather than compiled into
+    the program, so that the settings of a tuning grid train side by side as lanes of one program."""
+
+    lr: jax.Array
+    lr_decay: jax.Array
+
+
+def hyperparameters(config: TrainConfig) -> Hyperparameters:
+    """``config``'s step size and decay as a lane's :class:`Hyperparameters`."""
+    return Hyperparameters(np.float32(config.lr), np.float32(config.lr_decay))
+
+
 class TrainState(NamedTuple):
-    """Everything an update needs: params (leaves [m, ...]), the optimizer's state, the key and
-    the number of updates done (int32 scalar)."""
+    """Everything an update needs: params (leaves [m, ...]), the optimizer's state, the key, the
+    number of updates done (int32 scalar) and the lane's step size settings."""
 
     params: Params
     opt_state: optax.OptState
     key: jax.Array
     step: jax.Array
+    hyperparameters: Hyperparameters
 
 
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """optax's sgd (the paper's plain ascent) or adam, at config.lr decayed by config.lr_decay per update."""
-    schedule = config.lr if config.lr_decay == 1 else optax.exponential_decay(config.lr, 1, config.lr_decay)
+def make_optimizer(config: TrainConfig, hyper: Hyperparameters) -> optax.GradientTransformation:
+    """optax's sgd (the paper's plain ascent) or adam, at step size ``hyper.lr`` decayed by
+    ``hyper.lr_decay`` per optimizer step; both may be traced (a lane's own)."""
+
+    def schedule(count):  # optax.exponential_decay's formula; its argument checks refuse a traced rate
+        return hyper.lr * jnp.power(hyper.lr_decay, count.astype(jnp.float32))
+
     return {"sgd": optax.sgd, "adam": optax.adam}[config.optimizer](schedule)
 
 
@@ -129,10 +151,10 @@ def make_learn(config: TrainConfig, components: Components) -> Callable:
     actions [B*K, m, T, ...]; ``state.key`` is used as it is (the caller advances it).
     """
     env, policy, estimator = components.env, components.policy, components.estimator
-    optimizer = make_optimizer(config)
     k = config.trajectories
 
     def learn(state: TrainState, shared, learning, features, observations, actions):
+        optimizer = make_optimizer(config, state.hyperparameters)
         entropies = estimator(group_trajectories(features, k))
         grad = gradient_from_entropies(
             policy, state.params, observations, actions, entropies, config.baseline, shared, k, config.single_modes
@@ -148,7 +170,7 @@ def make_learn(config: TrainConfig, components: Components) -> Callable:
             )
         finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]
         metrics["finite"] = jnp.all(jnp.stack(finite)) & jnp.isfinite(metrics["entropy"])
-        return TrainState(params, opt_state, state.key, state.step + 1), metrics
+        return state._replace(params=params, opt_state=opt_state, step=state.step + 1), metrics
 
     return learn
 
@@ -200,7 +222,9 @@ def init_state(config: TrainConfig, components: Components, key: jax.Array, lear
         return jnp.where(learning, copies, 0.0)
 
     params = jax.tree.map(start, params, single_tied_leaves(components.policy, params, config.single_modes))
-    return TrainState(params, make_optimizer(config).init(params), run_key, jnp.zeros((), jnp.int32))
+    hyper = hyperparameters(config)
+    opt_state = make_optimizer(config, hyper).init(params)
+    return TrainState(params, opt_state, run_key, jnp.zeros((), jnp.int32), hyper)
 
 
 def make_train(config: TrainConfig, components: Components | None = None):

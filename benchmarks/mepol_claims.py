@@ -1,0 +1,236 @@
+"""The team, the single agent and MEPOL under the claims protocol (docs/claims.md), at the same
+environment steps: every method tuned alike on tuning seeds, evaluated on other seeds by fresh
+rollouts and the yardstick, compared by Welch's tests with Holm's correction.
+
+    python benchmarks/mepol_claims.py [--out DIR] [--save]   # tune and evaluate (resumes DIR's runs; DIR/claims.json)
+    python benchmarks/mepol_claims.py --quick                # a few updates and seeds: the pipeline only
+    python benchmarks/mepol_claims.py --readme               # the docs' block (docs/mepol.md) from the saved file
+    python benchmarks/mepol_claims.py --check-readme         # exit 1, printing the differences, if it disagrees
+
+The setting is MEPOL's GridWorld (gridworld-continuous) at T = 400, as ``bench_mepol.py --quick``.
+Every method samples 20 trajectories of T steps per update (MEPOL: per epoch) for the same number
+of updates, so all see the same environment steps: a population of 20 agents with one trajectory
+each (B = 1, the loo-agent baseline), the single agent with K' = 20 trajectories, and MEPOL (20
+trajectories per epoch, its KL trust region, backtracking and off-policy steps). All three have
+64-64 networks.
+
+Tuning: one grid for the three (Adam's step size, the initial log std, k of the training
+estimator; no step size decay, which MEPOL does not have; MEPOL's own step size, 1e-5, is in the
+grid), a fixed draw of ``budget`` settings, each trained on the tuning seeds by every method;
+each keeps the setting with the highest mean yardstick entropy there. Evaluation: the chosen
+settings on seeds 0..N-1 (N from the power calculation for the three comparisons), 16 fresh
+samples of 20 trajectories per seed (the single agent's and MEPOL's one policy drives all 20),
+k = 50 entropy on every point and coverage. Wall time is each method's training of all N seeds
+as one process step (PGPSE trains its seeds as lanes at once, MEPOL one after the other), on
+this machine as it was during the run.
+
+``--save`` keeps the study in docs/mepol/claims.json and rewrites the ``mepol-claims`` block of
+docs/mepol.md from it; ``tests/test_readme_results.py`` checks the block against the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
+from pmaxent.continuous.evaluation import YardstickConfig, yardstick  # noqa: E402
+from pmaxent.continuous.tuning import SearchSpace, TuningConfig, choose, program_groups  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.runs import run_settings, run_training  # noqa: E402
+from pmaxent.mepol.algorithm import MepolConfig  # noqa: E402
+from pmaxent.mepol.runs import run_mepol  # noqa: E402
+from pmaxent.statistics import SIGNIFICANCE, compare, mean_std, seeds_for_power  # noqa: E402
+
+RESULTS = ROOT / "docs" / "mepol" / "claims.json"
+TIMING_FILE = "training_seconds.json"
+"""In an evaluation run's directory: its training's wall time (a resumed run: the part after the resume)."""
+ENV, TRAJECTORIES, HIDDEN = "gridworld-continuous", 20, (64, 64)
+METHODS = ("parallel", "single", "mepol")
+LABELS = {"parallel": "team of 20 (population, B = 1)", "single": "single agent (K' = 20)", "mepol": "MEPOL"}
+SPACE = SearchSpace(lr=(1e-5, 1e-4, 1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -1.0, -0.5), k=(15, 30, 50))
+DETECTABLE_EFFECT = 1.5
+"""The standardized effect the evaluation seeds are to find with power 0.8 (as the suite's)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """The sizes of the study (``--quick`` shrinks them to check the pipeline)."""
+
+    horizon: int = 400
+    updates: int = 120
+    tuning: TuningConfig = TuningConfig(SPACE, budget=6, seeds=(1000, 1001))
+    seeds: int = seeds_for_power(DETECTABLE_EFFECT, configurations=3)
+    measure: YardstickConfig = YardstickConfig(samples=16, k=50)
+
+
+QUICK = Study(
+    horizon=60, updates=3, tuning=TuningConfig(SPACE, budget=2, seeds=(1000,)), seeds=2, measure=YardstickConfig(2, 10)
+)
+
+
+def pgpse_config(study: Study, setting: dict, seeds, methods) -> ContinuousTrainConfig:
+    return ContinuousTrainConfig(
+        env=ENV, horizon=study.horizon, agents=TRAJECTORIES, batch_size=1, baseline="loo-agent", policy="population",
+        hidden=HIDDEN, updates=study.updates, chunk=study.updates, seeds=tuple(seeds), methods=methods, **setting,
+    )  # fmt: skip
+
+
+def mepol_config(study: Study, setting: dict, seeds) -> MepolConfig:
+    tuned = {name: value for name, value in setting.items() if name != "lr_decay"}  # MEPOL has no decay
+    return MepolConfig(
+        env=ENV, horizon=study.horizon, hidden=HIDDEN, trajectories=TRAJECTORIES, updates=study.updates,
+        chunk=study.updates, seeds=tuple(seeds), **tuned,
+    )  # fmt: skip
+
+
+def measure(study: Study, run, method: str) -> dict[str, list[float]]:
+    """The yardstick on 20 trajectories per sample; MEPOL's one policy drives all of them."""
+    params = run.params[method]
+    if method == "mepol":
+        params = jax.tree.map(lambda leaf: np.repeat(leaf, TRAJECTORIES, axis=1), params)
+    scores = yardstick(run.components, params, run.config.seeds, study.measure, divergence=False)
+    return {name: values.tolist() for name, values in scores.items()}
+
+
+def tune_all(study: Study, out: Path) -> tuple[list[dict], list[dict], dict]:
+    """Every drawn setting trained on the tuning seeds by the three methods -> (settings, rows, chosen)."""
+    settings, rows = study.tuning.settings(), []
+    seeds = study.tuning.seeds
+    configs = [pgpse_config(study, s, seeds, ("parallel", "single")) for s in settings]
+    for group in program_groups(settings, ContinuousTrainConfig.lane_fields):
+        dirs = [out / "tuning" / f"pgpse-{i}" for i in group]
+        for index, run in zip(group, run_settings([configs[i] for i in group], dirs, True, False, False), strict=True):
+            rows += score_rows(study, run, ("parallel", "single"), index)
+    for index, setting in enumerate(settings):
+        run = run_mepol(mepol_config(study, setting, seeds), out / "tuning" / f"mepol-{index}", True, False, False)
+        rows += score_rows(study, run, ("mepol",), index)
+        print(f"tuned setting {index + 1}/{len(settings)}", flush=True)
+    return settings, rows, choose(rows, settings)
+
+
+def score_rows(study: Study, run, methods, index: int) -> list[dict]:
+    rows = []
+    for method in methods:
+        scores = measure(study, run, method)
+        rows += [
+            {"setting": index, "method": method, "seed": seed} | {name: values[i] for name, values in scores.items()}
+            for i, seed in enumerate(run.config.seeds)
+        ]
+    return rows
+
+
+def evaluate(study: Study, out: Path, chosen: dict) -> dict:
+    """Each method's chosen setting trained on the evaluation seeds and measured -> method -> results."""
+    seeds, results = tuple(range(study.seeds)), {}
+    for method in METHODS:
+        run_dir = out / "evaluation" / method
+        timing = run_dir / TIMING_FILE
+        start = time.perf_counter()
+        if method == "mepol":
+            run = run_mepol(mepol_config(study, chosen[method], seeds), run_dir, True, False, False)
+        else:
+            run = run_training(pgpse_config(study, chosen[method], seeds, (method,)), run_dir, True, False, False)
+        if not timing.exists():  # kept, so a re-run that loads the finished run reports the training's time
+            timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
+        results[method] = {**json.loads(timing.read_text()), **measure(study, run, method)}
+        print(f"{method}: normalized entropy {np.mean(results[method]['normalized_entropy']):.3f}", flush=True)
+    return results
+
+
+COMPARISONS = (("parallel", "single"), ("parallel", "mepol"), ("single", "mepol"))
+
+
+def readme_lines(saved: dict) -> list[str]:
+    results, chosen = saved["evaluation"], saved["chosen"]
+    steps = saved["updates"] * TRAJECTORIES * saved["horizon"]
+    lines = [
+        f"Written by `python benchmarks/mepol_claims.py --readme` from [docs/mepol/claims.json](mepol/claims.json) "
+        f"({doc_blocks.provenance_text(saved)}; {ENV}, T = {saved['horizon']}, {saved['updates']} updates of "
+        f"{TRAJECTORIES} trajectories each = {steps:,} environment steps per method and seed; tuned on seeds "
+        f"{', '.join(map(str, saved['tuning_seeds']))} over {saved['budget']} settings drawn from lr "
+        f"{{{', '.join(f'{v:g}' for v in saved['space']['lr'])}}}, log std "
+        f"{{{', '.join(f'{v:g}' for v in saved['space']['log_std_init'])}}}, k "
+        f"{{{', '.join(map(str, saved['space']['k']))}}}; evaluated on seeds 0 to {len(saved['seeds']) - 1} by "
+        f"{saved['yardstick']['samples']} fresh samples of {TRAJECTORIES} trajectories per seed, k = "
+        f"{saved['yardstick']['k']} entropy normalized by ln of the free area):",
+        "",
+        "| method | chosen lr, log std, k | normalized entropy | coverage | training wall time, all seeds |",
+        "|---|---|---|---|---|",
+    ]
+    for method in METHODS:
+        setting, result = chosen[method], results[method]
+        lines.append(
+            f"| {LABELS[method]} | {setting['lr']:g}, {setting['log_std_init']:g}, {setting['k']} | "
+            f"{mean_std(result['normalized_entropy'])} | {mean_std(result['coverage'])} | {result['seconds']:.0f} s |"
+        )
+    names = [f"{LABELS[a]} against {LABELS[b]}" for a, b in COMPARISONS]
+    comparisons = compare(
+        {n: np.array(results[a]["normalized_entropy"]) for n, (a, _) in zip(names, COMPARISONS, strict=True)},
+        {n: np.array(results[b]["normalized_entropy"]) for n, (_, b) in zip(names, COMPARISONS, strict=True)},
+    )
+    lines += [
+        "",
+        f"| comparison (normalized entropy) | difference [95% CI] | Hedges' g | seeds won | p (Holm, 3 tests) | "
+        f"verdict (level {SIGNIFICANCE:g}) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        c = comparisons[name]
+        lines.append(
+            f"| {name} | {c.effect:+.3f} [{c.interval[0]:+.3f}, {c.interval[1]:+.3f}] | {c.standardized:+.2f} | "
+            f"{c.won}/{c.seeds} | {c.adjusted:.3g} | {c.verdict} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/pmaxent-mepol-claims"), help="run directories")
+    parser.add_argument("--quick", action="store_true", help="a few updates and seeds: checks the pipeline only")
+    parser.add_argument("--save", action="store_true", help=f"keep the study in {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved study")
+    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    args = parser.parse_args()
+    if args.readme or args.check_readme:
+        saved = json.loads(RESULTS.read_text())
+        ok = doc_blocks.update("mepol-claims", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
+        sys.exit(0 if ok else 1)
+    if args.quick and args.save:
+        parser.error("--quick checks the pipeline; its numbers are not kept")
+    use_all_cpu_cores()
+    study = QUICK if args.quick else Study()
+    settings, rows, chosen = tune_all(study, args.out)
+    saved = {
+        **doc_blocks.provenance("benchmarks/mepol_claims.py"),
+        "horizon": study.horizon,
+        "updates": study.updates,
+        "space": dataclasses.asdict(study.tuning.space),
+        "budget": study.tuning.budget,
+        "tuning_seeds": list(study.tuning.seeds),
+        "seeds": list(range(study.seeds)),
+        "yardstick": dataclasses.asdict(study.measure),
+        "settings": settings,
+        "tuning": rows,
+        "chosen": chosen,
+        "evaluation": evaluate(study, args.out, chosen),
+    }
+    (args.out / "claims.json").write_text(json.dumps(saved, indent=1) + "\n")
+    print("\n".join(readme_lines(saved)))
+    if args.save:
+        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+        doc_blocks.update("mepol-claims", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Offline goal reaching in the continuous worlds with pmaxent's JAX learners (:mod:`pmaxent.gcrl`):
+every dataset's learner trained at once, then every learner, goal and episode rolled out at once
+in the true world.
+
+A learner sees positions (x, y) and goals (x, y), as OGBench's pointmaze agents do, and its
+actions are scaled to [-1, 1] (the world's max_step is 1). It is trained on the dataset's own
+states as goals (hindsight, :mod:`pmaxent.gcrl.data`), never on the evaluation goals, and judged
+on every goal of the world (:func:`pmaxent.continuous.goals.goal_points`): an episode starts from
+the world's start distribution, acts by the learner's deterministic policy, and succeeds when it
+comes within ``radius`` of the goal within ``max_steps`` steps.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pmaxent.continuous import worlds
+from pmaxent.continuous.worlds import ContinuousWorld
+from pmaxent.gcrl.config import GCConfig
+from pmaxent.gcrl.data import from_trajectories, stack
+from pmaxent.gcrl.train import act, train_agents
+
+
+def learn(world: ContinuousWorld, datasets, seeds, config: GCConfig, progress: bool = False):
+    """Train one learner per dataset ((observations [E, T+1, 2], actions [E, T, 2]) pairs), all at
+    once; returns (params with leaves [D, ...], metrics name -> [D, chunks])."""
+    data = stack([from_trajectories(o, a, world.max_step) for o, a in datasets])
+    return train_agents(config, data, seeds, progress)
+
+
+@partial(jax.jit, static_argnums=(0, 4, 5))
+def _rollouts(world, params, goals, key, episodes: int, max_steps: int, radius, noise):
+    """Success [D, G, episodes] of learners params [D, ...] on goals [G, 2]."""
+    n = goals.shape[0] * episodes
+    targets = jnp.repeat(goals, episodes, axis=0)
+    reset_key, step_key, noise_key = jax.random.split(key, 3)
+    start = jax.vmap(lambda u: worlds.reset(world, u))(jax.random.uniform(reset_key, (n, world.reset_noise)))
+
+    def one(p):
+        def advance(carry, t):
+            position, done = carry
+            jitter = noise * jax.random.normal(jax.random.fold_in(noise_key, t), position.shape)
+            action = jnp.clip(act(p, position, targets) + jitter, -1.0, 1.0) * world.max_step
+            u = jax.random.uniform(jax.random.fold_in(step_key, t), (n, world.step_noise))
+            moved = jax.vmap(lambda x, a, v: worlds.step(world, x, a, v))(position, action, u)
+            position = jnp.where(done[:, None], position, moved)
+            return (position, done | (jnp.sum((position - targets) ** 2, -1) <= radius**2)), None
+
+        done = jnp.sum((start - targets) ** 2, -1) <= radius**2
+        (_, done), _ = jax.lax.scan(advance, (start, done), jnp.arange(max_steps))
+        return done.reshape(goals.shape[0], episodes)
+
+    return jax.lax.map(one, params)
+
+
+def success_rates(
+    world: ContinuousWorld,
+    params,
+    goals,
+    key,
+    episodes: int = 10,
+    max_steps: int = 400,
+    radius: float = 0.5,
+    noise: float = 0.0,
+) -> np.ndarray:
+    """Success rate per learner and goal, float [D, G]: ``episodes`` episodes per goal, the policy's
+    action perturbed by Gaussian noise of ``noise`` (in units of max_step, OGBench's eval_gaussian)."""
+    goals = jnp.asarray(goals, jnp.float32).reshape(-1, 2)
+    done = _rollouts(world, params, goals, key, episodes, max_steps, jnp.float32(radius), jnp.float32(noise))
+    return np.asarray(done, np.float64).mean(axis=-1)
