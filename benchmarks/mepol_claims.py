@@ -10,15 +10,16 @@ rollouts and the yardstick, compared by Welch's tests with Holm's correction.
 The setting is MEPOL's GridWorld (gridworld-continuous) at T = 400, as ``bench_mepol.py --quick``.
 Every method samples 20 trajectories of T steps per update (MEPOL: per epoch) for the same number
 of updates, so all see the same environment steps: a population of 20 agents with one trajectory
-each (B = 1, the loo-agent baseline), the single agent with K' = 20 trajectories, and MEPOL (20
-trajectories per epoch, its KL trust region, backtracking and off-policy steps). All three have
-64-64 networks.
+each (B = 1, the loo-agent baseline), the same population taking up to 30 off-policy steps per
+batch as MEPOL does (``off_policy_steps``, its KL trust region at pmaxent's default), the single
+agent with K' = 20 trajectories, and MEPOL (20 trajectories per epoch, its KL trust region,
+backtracking and off-policy steps). All have 64-64 networks.
 
-Tuning: one grid for the three (Adam's step size, the initial log std, k of the training
+Tuning: one grid for all four (Adam's step size, the initial log std, k of the training
 estimator; no step size decay, which MEPOL does not have; MEPOL's own step size, 1e-5, is in the
 grid), a fixed draw of ``budget`` settings, each trained on the tuning seeds by every method;
 each keeps the setting with the highest mean yardstick entropy there. Evaluation: the chosen
-settings on seeds 0..N-1 (N from the power calculation for the three comparisons), 16 fresh
+settings on seeds 0..N-1 (N from the power calculation for the four comparisons), 16 fresh
 samples of 20 trajectories per seed (the single agent's and MEPOL's one policy drives all 20),
 k = 50 entropy on every point and coverage. Wall time is each method's training of all N seeds
 as one process step (PGPSE trains its seeds as lanes at once, MEPOL one after the other), on
@@ -56,8 +57,17 @@ RESULTS = ROOT / "docs" / "mepol" / "claims.json"
 TIMING_FILE = "training_seconds.json"
 """In an evaluation run's directory: its training's wall time (a resumed run: the part after the resume)."""
 ENV, TRAJECTORIES, HIDDEN = "gridworld-continuous", 20, (64, 64)
-METHODS = ("parallel", "single", "mepol")
-LABELS = {"parallel": "team of 20 (population, B = 1)", "single": "single agent (K' = 20)", "mepol": "MEPOL"}
+METHODS = ("parallel", "offpolicy", "single", "mepol")
+LABELS = {
+    "parallel": "team of 20 (population, B = 1)",
+    "offpolicy": "team of 20, off-policy steps",
+    "single": "single agent (K' = 20)",
+    "mepol": "MEPOL",
+}
+OFF_POLICY_STEPS = 30
+"""The off-policy team's most optimizer steps per batch: MEPOL's most off-policy steps per epoch."""
+COMPARISONS = (("parallel", "single"), ("parallel", "mepol"), ("offpolicy", "mepol"), ("offpolicy", "parallel"))
+"""(method, other): the tests, Holm-corrected together."""
 SPACE = SearchSpace(lr=(1e-5, 1e-4, 1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -1.0, -0.5), k=(15, 30, 50))
 DETECTABLE_EFFECT = 1.5
 """The standardized effect the evaluation seeds are to find with power 0.8 (as the suite's)."""
@@ -70,7 +80,7 @@ class Study:
     horizon: int = 400
     updates: int = 120
     tuning: TuningConfig = TuningConfig(SPACE, budget=6, seeds=(1000, 1001))
-    seeds: int = seeds_for_power(DETECTABLE_EFFECT, configurations=3)
+    seeds: int = seeds_for_power(DETECTABLE_EFFECT, configurations=len(COMPARISONS))
     measure: YardstickConfig = YardstickConfig(samples=16, k=50)
 
 
@@ -79,10 +89,11 @@ QUICK = Study(
 )
 
 
-def pgpse_config(study: Study, setting: dict, seeds, methods) -> ContinuousTrainConfig:
+def pgpse_config(study: Study, setting: dict, seeds, methods, off_policy_steps: int = 0) -> ContinuousTrainConfig:
     return ContinuousTrainConfig(
         env=ENV, horizon=study.horizon, agents=TRAJECTORIES, batch_size=1, baseline="loo-agent", policy="population",
-        hidden=HIDDEN, updates=study.updates, chunk=study.updates, seeds=tuple(seeds), methods=methods, **setting,
+        hidden=HIDDEN, updates=study.updates, chunk=study.updates, seeds=tuple(seeds), methods=methods,
+        off_policy_steps=off_policy_steps, **setting,
     )  # fmt: skip
 
 
@@ -96,7 +107,7 @@ def mepol_config(study: Study, setting: dict, seeds) -> MepolConfig:
 
 def measure(study: Study, run, method: str) -> dict[str, list[float]]:
     """The yardstick on 20 trajectories per sample; MEPOL's one policy drives all of them."""
-    params = run.params[method]
+    params = run.params["parallel" if method == "offpolicy" else method]
     if method == "mepol":
         params = jax.tree.map(lambda leaf: np.repeat(leaf, TRAJECTORIES, axis=1), params)
     scores = yardstick(run.components, params, run.config.seeds, study.measure, divergence=False)
@@ -104,14 +115,23 @@ def measure(study: Study, run, method: str) -> dict[str, list[float]]:
 
 
 def tune_all(study: Study, out: Path) -> tuple[list[dict], list[dict], dict]:
-    """Every drawn setting trained on the tuning seeds by the three methods -> (settings, rows, chosen)."""
+    """Every drawn setting trained on the tuning seeds by every method -> (settings, rows, chosen)."""
     settings, rows = study.tuning.settings(), []
     seeds = study.tuning.seeds
-    configs = [pgpse_config(study, s, seeds, ("parallel", "single")) for s in settings]
-    for group in program_groups(settings, ContinuousTrainConfig.lane_fields):
-        dirs = [out / "tuning" / f"pgpse-{i}" for i in group]
-        for index, run in zip(group, run_settings([configs[i] for i in group], dirs, True, False, False), strict=True):
-            rows += score_rows(study, run, ("parallel", "single"), index)
+    kinds = (
+        ("pgpse", ("parallel", "single"), [pgpse_config(study, s, seeds, ("parallel", "single")) for s in settings]),
+        (
+            "offpolicy",
+            ("offpolicy",),
+            [pgpse_config(study, s, seeds, ("parallel",), OFF_POLICY_STEPS) for s in settings],
+        ),
+    )
+    for name, methods, configs in kinds:
+        for group in program_groups(settings, ContinuousTrainConfig.lane_fields):
+            dirs = [out / "tuning" / f"{name}-{i}" for i in group]
+            runs = run_settings([configs[i] for i in group], dirs, True, False, False)
+            for index, run in zip(group, runs, strict=True):
+                rows += score_rows(study, run, methods, index)
     for index, setting in enumerate(settings):
         run = run_mepol(mepol_config(study, setting, seeds), out / "tuning" / f"mepol-{index}", True, False, False)
         rows += score_rows(study, run, ("mepol",), index)
@@ -140,15 +160,14 @@ def evaluate(study: Study, out: Path, chosen: dict) -> dict:
         if method == "mepol":
             run = run_mepol(mepol_config(study, chosen[method], seeds), run_dir, True, False, False)
         else:
-            run = run_training(pgpse_config(study, chosen[method], seeds, (method,)), run_dir, True, False, False)
+            off_policy, learner = (OFF_POLICY_STEPS, "parallel") if method == "offpolicy" else (0, method)
+            config = pgpse_config(study, chosen[method], seeds, (learner,), off_policy)
+            run = run_training(config, run_dir, True, False, False)
         if not timing.exists():  # kept, so a re-run that loads the finished run reports the training's time
             timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
         results[method] = {**json.loads(timing.read_text()), **measure(study, run, method)}
         print(f"{method}: normalized entropy {np.mean(results[method]['normalized_entropy']):.3f}", flush=True)
     return results
-
-
-COMPARISONS = (("parallel", "single"), ("parallel", "mepol"), ("single", "mepol"))
 
 
 def readme_lines(saved: dict) -> list[str]:
@@ -181,7 +200,8 @@ def readme_lines(saved: dict) -> list[str]:
     )
     lines += [
         "",
-        f"| comparison (normalized entropy) | difference [95% CI] | Hedges' g | seeds won | p (Holm, 3 tests) | "
+        f"| comparison (normalized entropy) | difference [95% CI] | Hedges' g | seeds won | "
+        f"p (Holm, {len(COMPARISONS)} tests) | "
         f"verdict (level {SIGNIFICANCE:g}) |",
         "|---|---|---|---|---|---|",
     ]

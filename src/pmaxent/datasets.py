@@ -25,6 +25,7 @@ from pathlib import Path
 import gymnasium
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 #: Dataset families in the order of the paper's figures, then MEPOL's (continuous runs only).
 DATASET_METHODS = ("parallel", "single", "random", "mepol")
@@ -171,3 +172,33 @@ def run_methods(trained_methods: Iterable[str], requested: Iterable[str] | None 
     if untrained:
         raise ValueError(f"the run did not train {sorted(untrained)}; it trained {sorted(set(trained_methods))}")
     return tuple(method for method in DATASET_METHODS if method in wanted)
+
+
+def write_ogbench_dataset(path: Path | str, observations, actions) -> Path:
+    """Trajectories in OGBench's dataset file layout, which ``ogbench.utils.load_dataset`` reads
+    (and so OGBench's own agents): an ``.npz`` of ``observations`` [E (T+1), d] and ``actions``
+    [E (T+1), a] (float32; a trajectory's last action, which no transition follows, is zero) and
+    ``terminals`` [E (T+1)] (1 at each trajectory's last state).
+
+    Args:
+        observations: float [E, T+1, d], E trajectories' states.
+        actions: float [E, T, a].
+    """
+    observations, actions = np.asarray(observations, np.float32), np.asarray(actions, np.float32)
+    n, horizon = actions.shape[:2]
+    if actions.ndim != 3 or observations.shape[:2] != (n, horizon + 1) or observations.ndim != 3:
+        raise ValueError(
+            f"observations must be [E, T+1, d] and actions [E, T, a]; got {observations.shape}, {actions.shape}"
+        )
+    padded = np.concatenate([actions, np.zeros((n, 1, actions.shape[-1]), np.float32)], axis=1)
+    terminals = np.zeros((n, horizon + 1), np.float32)
+    terminals[:, -1] = 1.0
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        observations=observations.reshape(n * (horizon + 1), -1),
+        actions=padded.reshape(n * (horizon + 1), -1),
+        terminals=terminals.reshape(-1),
+    )
+    return path
