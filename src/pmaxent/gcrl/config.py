@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from pmaxent.core.config import check_positive_int
+
 AGENTS = ("gcivl", "gciql")
 ACTOR_LOSSES = ("awr", "ddpgbc")
 
@@ -57,9 +59,7 @@ class GCConfig:
         if self.agent == "gcivl" and self.actor_loss != "awr":
             raise ValueError("GCIVL has no Q function: its actor loss is awr")
         for name in ("steps", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+            check_positive_int(name, getattr(self, name))
         if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
         for name, low, high in (("discount", 0, 1), ("tau", 0, 1), ("expectile", 0, 1)):
