@@ -115,7 +115,7 @@ def offline_command(
     Figures 3 and 9 in RUN/figures.
 
     Tabular runs: Q-learning per goal cell (the paper) and value iteration on the data. Continuous
-    runs: one goal-conditioned d3rlpy agent per dataset (needs the offline extra).
+    runs: one goal-conditioned agent per dataset (GCIVL by default; d3rlpy's as a cross-check).
     """
     from pmaxent import families
 

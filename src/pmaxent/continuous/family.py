@@ -11,7 +11,7 @@ import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.host_gymnasium import parse_gym_name
-from pmaxent.continuous.offline import ContinuousOfflineConfig
+from pmaxent.continuous.offline_config import ContinuousOfflineConfig
 from pmaxent.core.family import Collected, Family, SummaryTable
 from pmaxent.core.runs import TrainedRun
 
@@ -157,7 +157,8 @@ def evaluate_offline(
     """Goal-conditioned offline RL on a continuous run's datasets, one agent per dataset."""
     import dataclasses
 
-    from pmaxent.continuous.offline import QUICK_OFFLINE, evaluate_continuous_run
+    from pmaxent.continuous.offline import evaluate_continuous_run
+    from pmaxent.continuous.offline_config import QUICK_OFFLINE
 
     config = dataclasses.replace(QUICK_OFFLINE if quick else ContinuousOfflineConfig(), **options)
     result = evaluate_continuous_run(

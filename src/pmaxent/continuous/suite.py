@@ -7,7 +7,7 @@ Room and Maze? Run by the protocol of SPEC section 13:
    never saw (the team's run also holds the random policy);
 3. **measure**: the final policies' fresh rollouts, by a yardstick that is not the training
    objective (:mod:`pmaxent.continuous.evaluation`);
-4. **datasets** from the final policies, and offline goal reaching on some of them (the offline extra);
+4. **datasets** from the final policies, and offline goal reaching on them (:mod:`pmaxent.continuous.offline`);
 5. **report**: per world and m, "holds / does not hold / not enough evidence" from Welch's tests
    with Holm's correction, and rliable's aggregates across worlds (:mod:`pmaxent.continuous.claims`).
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig, yardstick
-from pmaxent.continuous.offline import QUICK_OFFLINE, ContinuousOfflineConfig, offline_available
+from pmaxent.continuous.offline_config import QUICK_OFFLINE, ContinuousOfflineConfig
 from pmaxent.continuous.tuning import (
     TUNED_METHODS,
     SearchSpace,
@@ -78,9 +78,9 @@ class ContinuousSuiteConfig:
     dataset_trajectories: int = 10
     """Trajectories per agent in each dataset."""
     offline: ContinuousOfflineConfig = ContinuousOfflineConfig()
-    """Offline goal reaching on the datasets of the largest teams (needs the offline extra; skipped without it)."""
+    """Offline goal reaching on the datasets of the largest teams."""
     offline_seeds: int = 3
-    """How many evaluation seeds' datasets offline agents train on (d3rlpy costs about 10 ms per step here)."""
+    """How many evaluation seeds' datasets offline agents train on (the first ones)."""
     quick: bool = False
     """A smoke-test-sized run (the preset below)."""
 
@@ -177,14 +177,13 @@ def reproduce_continuous(
                     (run_dir / "measures.csv").exists(),
                     lambda d=run_dir: measure_run(d, config.measure, config.dataset_trajectories),
                 )
-        if offline_available():
-            m = max(config.agents)
-            path = out / "runs" / run_name(env, m) / "offline.csv"
-            stages.run(
-                f"offline {env} m={m}",
-                path.exists(),
-                lambda env=env, m=m, path=path: offline_stage(out, env, m, config, seeds, path, progress),
-            )
+        m = max(config.agents)
+        path = out / "runs" / run_name(env, m) / "offline.csv"
+        stages.run(
+            f"offline {env} m={m}",
+            path.exists(),
+            lambda env=env, m=m, path=path: offline_stage(out, env, m, config, seeds, path, progress),
+        )
     pictures = {env: method_run_dir(out, env, max(config.agents), "parallel") / "team.png" for env in config.envs}
     return write_continuous_report(out, config, suite_results(out, config), pictures)
 

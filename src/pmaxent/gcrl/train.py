@@ -66,9 +66,14 @@ def make_learner(config: GCConfig, obs_dim: int, action_dim: int) -> tuple[Calla
     return init, run
 
 
-def act(params: dict, observations, goals) -> jax.Array:
-    """The deterministic policy (the actor's mean, clipped to [-1, 1]) for observations and goals [B, d]."""
-    return jnp.clip(actor_means(params["actor"], observations, goals), -1.0, 1.0)
+def act(params: dict, observations, goals, key: jax.Array | None = None, temperature=0.0) -> jax.Array:
+    """Actions [B, a] for observations and goals [B, d], clipped to [-1, 1]: drawn from the actor's
+    Gaussian with its standard deviation (1) scaled by ``temperature`` (OGBench's eval_temperature);
+    at temperature 0 (or without a key) its mean."""
+    mean = actor_means(params["actor"], observations, goals)
+    if key is not None:
+        mean = mean + temperature * jax.random.normal(key, mean.shape)
+    return jnp.clip(mean, -1.0, 1.0)
 
 
 def train_agents(
