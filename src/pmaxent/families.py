@@ -197,6 +197,13 @@ def collect_run(
     return of_run(run_dir).collect(Path(run_dir), methods, trajectories, overwrite, progress)
 
 
+def export_run(
+    run_dir: str | Path, out: str | Path, methods: Sequence[str] | None = None, *, trajectories: int = 1
+) -> list[Path]:
+    """Write a run's collected datasets in OGBench's file layout (`pmaxent export`): the files written."""
+    return of_run(run_dir).export(Path(run_dir), Path(out), methods, trajectories)
+
+
 def evaluate_run(
     run_dir: str | Path,
     options: dict | None = None,

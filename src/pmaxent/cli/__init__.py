@@ -234,11 +234,12 @@ def cache(
 
 
 def _register_commands_of_other_modules() -> None:
-    """collect and offline (cli/data.py), then each family's own command groups."""
+    """collect, export and offline (cli/data.py), then each family's own command groups."""
     from pmaxent import families
     from pmaxent.cli import data
 
     app.command("collect")(data.collect_command)
+    app.command("export")(data.export_command)
     app.command("offline")(data.offline_command)
     for family in families.every():
         for name, (group, summary) in family.commands().items():

@@ -1,4 +1,5 @@
-"""``pmaxent collect`` and ``pmaxent offline``: datasets of a run and offline RL on them.
+"""``pmaxent collect``, ``pmaxent export`` and ``pmaxent offline``: datasets of a run, in OGBench's layout
+too, and offline RL on them.
 
 Plain typer-annotated functions; the main CLI registers them as commands. Each asks the run's
 family (:mod:`pmaxent.families`) to do the job and prints its summary. ``--quiet`` hides the
@@ -61,6 +62,26 @@ def collect_command(
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         raise bad_input(error) from error
     _print(collected.summary)
+
+
+def export_command(
+    run_dir: Annotated[Path, _RUN_DIR],
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: RUN/ogbench).")] = None,
+    method: Annotated[
+        list[str] | None, typer.Option("--method", help="Dataset family, repeatable. Default: every collected one.")
+    ] = None,
+    trajectories: Annotated[int, typer.Option(min=1, help="Trajectories per agent (N) of the datasets.")] = 1,
+) -> None:
+    """Write the run's collected datasets (`pmaxent collect`) in OGBench's file layout, one .npz per
+    method and seed, which ogbench.utils.load_dataset and OGBench's agents read unchanged."""
+    from pmaxent import families
+
+    try:
+        written = families.export_run(run_dir, out or run_dir / "ogbench", method, trajectories=trajectories)
+    except (ValueError, FileNotFoundError) as error:
+        raise bad_input(error) from error
+    for path in written:
+        typer.echo(str(path))
 
 
 def _offline_options(

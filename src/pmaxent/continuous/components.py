@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pmaxent.continuous import mjx_worlds, worlds
+from pmaxent.continuous import mjx_worlds, ogbench_mazes, worlds
 from pmaxent.continuous.host_gymnasium import gym_environment, parse_gym_name
 from pmaxent.continuous.knn import KNNEntropy
 from pmaxent.continuous.policy import GaussianMLPTeam
@@ -23,6 +23,8 @@ def make_world(config) -> worlds.ContinuousWorld:
     }
     if config.layout is not None:
         return worlds.from_map(config.layout, name=config.env, **overrides)
+    if config.env in ogbench_mazes.MAZES:
+        return dataclasses.replace(ogbench_mazes.maze_world(config.env), **overrides)
     return dataclasses.replace(worlds.make(config.env), **overrides)
 
 

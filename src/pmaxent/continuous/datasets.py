@@ -394,3 +394,22 @@ def _write_summary(
         figures / "fig2_dataset_entropy.png",
         normalized=normalized,
     )
+
+
+def export_ogbench(
+    run: TrainedRun | Path | str, out: Path | str, methods: Sequence[str] | None = None, trajectories: int = 1
+) -> list[Path]:
+    """The run's collected datasets in OGBench's file layout
+    (:func:`pmaxent.datasets.write_ogbench_dataset`), one ``OUT/<env>-<method>-m<m>-seed<k>[-n<N>]-v0.npz``
+    per method and seed, actions divided by the world's max_step so that they lie in [-1, 1] as
+    OGBench's do: OGBench's loader and agents read them unchanged."""
+    from pmaxent.datasets import write_ogbench_dataset
+
+    world, datasets_by_method = load_continuous_run_datasets(run, methods, trajectories=trajectories)
+    return [
+        write_ogbench_dataset(
+            Path(out) / f"{d.dataset_id.split('/', 1)[1]}.npz", d.observations, d.actions / world.max_step
+        )
+        for datasets in datasets_by_method.values()
+        for d in datasets
+    ]

@@ -26,18 +26,21 @@ class ContinuousFamily(Family):
 
     def env_names(self) -> tuple[str, ...]:
         from pmaxent.continuous.mjx_worlds import MJX_NAMES
+        from pmaxent.continuous.ogbench_mazes import MAZES
         from pmaxent.continuous.worlds import CONTINUOUS_ENVS
 
-        return (*CONTINUOUS_ENVS, *MJX_NAMES)
+        return (*CONTINUOUS_ENVS, *MJX_NAMES, *MAZES)
 
     def owns(self, env: str) -> bool:
         return parse_gym_name(env) is not None or super().owns(env)
 
     def make_env(self, name: str, **options):
-        from pmaxent.continuous import mjx_worlds, worlds
+        from pmaxent.continuous import mjx_worlds, ogbench_mazes, worlds
 
         if name.strip() in mjx_worlds.MJX_NAMES:
             return mjx_worlds.make(name.strip(), **options)
+        if name.strip() in ogbench_mazes.MAZES:
+            return ogbench_mazes.maze_world(name.strip(), **options)
         return worlds.make(name, **options)
 
     def draw(self, env: str, path: Path, layout: Sequence[str] | None = None, goal: int | None = None) -> str:
@@ -46,7 +49,7 @@ class ContinuousFamily(Family):
 
         if goal is not None:
             raise ValueError("--goal marks a cell of a tabular map; continuous worlds have no cells to mark")
-        world = worlds.from_map(layout, name=env) if layout is not None else worlds.make(env)
+        world = worlds.from_map(layout, name=env) if layout is not None else self.make_env(env)
         path = plot_world(world, path)
         x0, x1, y0, y1 = world.bounds
         return (
@@ -63,6 +66,11 @@ class ContinuousFamily(Family):
         self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
     ) -> Collected:
         return collect_summary(self.load(run_dir), methods, trajectories, overwrite, progress)
+
+    def export(self, run_dir: Path, out: Path, methods: Sequence[str] | None, trajectories: int) -> list[Path]:
+        from pmaxent.continuous.datasets import export_ogbench
+
+        return export_ogbench(self.load(run_dir), out, methods, trajectories)
 
     def evaluate(
         self,

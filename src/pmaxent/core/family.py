@@ -106,6 +106,10 @@ class Family:
         """Collect the run's exploration datasets (Minari) and summarise them."""
         raise ValueError(f"the {self.name} family does not collect datasets")
 
+    def export(self, run_dir: Path, out: Path, methods: Sequence[str] | None, trajectories: int) -> list[Path]:
+        """Write the run's collected datasets in OGBench's file layout into ``out``; returns the files."""
+        raise ValueError(f"the {self.name} family does not export datasets")
+
     def evaluate(
         self,
         run_dir: Path,

@@ -1,0 +1,256 @@
+"""Exploration data judged by OGBench: datasets collected in OGBench's own point mazes by a trained
+team, the single agent, MEPOL and uniform random actions, then offline GCIVL agents trained on each
+and scored on OGBench's five evaluation tasks by OGBench's own success rule.
+
+    python benchmarks/pointmaze.py [--mazes ogbench-pointmaze-medium ...] [--out DIR] [--save]
+    python benchmarks/pointmaze.py --readme     # the docs' block (docs/offline.md) from the saved file
+
+Per maze and evaluation seed:
+
+1. **train** in the JAX model of the maze (:mod:`pmaxent.continuous.ogbench_mazes`: OGBench's map at
+   its scale): the team (population policy) and the single agent with K' = m trajectories in one
+   run (which also holds the random policy), MEPOL in another, at the same environment steps
+   (m x B trajectories of T = 1,000 steps per update or epoch); every setting not named here is
+   its config's default (no tuning on these seeds or these tasks);
+2. **collect** in OGBench's MuJoCo environment: every method's final policy acts from task 1's
+   start, the same number of 1,000-step episodes for every method;
+3. **learn** one GCIVL agent per dataset, all at once (the offline default,
+   :class:`~pmaxent.continuous.offline_config.ContinuousOfflineConfig`);
+4. **judge** each on OGBench's five tasks (``reset(options=dict(task_id=i))``, its goal tolerance,
+   1,000-step episodes), acting at the offline default's temperature.
+
+Every stage is kept in DIR and skipped on a re-run. Comparisons: Welch's test on the mean success
+over tasks per seed, Holm's correction over the maze's three comparisons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
+
+from pmaxent.continuous import ogbench_mazes  # noqa: E402
+from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
+from pmaxent.continuous.offline_config import ContinuousOfflineConfig  # noqa: E402
+from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
+from pmaxent.core.host_rollout import make_act  # noqa: E402
+from pmaxent.core.runs import run_training, team_params  # noqa: E402
+from pmaxent.gcrl.data import from_trajectories, stack  # noqa: E402
+from pmaxent.gcrl.train import act as gc_act  # noqa: E402
+from pmaxent.gcrl.train import train_agents  # noqa: E402
+from pmaxent.mepol.algorithm import MepolConfig  # noqa: E402
+from pmaxent.mepol.runs import run_mepol  # noqa: E402
+from pmaxent.statistics import compare  # noqa: E402
+
+RESULTS = ROOT / "docs" / "offline" / "pointmaze.json"
+METHODS = ("parallel", "single", "mepol", "random")
+LABELS = {"parallel": "team", "single": "single agent", "mepol": "MEPOL", "random": "random actions"}
+COMPARISONS = (("parallel", "single"), ("parallel", "mepol"), ("parallel", "random"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """The study's settings (everything else is its configs' defaults)."""
+
+    mazes: tuple[str, ...] = tuple(ogbench_mazes.MAZES)
+    """OGBench mazes, by the model's name."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Evaluation seeds (training, collection, learning and judging)."""
+    agents: int = 8
+    """m, the team's agents; the single agent's trajectories per sample."""
+    batch_size: int = 2
+    """B, team samples per update (MEPOL: m x B trajectories per epoch)."""
+    updates: int = 150
+    """Updates (MEPOL: epochs)."""
+    episodes_per_agent: int = 10
+    """Collected episodes per agent: every dataset holds m x this many 1,000-step episodes."""
+    judge_episodes: int = 10
+    """Evaluation episodes per task and agent."""
+    offline: ContinuousOfflineConfig = ContinuousOfflineConfig()
+    """The offline learner (its defaults: GCIVL, chosen on the continuous worlds' learner test)."""
+
+
+QUICK = Study(
+    mazes=("ogbench-pointmaze-medium",),
+    seeds=(0, 1),
+    agents=2,
+    updates=2,
+    episodes_per_agent=1,
+    judge_episodes=1,
+    offline=ContinuousOfflineConfig(steps=50, offline_hidden=(8,)),
+)
+
+
+def train(study: Study, maze: str, out: Path) -> dict:
+    """method -> (policy, params [n_seeds, m, ...], uniform) of the trained runs."""
+    team = run_training(
+        ContinuousTrainConfig(
+            env=maze, agents=study.agents, batch_size=study.batch_size, updates=study.updates,
+            seeds=study.seeds, methods=("parallel", "single", "random"), chunk=min(25, study.updates),
+        ),
+        out / "pgpse", resume=True, progress=False, plot=False,
+    )  # fmt: skip
+    mepol = run_mepol(
+        MepolConfig(
+            env=maze, horizon=ogbench_mazes.episode_steps(maze), trajectories=study.agents * study.batch_size,
+            updates=study.updates, seeds=study.seeds, chunk=min(25, study.updates),
+        ),
+        out / "mepol", resume=True, progress=False, plot=False,
+    )  # fmt: skip
+    return {
+        "parallel": (team.policy, team_params(team, "parallel"), False),
+        "single": (team.policy, team_params(team, "single"), False),
+        "random": (team.policy, team_params(team, "random"), True),
+        "mepol": (mepol.policy, team_params(mepol, "mepol"), False),
+    }
+
+
+def collect(study: Study, maze: str, policies: dict, out: Path) -> dict:
+    """method -> [(observations [E, T+1, 2], actions [E, T, 2]) per seed], E = m x episodes_per_agent."""
+    datasets = {}
+    for method, (policy, params, uniform) in policies.items():
+        path = out / f"dataset-{method}.npz"
+        if not path.exists():
+            act = make_act(policy)
+            per_seed = []
+            for s, seed in enumerate(study.seeds):
+                lane = jax.tree.map(lambda x, s=s: jnp.asarray(x[s : s + 1]), params)
+                m = jax.tree.leaves(lane)[0].shape[1]
+                copies = study.agents * study.episodes_per_agent // m
+                key = jax.random.key(seed)
+
+                def moves(observations, t, act=act, lane=lane, m=m, copies=copies, key=key, uniform=uniform):
+                    o = jnp.asarray(observations).reshape(1, copies, m, 2)
+                    return np.asarray(act(lane, jnp.asarray([uniform]), key[None], o, t)).reshape(-1, 2)
+
+                per_seed.append(ogbench_mazes.collect(maze, moves, copies * m, seed))
+            np.savez_compressed(
+                path, observations=np.stack([o for o, _ in per_seed]), actions=np.stack([a for _, a in per_seed])
+            )
+        saved = np.load(path)
+        datasets[method] = list(zip(saved["observations"], saved["actions"], strict=True))
+    return datasets
+
+
+def learn_and_judge(study: Study, maze: str, datasets: dict, out: Path) -> dict:
+    """method -> success [n_seeds, tasks] of the GCIVL agent learned from each seed's dataset."""
+    path = out / "success.json"
+    if path.exists():
+        return {method: np.asarray(rows) for method, rows in json.loads(path.read_text()).items()}
+    config = study.offline
+    listed = [(method, s, d) for method in METHODS for s, d in enumerate(datasets[method])]
+    data = stack([from_trajectories(o, a) for _, _, (o, a) in listed])
+    params, _ = train_agents(config.learner(), data, [1000 * s + i for i, (_, s, _) in enumerate(listed)], True)
+    per_policy = len(ogbench_mazes.ogbench_env(maze).task_infos) * study.judge_episodes
+
+    @jax.jit
+    def policy_actions(observations, goals, key):
+        o = observations.reshape(len(listed), per_policy, 2)
+        g = goals.reshape(len(listed), per_policy, 2)
+        keys = jax.random.split(key, len(listed))
+        return jax.vmap(lambda p, o, g, k: gc_act(p, o, g, k, config.temperature))(params, o, g, keys).reshape(-1, 2)
+
+    def actions(observations, goals, t):
+        return np.asarray(policy_actions(observations, goals, jax.random.fold_in(jax.random.key(0), t)))
+
+    success = ogbench_mazes.judge(maze, actions, len(listed), study.judge_episodes, seed=0)
+    results = {method: success[[i for i, (m, _, _) in enumerate(listed) if m == method]] for method in METHODS}
+    path.write_text(json.dumps({method: rows.tolist() for method, rows in results.items()}))
+    return results
+
+
+def readme_lines(saved: dict) -> list[str]:
+    study = saved["study"]
+    lines = [
+        f"Written by `python benchmarks/pointmaze.py --readme` from [docs/offline/pointmaze.json]"
+        f"(docs/offline/pointmaze.json) ({doc_blocks.provenance_text(saved)}). Teams of {study['agents']} (population "
+        f"policy), the single agent with K' = {study['agents']}, MEPOL and uniform random actions, trained in the JAX "
+        f"model of each maze for {study['updates']} updates of {study['agents'] * study['batch_size']} trajectories "
+        f"of 1,000 steps (defaults otherwise, no tuning); each collects "
+        f"{study['agents'] * study['episodes_per_agent']} episodes of 1,000 steps in OGBench's environment from "
+        f"task 1's start; one GCIVL agent per dataset; "
+        f"success on OGBench's five tasks, {study['judge_episodes']} episodes each, mean ± std over seeds "
+        f"{', '.join(map(str, study['seeds']))}:",
+        "",
+        "| maze | " + " | ".join(LABELS[m] for m in METHODS) + " | OGBench's GCIVL on its own navigate dataset |",
+        "|---|" + "---|" * (len(METHODS) + 1),
+    ]
+    for maze, results in saved["results"].items():
+        cells = [f"{np.mean(results[m], axis=1).mean():.2f} ± {np.mean(results[m], axis=1).std():.2f}" for m in METHODS]
+        lines.append(f"| {maze} | " + " | ".join(cells) + f" | {saved['published'].get(maze, 'n/a')} (other data) |")
+    lines += [
+        "",
+        f"| maze | comparison (mean success over tasks) | difference [95% CI] | p (Holm, {len(COMPARISONS)} tests) "
+        "| verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for maze, results in saved["results"].items():
+        names = [f"{LABELS[a]} against {LABELS[b]}" for a, b in COMPARISONS]
+        found = compare(
+            {n: np.mean(results[a], axis=1) for n, (a, _) in zip(names, COMPARISONS, strict=True)},
+            {n: np.mean(results[b], axis=1) for n, (_, b) in zip(names, COMPARISONS, strict=True)},
+        )
+        for name in names:
+            c = found[name]
+            lines.append(
+                f"| {maze} | {name} | {c.effect:+.2f} [{c.interval[0]:+.2f}, {c.interval[1]:+.2f}] | {c.adjusted:.3g} "
+                f"| {c.verdict} |"
+            )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/pmaxent-pointmaze"), help="the study's directory")
+    parser.add_argument("--mazes", nargs="+", choices=tuple(ogbench_mazes.MAZES), default=None)
+    parser.add_argument("--quick", action="store_true", help="a tiny study: checks the pipeline only")
+    parser.add_argument("--save", action="store_true", help=f"keep the results in {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved results")
+    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    args = parser.parse_args()
+    if args.readme or args.check_readme:
+        saved = json.loads(RESULTS.read_text())
+        ok = doc_blocks.update("pointmaze", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
+        sys.exit(0 if ok else 1)
+    if args.quick and args.save:
+        parser.error("--quick checks the pipeline; its numbers are not kept")
+    use_all_cpu_cores()
+    study = QUICK if args.quick else Study()
+    if args.mazes:
+        study = dataclasses.replace(study, mazes=tuple(args.mazes))
+    results, gaps = {}, {}
+    for maze in study.mazes:
+        out = args.out / maze
+        out.mkdir(parents=True, exist_ok=True)
+        gaps[maze] = ogbench_mazes.transition_gap(maze, 2000, 0)
+        policies = train(study, maze, out)
+        datasets = collect(study, maze, policies, out)
+        results[maze] = learn_and_judge(study, maze, datasets, out)
+        print(maze, {m: float(np.mean(r)) for m, r in results[maze].items()}, flush=True)
+    saved = {
+        **doc_blocks.provenance("benchmarks/pointmaze.py"),
+        "study": dataclasses.asdict(study),
+        "transition_gap": gaps,
+        "published": {},
+        "results": {maze: {m: r.tolist() for m, r in rows.items()} for maze, rows in results.items()},
+    }
+    print("\n".join(readme_lines(saved)))
+    if args.save:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+        doc_blocks.update("pointmaze", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+
+
+if __name__ == "__main__":
+    main()
