@@ -234,12 +234,13 @@ def cache(
 
 
 def _register_commands_of_other_modules() -> None:
-    """collect and offline (cli/data.py), then each family's own command groups."""
+    """collect and offline (cli/data.py), sweep (cli/sweep.py), then each family's own command groups."""
     from pmaxent import families
-    from pmaxent.cli import data
+    from pmaxent.cli import data, sweep
 
     app.command("collect")(data.collect_command)
     app.command("offline")(data.offline_command)
+    app.command("sweep")(sweep.sweep_command)
     for family in families.every():
         for name, (group, summary) in family.commands().items():
             app.add_typer(group, name=name, help=summary)
