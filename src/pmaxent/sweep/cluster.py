@@ -23,6 +23,7 @@ import platform
 import re
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -161,12 +162,27 @@ def _run_on_ray(jobs: list[Job], root: Path, cluster: Cluster, bar) -> list[dict
         (root / TOKEN_FILE).unlink(missing_ok=True)
 
 
-def connect(address: str):
-    """Ray, connected to the cluster at ``address``; ValueError naming the problem otherwise."""
+def check_address(address: str) -> None:
+    """Refuse, with a ValueError naming the problem, an address without Ray installed here or a
+    HOST:PORT nobody listens on (Ray itself keeps trying for minutes)."""
     try:
-        import ray
+        import ray  # noqa: F401
     except ImportError:
         raise ValueError(RAY_MISSING) from None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address == "auto" or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as error:
+        raise ValueError(f"cannot reach a Ray cluster at {address!r}: {error}") from None
+
+
+def connect(address: str):
+    """Ray, connected to the cluster at ``address``; ValueError naming the problem otherwise."""
+    check_address(address)
+    import ray
+
     if ray.is_initialized():
         ray.shutdown()
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pmaxent.core.config import RunConfig
 from pmaxent.core.tables import write_csv
-from pmaxent.sweep.cluster import Job, run_jobs
+from pmaxent.sweep.cluster import Job, check_address, run_jobs
 from pmaxent.sweep.report import FINAL_FILE, write_final, write_report, write_tables
 from pmaxent.sweep.spec import SweepSpec, expand
 
@@ -32,8 +32,10 @@ def run_sweep(
     without one), write its tables and report; returns the report's path."""
     runs = expand(spec)
     out = Path(out_dir)
-    _prepare(out, spec, resume)
     cluster = dataclasses.replace(spec.cluster, address=address) if address else spec.cluster
+    if cluster.address is not None:
+        check_address(cluster.address)
+    _prepare(out, spec, resume)
     jobs = [
         Job(run.name, (f"runs/{run.name}",), functools.partial(train_and_measure, run.config), FINAL_FILE)
         for run in runs

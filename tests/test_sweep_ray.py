@@ -1,0 +1,187 @@
+"""`pmaxent sweep --address` on a real Ray cluster: a head and a second node started with
+`ray start` as processes of their own on this machine. A worker killed mid-run, a driver
+interrupted mid-sweep and workers that do not share the driver's filesystem all end with the
+results of the same sweep run here without Ray."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pmaxent.core.tables import read_csv
+from pmaxent.sweep.runner import run_sweep
+from pmaxent.sweep.spec import expand, read_sweep
+
+pytest.importorskip("ray")
+if not Path("/proc/self/cmdline").exists():
+    pytest.skip("finding Ray's worker processes reads /proc", allow_module_level=True)
+
+# each run trains for a few seconds in checkpointed chunks, so that a worker can be killed between its checkpoints
+SWEEP = """
+seeds = [0, 1]
+seeds_per_run = 1
+
+[base]
+env = "room-det"
+agents = 2
+batch_size = 400
+updates = 4000
+chunk = 200
+
+[grid]
+lr = [0.05, 0.2]
+"""
+RUNS = ("lr=0.05_seeds=0", "lr=0.05_seeds=1", "lr=0.2_seeds=0", "lr=0.2_seeds=1")
+CLI = [sys.executable, "-c", "from pmaxent.cli import main; main()"]
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            found[int(entry.name)] = (parent, cmdline)
+    return found
+
+
+def _stop_cluster(temp_dir: str) -> None:
+    """Stop the Ray processes of this cluster only (those naming its temp dir, and their children),
+    not any other Ray on the machine as `ray stop` would."""
+    processes = _processes()
+    ours = {pid for pid, (_, cmdline) in processes.items() if temp_dir in cmdline}
+    while True:
+        children = {pid for pid, (parent, _) in processes.items() if parent in ours} - ours
+        if not children:
+            break
+        ours |= children
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in ours:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in ours):
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """HOST:PORT of a head and a second node, one CPU each."""
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    try:
+        subprocess.run(
+            ["ray", "start", "--head", "--port", str(port), "--temp-dir", temp_dir, "--include-dashboard", "false"]
+            + common,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(["ray", "start", "--address", address, *common], check=True, capture_output=True)
+        yield address
+    finally:
+        _stop_cluster(temp_dir)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    """The sweep run here without Ray."""
+    path = tmp_path_factory.mktemp("local") / "sweep.toml"
+    path.write_text(SWEEP)
+    run_sweep(read_sweep(path), path.parent / "out", progress=False)
+    return path.parent / "out"
+
+
+def _assert_same_results(out: Path, local: Path) -> None:
+    for name in RUNS:
+        for file in ("final.csv", "metrics.csv", "config.json"):
+            assert (out / "runs" / name / file).read_bytes() == (local / "runs" / name / file).read_bytes(), name
+        with (
+            np.load(out / "runs" / name / "params.npz") as ray_params,
+            np.load(local / "runs" / name / "params.npz") as ours,
+        ):
+            assert sorted(ray_params.files) == sorted(ours.files)
+            for key in ours.files:
+                np.testing.assert_array_equal(ray_params[key], ours[key])
+    for file in ("sweep.csv", "measures.csv", "report.md"):
+        assert (out / file).read_text() == (local / file).read_text()
+
+
+def _sweep(path: Path, out: Path, address: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*CLI, "sweep", str(path), "--out", str(out), "--address", address, "--quiet", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_checkpoint(out: Path, sweep: subprocess.Popen) -> str:
+    """The name of the first run found between two checkpoints (not finished)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and sweep.poll() is None:
+        for name in RUNS:
+            if (out / "runs" / name / "checkpoint.npz").exists() and not (out / "runs" / name / "final.csv").exists():
+                return name
+        time.sleep(0.02)
+    pytest.fail(f"no run checkpointed before the sweep ended: {sweep.communicate()[0]}")
+
+
+def test_a_worker_killed_mid_run_resumes_and_the_sweep_equals_the_local_one(cluster, local, tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP)
+    out = tmp_path / "out"
+    sweep = _sweep(path, out, cluster)
+    name = _wait_for_checkpoint(out, sweep)
+    (worker,) = [pid for pid, (_, cmdline) in _processes().items() if cmdline.strip() == f"ray::{name}"]
+    os.kill(worker, signal.SIGKILL)
+    output = sweep.communicate(timeout=180)[0]
+    assert sweep.returncode == 0, output
+    executions = {row["job"]: row for row in read_csv(out / "executions.csv")}
+    assert int(executions[name]["resumed_from"]) >= 200, executions[name]  # the retry resumed from a checkpoint
+    assert len({row["node"] for row in executions.values()}) >= 1
+    _assert_same_results(out, local)
+
+
+def test_a_sweep_interrupted_on_the_driver_continues_with_resume(cluster, local, tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP)
+    out = tmp_path / "out"
+    sweep = _sweep(path, out, cluster)
+    _wait_for_checkpoint(out, sweep)
+    sweep.send_signal(signal.SIGINT)
+    output = sweep.communicate(timeout=60)[0]
+    assert sweep.returncode == 2 and "--resume" in output, output
+    assert not (out / "sweep.csv").exists()
+    resumed = _sweep(path, out, cluster, "--resume")
+    output = resumed.communicate(timeout=180)[0]
+    assert resumed.returncode == 0, output
+    _assert_same_results(out, local)
+
+
+def test_workers_without_the_drivers_filesystem_return_the_runs(cluster, local, tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP + "\n[cluster]\nshared_filesystem = false\n")
+    out = tmp_path / "out"
+    sweep = _sweep(path, out, cluster)
+    output = sweep.communicate(timeout=180)[0]
+    assert sweep.returncode == 0, output
+    assert not list(out.glob("runs/*/checkpoint.npz"))
+    _assert_same_results(out, local)
+    assert [run.name for run in expand(read_sweep(path))] == list(RUNS)
