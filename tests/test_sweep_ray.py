@@ -185,3 +185,21 @@ def test_workers_without_the_drivers_filesystem_return_the_runs(cluster, local, 
     assert not list(out.glob("runs/*/checkpoint.npz"))
     _assert_same_results(out, local)
     assert [run.name for run in expand(read_sweep(path))] == list(RUNS)
+
+
+def test_the_tuning_stage_on_the_cluster_equals_the_tuning_here(cluster, tmp_path):
+    """Settings that share a program train as one task (several run directories): the continuous
+    suite's tuning stage with --address."""
+    from pmaxent.continuous.config import ContinuousTrainConfig
+    from pmaxent.continuous.evaluation import YardstickConfig
+    from pmaxent.continuous.tuning import SearchSpace, TuningConfig, tune
+
+    base = ContinuousTrainConfig(agents=2, horizon=30, k=4, hidden=(8, 8), updates=3, chunk=3, batch_size=2)
+    tuning = TuningConfig(SearchSpace(lr=(1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.0,), k=(4,)), budget=2)
+    here = tune(base, tuning, tmp_path / "here", YardstickConfig(samples=2, k=5), progress=False)
+    there = tune(base, tuning, tmp_path / "there", YardstickConfig(samples=2, k=5), progress=False, address=cluster)
+    assert there == here
+    names = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").glob("*/metrics.csv"))
+    assert len(names) == 2  # the two settings, one task
+    for name in names:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()

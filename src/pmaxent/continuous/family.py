@@ -107,6 +107,7 @@ class ContinuousFamily(Family):
         progress: bool,
         skip: Sequence[str] = (),
         seeds: int | None = None,
+        address: str | None = None,
     ) -> Path:
         from pmaxent.continuous.suite import QUICK_CONTINUOUS, ContinuousSuiteConfig, reproduce_continuous
 
@@ -115,7 +116,7 @@ class ContinuousFamily(Family):
         config = QUICK_CONTINUOUS if quick else ContinuousSuiteConfig()
         if seeds is not None:
             config = dataclasses.replace(config, seeds=tuple(range(seeds)))
-        return reproduce_continuous(out_dir, config, progress=progress)
+        return reproduce_continuous(out_dir, config, progress=progress, address=address)
 
 
 def collect_summary(

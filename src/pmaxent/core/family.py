@@ -142,7 +142,10 @@ class Family:
         progress: bool,
         skip: Sequence[str] = (),
         seeds: int | None = None,
+        address: str | None = None,
     ) -> Path:
         """Run the experiment suite ``suite`` into ``out_dir`` (without the optional stages named in
-        ``skip``), with ``seeds`` seeds 0, 1, ... in place of its default ones; returns its report (report.md)."""
+        ``skip``), with ``seeds`` seeds 0, 1, ... in place of its default ones; returns its report (report.md).
+        With ``address`` (a Ray cluster's), its independent runs go there as Ray tasks
+        (:mod:`pmaxent.sweep.cluster`); the argument is passed only when given."""
         raise ValueError(f"the {self.name} family runs no suite {suite!r}")

@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pmaxent.core.config import check_positive_int
-from pmaxent.core.progress import progress_bar
 
 RAY_MISSING = "running on a Ray cluster needs Ray: pip install 'pmaxent[ray]'"
 TOKEN_FILE = ".pmaxent-cluster-token"
@@ -100,6 +99,8 @@ def run_jobs(
     directory's checkpoint held when it started), "seconds" (inside the task)}. A job that fails
     does not stop the others; the first failure is raised (ValueError) once they are finished.
     """
+    from pmaxent.core.progress import progress_bar
+
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     pending = [job for job in jobs if not job.done(root)]
