@@ -46,7 +46,7 @@ lr = {lrs}
 """
 
 
-def _processes() -> dict[int, tuple[int, str]]:
+def processes() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, command line) of every process (Linux)."""
     found = {}
     for entry in Path("/proc").iterdir():
@@ -63,9 +63,13 @@ def _processes() -> dict[int, tuple[int, str]]:
 def stop_cluster(temp_dir: str) -> None:
     """Stop the Ray processes of the cluster whose temp dir is ``temp_dir`` (those naming it, and
     their children), not any other Ray on the machine as `ray stop` would."""
-    processes = _processes()
-    ours = {pid for pid, (_, cmdline) in processes.items() if temp_dir in cmdline}
-    while children := {pid for pid, (parent, _) in processes.items() if parent in ours} - ours:
+    found = processes()
+    caller, pid = set(), os.getpid()
+    while pid in found and pid not in caller:  # this process and its parents may name the directory too
+        caller.add(pid)
+        pid = found[pid][0]
+    ours = {pid for pid, (_, cmdline) in found.items() if temp_dir in cmdline} - caller
+    while children := {pid for pid, (parent, _) in found.items() if parent in ours} - ours:
         ours |= children
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in ours:

@@ -2,10 +2,12 @@
 `run_training` trains them alone; an interrupted sweep resumes to the same results; bad sweep
 files are refused with the problem named."""
 
+import dataclasses
 import importlib.util
 import json
 import sys
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +20,9 @@ from pmaxent.core.runs import run_training
 from pmaxent.core.tables import read_csv
 from pmaxent.reports import final_metric
 from pmaxent.statistics import compare
+from pmaxent.sweep.cluster import Cluster
 from pmaxent.sweep.runner import run_sweep
-from pmaxent.sweep.spec import expand, parse_sweep, read_sweep
+from pmaxent.sweep.spec import SweepSpec, expand, parse_sweep, read_sweep
 from pmaxent.tabular.config import TabularTrainConfig
 
 runner = CliRunner()
@@ -180,3 +183,13 @@ def test_sweep_json_records_the_sweep(sweep):
     _, out = sweep
     saved = json.loads((out / "sweep.json").read_text())
     assert saved["grid"] == {"lr": [0.05, 0.2]} and saved["seeds_per_run"] == 2
+
+
+def test_the_cluster_page_lists_every_key_of_a_sweep_file():
+    page = (Path(__file__).parents[1] / "docs" / "cluster.md").read_text()
+    for field in dataclasses.fields(Cluster):
+        if field.name != "address":
+            assert f"| `{field.name}` |" in page, field.name
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    spec = parse_sweep(tomllib.loads(example))
+    assert {f.name for f in dataclasses.fields(SweepSpec)} <= set(tomllib.loads(example)) and len(expand(spec)) == 12

@@ -5,10 +5,8 @@ results of the same sweep run here without Ray."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,10 +14,11 @@ import numpy as np
 import pytest
 
 from pmaxent.core.tables import read_csv
-from pmaxent.sweep.runner import run_sweep
 from pmaxent.sweep.spec import expand, read_sweep
 
 pytest.importorskip("ray")
+from bench_ray import local_ray_cluster, processes  # noqa: E402  (benchmarks/: it starts the same cluster)
+
 if not Path("/proc/self/cmdline").exists():
     pytest.skip("finding Ray's worker processes reads /proc", allow_module_level=True)
 
@@ -42,69 +41,28 @@ RUNS = ("lr=0.05_seeds=0", "lr=0.05_seeds=1", "lr=0.2_seeds=0", "lr=0.2_seeds=1"
 CLI = [sys.executable, "-c", "from pmaxent.cli import main; main()"]
 
 
-def _processes() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, command line) of every process."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            found[int(entry.name)] = (parent, cmdline)
-    return found
-
-
-def _stop_cluster(temp_dir: str) -> None:
-    """Stop the Ray processes of this cluster only (those naming its temp dir, and their children),
-    not any other Ray on the machine as `ray stop` would."""
-    processes = _processes()
-    ours = {pid for pid, (_, cmdline) in processes.items() if temp_dir in cmdline}
-    while True:
-        children = {pid for pid, (parent, _) in processes.items() if parent in ours} - ours
-        if not children:
-            break
-        ours |= children
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in ours:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in ours):
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """HOST:PORT of a head and a second node, one CPU each."""
-    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = f"127.0.0.1:{port}"
-    common = ["--num-cpus", "1", "--disable-usage-stats"]
-    try:
-        subprocess.run(
-            ["ray", "start", "--head", "--port", str(port), "--temp-dir", temp_dir, "--include-dashboard", "false"]
-            + common,
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(["ray", "start", "--address", address, *common], check=True, capture_output=True)
+    with local_ray_cluster([1, 1]) as address:
         yield address
-    finally:
-        _stop_cluster(temp_dir)
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory):
+def environment(tmp_path_factory):
+    """The sweeps' processes keep compiled programs in a cache of their own (the workers too): the
+    runs compile once here, not in every task."""
+    return {**os.environ, "PMAXENT_COMPILATION_CACHE": str(tmp_path_factory.mktemp("cache"))}
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory, environment):
     """The sweep run here without Ray."""
     path = tmp_path_factory.mktemp("local") / "sweep.toml"
     path.write_text(SWEEP)
-    run_sweep(read_sweep(path), path.parent / "out", progress=False)
+    subprocess.run(
+        [*CLI, "sweep", str(path), "--out", str(path.parent / "out"), "--quiet"], env=environment, check=True
+    )
     return path.parent / "out"
 
 
@@ -123,12 +81,13 @@ def _assert_same_results(out: Path, local: Path) -> None:
         assert (out / file).read_text() == (local / file).read_text()
 
 
-def _sweep(path: Path, out: Path, address: str, *extra: str) -> subprocess.Popen:
+def _sweep(path: Path, out: Path, address: str, environment: dict, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [*CLI, "sweep", str(path), "--out", str(out), "--address", address, "--quiet", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=environment,
     )
 
 
@@ -143,13 +102,13 @@ def _wait_for_checkpoint(out: Path, sweep: subprocess.Popen) -> str:
     pytest.fail(f"no run checkpointed before the sweep ended: {sweep.communicate()[0]}")
 
 
-def test_a_worker_killed_mid_run_resumes_and_the_sweep_equals_the_local_one(cluster, local, tmp_path):
+def test_a_worker_killed_mid_run_resumes_and_the_sweep_equals_the_local_one(cluster, local, environment, tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP)
     out = tmp_path / "out"
-    sweep = _sweep(path, out, cluster)
+    sweep = _sweep(path, out, cluster, environment)
     name = _wait_for_checkpoint(out, sweep)
-    (worker,) = [pid for pid, (_, cmdline) in _processes().items() if cmdline.strip() == f"ray::{name}"]
+    (worker,) = [pid for pid, (_, cmdline) in processes().items() if cmdline.strip() == f"ray::{name}"]
     os.kill(worker, signal.SIGKILL)
     output = sweep.communicate(timeout=180)[0]
     assert sweep.returncode == 0, output
@@ -159,27 +118,27 @@ def test_a_worker_killed_mid_run_resumes_and_the_sweep_equals_the_local_one(clus
     _assert_same_results(out, local)
 
 
-def test_a_sweep_interrupted_on_the_driver_continues_with_resume(cluster, local, tmp_path):
+def test_a_sweep_interrupted_on_the_driver_continues_with_resume(cluster, local, environment, tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP)
     out = tmp_path / "out"
-    sweep = _sweep(path, out, cluster)
+    sweep = _sweep(path, out, cluster, environment)
     _wait_for_checkpoint(out, sweep)
     sweep.send_signal(signal.SIGINT)
     output = sweep.communicate(timeout=60)[0]
     assert sweep.returncode == 2 and "--resume" in output, output
     assert not (out / "sweep.csv").exists()
-    resumed = _sweep(path, out, cluster, "--resume")
+    resumed = _sweep(path, out, cluster, environment, "--resume")
     output = resumed.communicate(timeout=180)[0]
     assert resumed.returncode == 0, output
     _assert_same_results(out, local)
 
 
-def test_workers_without_the_drivers_filesystem_return_the_runs(cluster, local, tmp_path):
+def test_workers_without_the_drivers_filesystem_return_the_runs(cluster, local, environment, tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP + "\n[cluster]\nshared_filesystem = false\n")
     out = tmp_path / "out"
-    sweep = _sweep(path, out, cluster)
+    sweep = _sweep(path, out, cluster, environment)
     output = sweep.communicate(timeout=180)[0]
     assert sweep.returncode == 0, output
     assert not list(out.glob("runs/*/checkpoint.npz"))

@@ -95,8 +95,8 @@ def run_jobs(
     """Do the ``jobs`` whose run directories under ``root`` are not done yet (on ``cluster``, or here
     without an address), with one progress display for all of them.
 
-    Returns one record per job done now: {"job", "node", "resumed_from" (updates its first run
-    directory's checkpoint held when it started), "seconds" (inside the task)}. A job that fails
+    Returns one record per job done now, in the order of ``jobs``: {"job", "node", "resumed_from"
+    (updates its first run directory's checkpoint held when it started), "seconds" (inside the task)}. A job that fails
     does not stop the others; the first failure is raised (ValueError) once they are finished.
     """
     from pmaxent.core.progress import progress_bar
@@ -157,7 +157,8 @@ def _run_on_ray(jobs: list[Job], root: Path, cluster: Cluster, bar) -> list[dict
             bar.advance()
         if failures:
             raise ValueError(f"{len(failures)} of {len(jobs)} runs failed; " + "; ".join(failures))
-        return records
+        order = {job.name: i for i, job in enumerate(jobs)}
+        return sorted(records, key=lambda record: order[record["job"]])
     finally:
         ray.shutdown()
         (root / TOKEN_FILE).unlink(missing_ok=True)
