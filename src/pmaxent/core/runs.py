@@ -170,15 +170,6 @@ def load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[
     return states, metrics
 
 
-def checkpoint_updates(run_dir: str | Path) -> int:
-    """The updates done by the checkpoint in ``run_dir`` (0 without one)."""
-    path = Path(run_dir) / CHECKPOINT_FILE
-    if not path.exists():
-        return 0
-    with np.load(path) as data:
-        return next((data[k].shape[-1] for k in data.files if k.startswith("metric_")), 0)
-
-
 def _check_finite(finite: np.ndarray, configs: list[TrainConfig], first_update: int) -> None:
     """``finite`` [n_settings, n_methods, n_seeds, updates]: raise TrainingDiverged at the first False."""
     if finite.all():

@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from pmaxent.core.config import check_positive_int
 
 RAY_MISSING = "running on a Ray cluster needs Ray: pip install 'pmaxent[ray]'"
@@ -219,8 +221,6 @@ def compilation_cache_on() -> bool:
 def _task(job: Job, root: str, token: str, shared: bool | None, compilation_cache: bool) -> dict:
     """One job, on this machine or in a Ray worker (the record :func:`run_jobs` returns, with the
     run directories' files where the worker does not share the driver's filesystem)."""
-    from pmaxent.core.runs import checkpoint_updates
-
     started = time.perf_counter()
     if compilation_cache:
         from pmaxent.core.devices import use_compilation_cache
@@ -238,6 +238,18 @@ def _task(job: Job, root: str, token: str, shared: bool | None, compilation_cach
             shutil.rmtree(d)
     seconds = round(time.perf_counter() - started, 3)
     return {"job": job.name, "node": platform.node(), "resumed_from": resumed_from, "seconds": seconds, "files": files}
+
+
+def checkpoint_updates(run_dir: Path) -> int:
+    """The updates done by the checkpoint in ``run_dir`` (0 without one): the length of the metrics
+    :func:`pmaxent.core.runs.save_checkpoint` keeps in it (as metric_NAME, updates last)."""
+    from pmaxent.core.runs import CHECKPOINT_FILE
+
+    path = run_dir / CHECKPOINT_FILE
+    if not path.exists():
+        return 0
+    with np.load(path) as data:
+        return next((data[name].shape[-1] for name in data.files if name.startswith("metric_")), 0)
 
 
 def _reads_token(root: Path, token: str) -> bool:
