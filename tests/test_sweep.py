@@ -156,6 +156,8 @@ def test_continuous_runs_are_measured_by_the_yardstick(tmp_path):
         ('[base]\nenv = "nowhere"\n', "unknown environment 'nowhere'"),
         ('[base]\nenv = "room-det"\n[cluster]\nretries = -1\n', "retries must be a non-negative integer"),
         ("[base\n", "is not valid TOML"),
+        ('[base]\nenv = "room-det"\n[cluster]\naddress = "auto"\n', "[cluster] takes no address"),
+        ('[grid]\nenv = ["room-det", "gridworld-continuous"]\n', "mix continuous, tabular"),
     ],
 )
 def test_bad_sweep_files_are_refused_with_the_problem_named(tmp_path, text, message):
@@ -173,6 +175,8 @@ def test_an_address_without_ray_or_without_a_cluster_is_refused(tmp_path, monkey
     if importlib.util.find_spec("ray") is not None:
         unreachable = runner.invoke(app, command)
         assert unreachable.exit_code == 2 and "cannot reach a Ray cluster at '127.0.0.1:1'" in unreachable.output
+        suite = runner.invoke(app, ["reproduce", "--quick", "--out", str(tmp_path / "out"), "--address", "127.0.0.1:1"])
+        assert suite.exit_code == 2 and "cannot reach a Ray cluster at '127.0.0.1:1'" in suite.output
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
     missing = runner.invoke(app, command)
     assert missing.exit_code == 2 and "pip install 'pmaxent[ray]'" in missing.output

@@ -84,11 +84,13 @@ class Job:
     """The run directories it fills, relative to the root directory."""
     work: Callable[..., object]
     """Called with the run directories (paths, in the order of ``dirs``); it must resume what they hold."""
-    done_file: str = "params.npz"
-    """The file every one of its run directories holds once the job is done."""
+    done_file: str | None = None
+    """The file every one of its run directories holds once the job is done (default: the run's parameters)."""
 
     def done(self, root: Path) -> bool:
-        return all((root / d / self.done_file).exists() for d in self.dirs)
+        from pmaxent.core.runs import PARAMS_FILE
+
+        return all((root / d / (self.done_file or PARAMS_FILE)).exists() for d in self.dirs)
 
 
 def run_jobs(

@@ -66,7 +66,7 @@ class SweepSpec:
         for name, values in self.grid.items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise ValueError(f"[grid] {name} must be a non-empty list of values; got {values!r}")
-        self.grid.update({name: tuple(values) for name, values in self.grid.items()})
+        object.__setattr__(self, "grid", {name: tuple(values) for name, values in self.grid.items()})
         both = sorted(set(self.base) & set(self.grid))
         if both:
             raise ValueError(f"{', '.join(both)} set both in [base] and in [grid]; keep each field in one of them")
@@ -121,6 +121,8 @@ def parse_sweep(data: dict) -> SweepSpec:
     if "seeds" in values:
         values["seeds"] = _typed(values["seeds"], tuple[int, ...], "seeds")
     if "cluster" in values:
+        if "address" in values["cluster"]:
+            raise ValueError("[cluster] takes no address: give it on the command line (--address)")
         values["cluster"] = Cluster(**_fields_of(Cluster, values["cluster"], "[cluster]"))
     return SweepSpec(**values)
 
@@ -144,6 +146,9 @@ def expand(spec: SweepSpec) -> list[Run]:
             except (TypeError, ValueError) as error:
                 raise ValueError(f"run {name}: {error}") from None
             runs.append(Run(name, setting, config))
+    families = {run.config.family for run in runs}
+    if len(families) > 1:
+        raise ValueError(f"a sweep's runs are of one family; these settings mix {', '.join(sorted(families))}")
     return runs
 
 
