@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import field_docs
@@ -20,7 +21,8 @@ ADDRESS_HELP = field_docs(Cluster)["address"]
 
 def sweep_command(
     sweep_file: Annotated[
-        Path, typer.Argument(help="The sweep file (TOML): [base], [grid], seeds; see docs/cluster.md.")
+        Path,
+        typer.Argument(help=escape("The sweep file (TOML): seeds, [base], [grid], [cluster]; see docs/cluster.md.")),
     ],
     out: Annotated[Path, typer.Option(help="Output directory: OUT/runs/NAME per run, OUT/sweep.csv, OUT/report.md.")],
     address: Annotated[str | None, typer.Option(help=ADDRESS_HELP)] = None,
