@@ -100,8 +100,9 @@ def run_jobs(
     without an address), with one progress display for all of them.
 
     Returns one record per job done now, in the order of ``jobs``: {"job", "node", "resumed_from"
-    (updates its first run directory's checkpoint held when it started), "seconds" (inside the task)}. A job that fails
-    does not stop the others; the first failure is raised (ValueError) once they are finished.
+    (updates its first run directory's checkpoint held when it started), "seconds" (inside the
+    task)}. Here the first job that fails stops the others; on a cluster the others finish, then
+    the failures are raised together (ValueError).
     """
     from pmaxent.core.progress import progress_bar
 
