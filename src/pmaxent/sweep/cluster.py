@@ -99,10 +99,10 @@ def run_jobs(
     """Do the ``jobs`` whose run directories under ``root`` are not done yet (on ``cluster``, or here
     without an address), with one progress display for all of them.
 
-    Returns one record per job done now, in the order of ``jobs``: {"job", "node", "resumed_from"
-    (updates its first run directory's checkpoint held when it started), "seconds" (inside the
-    task)}. Here the first job that fails stops the others; on a cluster the others finish, then
-    the failures are raised together (ValueError).
+    Returns one record per job done now, in the order of ``jobs``: {"job", "host", "node" (the Ray
+    node's id; empty here), "resumed_from" (updates its first run directory's checkpoint held when
+    it started), "seconds" (inside the task)}. Here the first job that fails stops the others; on
+    a cluster the others finish, then the failures are raised together (ValueError).
     """
     from pmaxent.core.progress import progress_bar
 
@@ -240,7 +240,16 @@ def _task(job: Job, root: str, token: str, shared: bool | None, compilation_cach
         for d in dirs:
             shutil.rmtree(d)
     seconds = round(time.perf_counter() - started, 3)
-    return {"job": job.name, "node": platform.node(), "resumed_from": resumed_from, "seconds": seconds, "files": files}
+    node = _ray_node() if token else ""
+    return {"job": job.name, "host": platform.node(), "node": node, "resumed_from": resumed_from, "seconds": seconds,
+            "files": files}  # fmt: skip
+
+
+def _ray_node() -> str:
+    """The Ray node this task runs on (its id's first 12 digits)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id()[:12]
 
 
 def checkpoint_updates(run_dir: Path) -> int:

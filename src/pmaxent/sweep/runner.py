@@ -22,7 +22,8 @@ from pmaxent.sweep.spec import SweepSpec, expand
 
 SWEEP_FILE = "sweep.json"
 EXECUTIONS_FILE = "executions.csv"
-"""Where and how long each run trained, and the update it resumed from (the runs done by the last call)."""
+"""Where (host and Ray node) and how long each run trained, and the update it resumed from (the runs done by the
+last call)."""
 
 
 def run_sweep(
@@ -41,7 +42,7 @@ def run_sweep(
         for run in runs
     ]
     records = run_jobs(jobs, out, cluster, progress=progress, label="runs")
-    write_csv(out / EXECUTIONS_FILE, ("job", "node", "resumed_from", "seconds"), records)
+    write_csv(out / EXECUTIONS_FILE, ("job", "host", "node", "resumed_from", "seconds"), records)
     rows = write_tables(out, runs)
     return write_report(out, spec, runs, rows)
 
