@@ -149,6 +149,7 @@ def test_the_core_imports_no_family_and_only_families_names_them():
                 "pmaxent.offline",
                 "pmaxent.reports",
                 "pmaxent.statistics",
+                "pmaxent.sweep.cluster",
             )
         ):
             assert not [name for name in imported if name.startswith(family_packages)], module

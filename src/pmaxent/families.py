@@ -240,14 +240,21 @@ def reproduce(
     progress: bool = True,
     skip: Sequence[str] = (),
     seeds: int | None = None,
+    address: str | None = None,
 ) -> Path:
     """Run an experiment suite (`pmaxent reproduce`): 'paper' (the tabular paper) or 'continuous',
-    on ``seeds`` seeds 0, 1, ... (default: the suite's own); returns its report."""
+    on ``seeds`` seeds 0, 1, ... (default: the suite's own), its independent runs as Ray tasks on
+    the cluster at ``address`` when given; returns its report."""
     by_name = suites()
     if suite not in by_name:
         raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(by_name)}")
+    if address is not None:
+        from pmaxent.sweep.cluster import check_address
+
+        check_address(address)
+    on_cluster = {"address": address} if address is not None else {}  # a user's family may not take it
     return by_name[suite].reproduce(
-        suite, Path(out_dir or f"runs/{suite}"), quick=quick, progress=progress, skip=skip, seeds=seeds
+        suite, Path(out_dir or f"runs/{suite}"), quick=quick, progress=progress, skip=skip, seeds=seeds, **on_cluster
     )
 
 

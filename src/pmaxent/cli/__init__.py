@@ -9,6 +9,7 @@ import typer
 
 from pmaxent.cli.errors import bad_input
 from pmaxent.cli.options import option_fields, with_config_options
+from pmaxent.cli.sweep import ADDRESS_HELP
 
 app = typer.Typer(
     help="Parallel maximum state entropy exploration: train teams of agents, collect datasets, run offline RL.",
@@ -195,6 +196,9 @@ def reproduce(
         "evaluation seeds, as many as its power calculation asks for, at least 10).",
     ),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    address: str | None = typer.Option(
+        None, help=f"{ADDRESS_HELP} The suite's training runs (and the continuous tuning runs) go there."
+    ),
 ):
     """Run an experiment suite end to end (the paper: train the grid, collect datasets, offline
     RL, theory; or the continuous experiment) and write OUT/report.md."""
@@ -202,7 +206,9 @@ def reproduce(
 
     out = out or Path(f"runs/{suite}")
     try:
-        report = families.reproduce(out, suite, quick=quick, progress=not quiet, skip=tuple(skip or ()), seeds=seeds)
+        report = families.reproduce(
+            out, suite, quick=quick, progress=not quiet, skip=tuple(skip or ()), seeds=seeds, address=address
+        )
     except ValueError as error:
         _fail(str(error))
     except KeyboardInterrupt:
@@ -234,13 +240,14 @@ def cache(
 
 
 def _register_commands_of_other_modules() -> None:
-    """collect, export and offline (cli/data.py), then each family's own command groups."""
+    """collect, export and offline (cli/data.py), sweep (cli/sweep.py), then each family's own command groups."""
     from pmaxent import families
-    from pmaxent.cli import data
+    from pmaxent.cli import data, sweep
 
     app.command("collect")(data.collect_command)
     app.command("export")(data.export_command)
     app.command("offline")(data.offline_command)
+    app.command("sweep")(sweep.sweep_command)
     for family in families.every():
         for name, (group, summary) in family.commands().items():
             app.add_typer(group, name=name, help=summary)

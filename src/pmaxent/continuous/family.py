@@ -62,6 +62,19 @@ class ContinuousFamily(Family):
 
         team_figures(run)
 
+    def measure(self, run: TrainedRun) -> dict[str, dict[str, np.ndarray]]:
+        """The yardstick of the claims (fresh rollouts, :mod:`pmaxent.continuous.evaluation`); a world
+        stepped on the host (gym:ID) has none: its training metrics at the end."""
+        from pmaxent.continuous.evaluation import yardstick
+        from pmaxent.core.components import HostEnvironment
+
+        if isinstance(run.components.env, HostEnvironment):
+            return super().measure(run)
+        return {
+            method: yardstick(run.components, run.params[method], run.config.seeds, uniform=method == "random")
+            for method in run.config.methods
+        }
+
     def collect(
         self, run_dir: Path, methods: Sequence[str] | None, trajectories: int, overwrite: bool, progress: bool
     ) -> Collected:
@@ -102,6 +115,7 @@ class ContinuousFamily(Family):
         progress: bool,
         skip: Sequence[str] = (),
         seeds: int | None = None,
+        address: str | None = None,
     ) -> Path:
         from pmaxent.continuous.suite import QUICK_CONTINUOUS, ContinuousSuiteConfig, reproduce_continuous
 
@@ -110,7 +124,7 @@ class ContinuousFamily(Family):
         config = QUICK_CONTINUOUS if quick else ContinuousSuiteConfig()
         if seeds is not None:
             config = dataclasses.replace(config, seeds=tuple(range(seeds)))
-        return reproduce_continuous(out_dir, config, progress=progress)
+        return reproduce_continuous(out_dir, config, progress=progress, address=address)
 
 
 def collect_summary(

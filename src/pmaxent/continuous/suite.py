@@ -17,6 +17,7 @@ Every stage is skipped on a re-run once its files exist, so an interrupted suite
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from pmaxent.core.runs import load_run, load_snapshots, run_training
 from pmaxent.core.tables import read_csv, write_csv
 from pmaxent.reports import Stages, prepare_reproduction, run_name
 from pmaxent.statistics import seeds_for_power
+from pmaxent.sweep.cluster import Cluster, Job, run_jobs
 
 DETECTABLE_EFFECT = 1.5
 """The standardized effect (difference of means over the pooled standard deviation) that the
@@ -127,11 +129,12 @@ def reproduce_continuous(
     out_dir: str | Path = "runs/continuous",
     config: ContinuousSuiteConfig = ContinuousSuiteConfig(),
     progress: bool = True,
+    address: str | None = None,
 ) -> Path:
-    """Tune, train, measure, collect datasets and write OUT/report.md; finished stages are skipped on a re-run."""
+    """Tune, train, measure, collect datasets and write OUT/report.md; finished stages are skipped on a re-run.
+    With ``address``, the tuning runs and each world's evaluation runs are Ray tasks on that cluster."""
     from pmaxent.continuous.claims import write_continuous_report
     from pmaxent.continuous.datasets import collect_continuous_run
-    from pmaxent.continuous.team import team_figures
 
     seeds = config.evaluation_seeds()
     check_disjoint(config.tuning.seeds, seeds)
@@ -143,26 +146,37 @@ def reproduce_continuous(
             f"tune {env}",
             (tuning_dir / "tuning.json").exists(),
             lambda env=env, tuning_dir=tuning_dir: tune(
-                config.base_config(env, config.tune_agents), config.tuning, tuning_dir, config.measure, progress
+                config.base_config(env, config.tune_agents), config.tuning, tuning_dir, config.measure, progress,
+                address,
             ),
-        )
+        )  # fmt: skip
         chosen = read_chosen(tuning_dir)
+        evaluation = {
+            (m, method): method_config(
+                dataclasses.replace(tuned_config(config.base_config(env, m), chosen, method), seeds=seeds), method
+            )
+            for m in config.agents
+            for method in TUNED_METHODS
+        }
+        if address is not None:
+            jobs = [
+                Job(f"train {env} m={m} {method}", (str(method_run_dir(out, env, m, method).relative_to(out)),),
+                    functools.partial(train_evaluation_run, c, method))
+                for (m, method), c in evaluation.items()
+            ]  # fmt: skip
+            stages.run(
+                f"train {env} on the cluster",
+                all(job.done(out) for job in jobs),
+                lambda jobs=jobs: run_jobs(jobs, out, Cluster(address), progress, label="runs"),
+            )
         for m in config.agents:
             for method in TUNED_METHODS:
                 run_dir = method_run_dir(out, env, m, method)
-                train_config = method_config(
-                    dataclasses.replace(tuned_config(config.base_config(env, m), chosen, method), seeds=seeds), method
-                )
                 stages.run(
                     f"train {env} m={m} {method}",
                     (run_dir / "params.npz").exists(),
-                    lambda c=train_config, d=run_dir, method=method: run_training(
-                        c,
-                        d,
-                        resume=True,
-                        progress=progress,
-                        figures=team_figures if method == "parallel" else None,
-                        snapshots=True,
+                    lambda c=evaluation[m, method], d=run_dir, method=method: train_evaluation_run(
+                        c, method, d, progress
                     ),
                 )
                 stages.run(
@@ -186,6 +200,14 @@ def reproduce_continuous(
         )
     pictures = {env: method_run_dir(out, env, max(config.agents), "parallel") / "team.png" for env in config.envs}
     return write_continuous_report(out, config, suite_results(out, config), pictures)
+
+
+def train_evaluation_run(config: ContinuousTrainConfig, method: str, run_dir: Path, progress: bool = False):
+    """Train (or resume) an evaluation run, keeping its snapshots for the learning curves."""
+    from pmaxent.continuous.team import team_figures
+
+    figures = team_figures if method == "parallel" else None
+    return run_training(config, run_dir, resume=True, progress=progress, figures=figures, snapshots=True)
 
 
 def read_chosen(tuning_dir: Path) -> dict[str, dict]:

@@ -14,6 +14,7 @@ trains on seeds the tuning never saw.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 from pathlib import Path
@@ -24,6 +25,7 @@ from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig, yardstick
 from pmaxent.core.progress import progress_bar
 from pmaxent.core.runs import run_settings
+from pmaxent.sweep.cluster import Cluster, Job, run_jobs
 
 TUNED_METHODS = ("parallel", "single", "latent")
 """The methods tuned (the random policy has nothing to tune); "latent" is the single agent with
@@ -112,6 +114,7 @@ def tune(
     out_dir: str | Path,
     measure: YardstickConfig = YardstickConfig(),
     progress: bool = True,
+    address: str | None = None,
 ) -> dict:
     """Train every drawn setting on the tuning seeds and choose one per method.
 
@@ -121,6 +124,7 @@ def tune(
     OUT/latent-i for the single agent with modes), resumed where it exists. Returns (and writes to
     OUT/tuning.json) {"space", "budget", "seeds", "yardstick", "rows", "chosen"}: one row per
     setting, method and seed with the yardstick's values, and per method the chosen setting.
+    With ``address``, each program's settings train as one Ray task on that cluster first.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +133,13 @@ def tune(
     together = dataclasses.replace(base, seeds=tuning.seeds, methods=("parallel", "single"))
     kinds = [(together, "setting")] + ([(method_config(together, "latent"), "latent")] if has_modes(base) else [])
     batches = [(kind, prefix, group) for kind, prefix in kinds for group in program_groups(settings, kind.lane_fields)]
+    if address is not None:
+        jobs = [
+            Job(f"tune {base.env} {prefix} {','.join(map(str, group))}", tuple(f"{prefix}-{i}" for i in group),
+                functools.partial(train_settings, [dataclasses.replace(kind, **settings[i]) for i in group]))
+            for kind, prefix, group in batches
+        ]  # fmt: skip
+        run_jobs(jobs, out, Cluster(address), progress, label="tuning programs")
     with progress_bar(len(batches), f"tuning {base.env} m={base.agents}", enabled=progress, unit="programs") as bar:
         for kind, prefix, group in batches:
             configs = [dataclasses.replace(kind, **settings[i]) for i in group]
@@ -155,6 +166,11 @@ def tune(
     }
     (out / "tuning.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+def train_settings(configs: list[ContinuousTrainConfig], *run_dirs: Path) -> None:
+    """Train (or resume) settings that share a program as its lanes, one run directory each."""
+    run_settings(configs, list(run_dirs), resume=True, progress=False, plot=False)
 
 
 def program_groups(settings: list[dict], lane_fields: tuple[str, ...]) -> list[list[int]]:

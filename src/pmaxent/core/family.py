@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from pmaxent.core.config import RunConfig
 
 if TYPE_CHECKING:  # the run machinery (JAX programs, optax) loads when a job needs it, not on import
+    import numpy as np
+
     from pmaxent.core.components import Components
     from pmaxent.core.runs import TrainedRun
 
@@ -94,6 +96,16 @@ class Family:
     def figures(self, run: TrainedRun) -> None:
         """Draw a finished run's own figures into its run directory (beside the learning curve)."""
 
+    def measure(self, run: TrainedRun) -> dict[str, dict[str, np.ndarray]]:
+        """A finished run's final measures (`pmaxent sweep`'s tables): method -> measure -> one value
+        per seed. By default its training metrics at the end (their mean over the last 1% of updates)."""
+        from pmaxent.reports import final_metric
+
+        return {
+            method: {name: final_metric(values[i]) for name, values in run.metrics.items()}
+            for i, method in enumerate(run.config.methods)
+        }
+
     def load(self, run_dir: str | Path, components: Components | None = None) -> TrainedRun:
         """A finished run directory of this family."""
         from pmaxent.core.runs import load_run
@@ -134,7 +146,10 @@ class Family:
         progress: bool,
         skip: Sequence[str] = (),
         seeds: int | None = None,
+        address: str | None = None,
     ) -> Path:
         """Run the experiment suite ``suite`` into ``out_dir`` (without the optional stages named in
-        ``skip``), with ``seeds`` seeds 0, 1, ... in place of its default ones; returns its report (report.md)."""
+        ``skip``), with ``seeds`` seeds 0, 1, ... in place of its default ones; returns its report (report.md).
+        With ``address`` (a Ray cluster's), its independent runs go there as Ray tasks
+        (:mod:`pmaxent.sweep.cluster`); the argument is passed only when given."""
         raise ValueError(f"the {self.name} family runs no suite {suite!r}")

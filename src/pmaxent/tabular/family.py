@@ -99,6 +99,7 @@ class TabularFamily(Family):
         progress: bool,
         skip: Sequence[str] = (),
         seeds: int | None = None,
+        address: str | None = None,
     ) -> Path:
         import dataclasses
 
@@ -110,4 +111,4 @@ class TabularFamily(Family):
         config = dataclasses.replace(QUICK if quick else ReproduceConfig(), theory="theory" not in skip)
         if seeds is not None:
             config = dataclasses.replace(config, seeds=tuple(range(seeds)))
-        return reproduce(out_dir, config, progress=progress)
+        return reproduce(out_dir, config, progress=progress, address=address)

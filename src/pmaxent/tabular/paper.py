@@ -10,6 +10,7 @@ they exist, so re-running continues where an interrupted run stopped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import platform
 from pathlib import Path
@@ -33,6 +34,7 @@ from pmaxent.reports import (
     tested_rows,
 )
 from pmaxent.statistics import SIGNIFICANCE, mean_std
+from pmaxent.sweep.cluster import Cluster, Job, run_jobs
 from pmaxent.tabular.config import PAPER_SEEDS, TabularTrainConfig
 from pmaxent.tabular.entropy import entropy_np
 
@@ -74,14 +76,31 @@ QUICK = ReproduceConfig(
 
 
 def reproduce(
-    out_dir: str | Path = "runs/paper", config: ReproduceConfig = ReproduceConfig(), progress: bool = True
+    out_dir: str | Path = "runs/paper",
+    config: ReproduceConfig = ReproduceConfig(),
+    progress: bool = True,
+    address: str | None = None,
 ) -> Path:
-    """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path."""
+    """Run every stage into ``out_dir`` (skipping finished ones) and return the report's path. With
+    ``address``, the grid's training runs are Ray tasks on that cluster."""
     from pmaxent.tabular.offline import evaluate_run
     from pmaxent.tabular.run_datasets import collect_run
 
     out = prepare_reproduction(out_dir, dataclasses.asdict(config))
     stages = Stages(out / "timings.json")
+    if address is not None:
+        jobs = [
+            Job(f"train {env} m={m}", (f"runs/{run_name(env, m)}",),
+                functools.partial(run_training, config.train_config(env, m, ("parallel", "single"), config.updates),
+                                  resume=True, progress=False))
+            for env in config.envs
+            for m in config.agents
+        ]  # fmt: skip
+        stages.run(
+            "train on the cluster",
+            all(job.done(out) for job in jobs),
+            lambda: run_jobs(jobs, out, Cluster(address), progress, label="runs"),
+        )
     for env in config.envs:
         for m in config.agents:
             run_dir = out / "runs" / run_name(env, m)
