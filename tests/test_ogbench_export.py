@@ -25,3 +25,30 @@ def test_ogbenchs_loader_reads_the_exported_trajectories_as_their_transitions(tm
 def test_malformed_trajectories_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"observations must be \[E, T\+1, d\]"):
         write_ogbench_dataset(tmp_path / "x.npz", np.zeros((2, 5, 2)), np.zeros((2, 5, 2)))
+
+
+def test_pmaxent_export_writes_a_runs_datasets_as_ogbench_reads_them(tmp_path):
+    from typer.testing import CliRunner
+
+    from pmaxent.cli import app
+    from pmaxent.continuous.datasets import load_continuous_run_datasets
+
+    run = tmp_path / "run"
+    runner = CliRunner()
+    tiny = ["--env", "room-det-continuous", "--agents", "2", "--batch", "2", "--updates", "2", "--seeds", "0,1"]
+    assert runner.invoke(app, ["train", *tiny, "--hidden", "8", "--quiet", "--out", str(run)]).exit_code == 0
+    assert runner.invoke(app, ["collect", str(run), "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["export", str(run), "--out", str(tmp_path / "ogbench")])
+    assert result.exit_code == 0, result.output
+    written = sorted((tmp_path / "ogbench").glob("*.npz"))
+    assert len(written) == 3 * 2 and {p.name for p in written} >= {"room-det-continuous-parallel-m2-seed0-v0.npz"}
+    world, datasets = load_continuous_run_datasets(run, ["parallel"])
+    ours = datasets["parallel"][0]
+    loaded = np.load(tmp_path / "ogbench" / "room-det-continuous-parallel-m2-seed0-v0.npz")
+    np.testing.assert_array_equal(loaded["observations"], ours.observations.reshape(-1, 2))
+    np.testing.assert_allclose(
+        loaded["actions"].reshape(ours.observations.shape)[:, :-1], ours.actions / world.max_step
+    )
+    assert np.abs(loaded["actions"]).max() <= 1.0
+    missing = runner.invoke(app, ["export", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2

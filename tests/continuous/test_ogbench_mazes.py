@@ -67,3 +67,13 @@ def test_the_judge_scores_ogbenchs_oracle_on_every_task_and_a_still_policy_on_no
 def test_an_unknown_maze_is_named():
     with pytest.raises(ValueError, match="unknown OGBench maze 'pointmaze-huge'"):
         ogbench_mazes.maze_world("pointmaze-huge")
+
+
+def test_a_team_trains_in_the_model_by_its_name():
+    from pmaxent.continuous.config import ContinuousTrainConfig
+    from pmaxent.core.runs import run_training
+
+    config = ContinuousTrainConfig(env=MEDIUM, agents=2, batch_size=2, updates=2, horizon=30, seeds=(0,), hidden=(8,))
+    run = run_training(config, progress=False)
+    assert run.world.name == MEDIUM and run.world.max_step == ogbench_mazes.ACTION_SCALE
+    assert np.isfinite(run.metrics["normalized_entropy"]).all()

@@ -71,6 +71,10 @@ def mean_interval(values: np.ndarray) -> str:
     return f"{values.mean():.3f} [{low:.3f}, {high:.3f}]"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def write_report(out: Path, spec: SweepSpec, runs: list[Run], rows: list[dict]) -> Path:
     """OUT/report.md: per measure, every setting's methods with intervals; per other method the
     first method against it in every setting; the best setting against the others."""
@@ -88,9 +92,9 @@ def write_report(out: Path, spec: SweepSpec, runs: list[Run], rows: list[dict]) 
     lines = [
         "# Sweep report",
         "",
-        f"{len(runs)} runs: {len(labels)} settings x {len(spec.seeds)} seeds ({len(runs) // len(labels)} runs per "
-        f"setting). Every run's final measures are in {MEASURES_FILE} (per method and seed) and {TABLE_FILE} "
-        "(per run).",
+        f"{len(runs)} runs: {len(labels)} settings x {len(spec.seeds)} seeds "
+        f"({_count(len(runs) // len(labels), 'run')} per setting). Every run's final measures are in "
+        f"{MEASURES_FILE} (per method and seed) and {TABLE_FILE} (per run).",
         "",
         f"Shared settings: {', '.join(f'{k} = {v!r}' for k, v in spec.base.items()) or 'the config defaults'}.",
         "",
