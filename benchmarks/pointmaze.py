@@ -194,6 +194,16 @@ def readme_lines(saved: dict) -> list[str]:
         lines.append(f"| {maze} | " + " | ".join(cells) + f" | {PUBLISHED[maze]} (other data) |")
     lines += [
         "",
+        "The model's transitions against OGBench's (2,000 states uniform over the free space, a random action each):",
+        "",
+    ]
+    for maze, gap in saved["transition_gap"].items():
+        lines.append(
+            f"- {maze}: {100 * gap['above_0.01']:.1f}% of moves end more than 0.01 apart, {gap['mean']:.3f} on "
+            f"average, at most {gap['max']:.2f} (a move into a wall: rejected in the model, slid along in MuJoCo)."
+        )
+    lines += [
+        "",
         f"| maze | comparison (mean success over tasks) | difference [95% CI] | p (Holm, {len(COMPARISONS)} tests) "
         "| verdict |",
         "|---|---|---|---|---|",
