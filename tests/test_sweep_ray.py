@@ -125,7 +125,7 @@ def test_a_sweep_interrupted_on_the_driver_continues_with_resume(cluster, local,
     sweep = _sweep(path, out, cluster, environment)
     _wait_for_checkpoint(out, sweep)
     sweep.send_signal(signal.SIGINT)
-    output = sweep.communicate(timeout=60)[0]
+    output = sweep.communicate(timeout=180)[0]
     assert sweep.returncode == 2 and "--resume" in output, output
     assert not (out / "sweep.csv").exists()
     resumed = _sweep(path, out, cluster, environment, "--resume")
