@@ -138,6 +138,7 @@ def test_the_baselines_summary_agrees_with_the_studys_results():
         "claim_conditions.py",
         "mepol_claims.py",
         "offline_learner.py",
+        "pointmaze.py",
     ],
 )
 def test_the_benchmark_blocks_agree_with_their_saved_results(script):
