@@ -221,13 +221,7 @@ def main() -> None:
         help="only check the docs' block (docs/mepol.md) against the saved run (exit 1 if it differs)",
     )
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        sys.exit(
-            0
-            if doc_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme)
-            else 1
-        )
+    doc_blocks.handle_readme_options(args, "mepol", RESULTS, readme_lines)
     horizon, hidden = (400, (64, 64)) if args.quick else (1200, (300, 300))
     budget = args.budget or (60.0 if args.quick else 600.0)
     results = {"mepol": run_mepol(horizon, hidden, budget)}
@@ -250,9 +244,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(saved, indent=1) + "\n")
     if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("mepol", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("mepol", RESULTS, saved, readme_lines)
     if args.plot:
         plot(results, args.plot)
 

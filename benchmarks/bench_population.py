@@ -102,16 +102,11 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="timed updates after the first (default 5)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per (world, m) before it is given up")
     parser.add_argument("--json", default=None, help="write the rows here")
-    parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS, "rows")
     parser.add_argument("--searches", default="all-pairs,sweep", help="team k-NN searches (default both)")
     parser.add_argument("--child", nargs=4, metavar=("WORLD", "M", "UPDATES", "SEARCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("scale", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "scale", RESULTS, readme_lines)
     if args.child:
         world, agents, updates, search = args.child
         print(json.dumps(measure(world, int(agents), int(updates), search)))
@@ -142,9 +137,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     if args.save:
         saved = {**doc_blocks.provenance("benchmarks/bench_population.py"), "rows": rows}
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("scale", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("scale", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -106,14 +105,9 @@ def main() -> None:
     parser.add_argument("--env", default="gridworld-continuous", help="world (default gridworld-continuous)")
     parser.add_argument("--agents", type=int, default=4, help="team size m (default 4)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
-    parser.add_argument("--save", action="store_true", help=f"keep the table in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved table")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS, "table")
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("conditions", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "conditions", RESULTS, readme_lines)
     seeds = tuple(range(args.seeds))
     rows = []
     for condition in CONDITIONS:
@@ -130,9 +124,7 @@ def main() -> None:
     }
     print("\n".join(readme_lines(saved)))
     if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("conditions", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("conditions", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -218,14 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/pmaxent-mepol-claims"), help="run directories")
     parser.add_argument("--quick", action="store_true", help="a few updates and seeds: checks the pipeline only")
-    parser.add_argument("--save", action="store_true", help=f"keep the study in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved study")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS, "study")
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("mepol-claims", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "mepol-claims", RESULTS, readme_lines)
     if args.quick and args.save:
         parser.error("--quick checks the pipeline; its numbers are not kept")
     use_all_cpu_cores()
@@ -248,8 +243,7 @@ def main() -> None:
     (args.out / "claims.json").write_text(json.dumps(saved, indent=1) + "\n")
     print("\n".join(readme_lines(saved)))
     if args.save:
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("mepol-claims", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("mepol-claims", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ per agent), the k-NN entropy (k = 50) of all their 24,020 points, for each train
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -75,14 +74,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=15, help="k of the training estimator (default 15)")
     parser.add_argument("--seeds", default="0,1", help="training seeds (default 0,1)")
     parser.add_argument("--train-options", default="", help="further `pmaxent train` options, e.g. '--lr 0.005'")
-    parser.add_argument("--save", action="store_true", help=f"keep the result in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved result")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS, "result")
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("mepol-level", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "mepol-level", RESULTS, readme_lines)
     out = Path(tempfile.mkdtemp(prefix="mepol-level-")) / "run"
     train = (
         f"pmaxent train --env gridworld-continuous --agents {TRAJECTORIES} --batch 1 --horizon {HORIZON} "
@@ -100,8 +94,7 @@ def main() -> None:
         seeds = [int(s) for s in args.seeds.split(",")]
         saved = {**doc_blocks.provenance("benchmarks/mepol_level.py"), "train": train, "seconds": seconds,
                  "seeds": seeds, "scores": scores}  # fmt: skip
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("mepol-level", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("mepol-level", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

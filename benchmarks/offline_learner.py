@@ -111,16 +111,9 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["16,16", "32,32", "64,64"], help="hidden sizes, e.g. 32,32")
     parser.add_argument("--steps", type=int, default=80_000, help="gradient steps per learner")
     parser.add_argument("--every", type=int, default=20_000, help="judge after every this many steps")
-    parser.add_argument("--save", action="store_true", help=f"keep the results in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved results")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS)
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update(
-            "offline-learner", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme
-        )
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "offline-learner", RESULTS, readme_lines)
     use_all_cpu_cores()
     config = ContinuousOfflineConfig()
     rows = []
@@ -135,9 +128,7 @@ def main() -> None:
     }
     print("\n".join(readme_lines(saved)))
     if args.save:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("offline-learner", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("offline-learner", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ date, commit and machine) and rewrites the docs' block.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -65,14 +64,11 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=256, help="m (default 256)")
     parser.add_argument("--updates", type=int, default=300, help="updates (default 300)")
     parser.add_argument("--out", default=None, help="the run directory (default: a temporary one)")
-    parser.add_argument("--save", action="store_true", help="write the picture and rows under docs/populations")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(
+        parser, RESULTS, "rows", save_help="write the picture and rows under docs/populations"
+    )
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("territories", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "territories", RESULTS, readme_lines)
 
     from pmaxent import families
     from pmaxent.continuous.config import ContinuousTrainConfig
@@ -99,8 +95,7 @@ def main() -> None:
             **doc_blocks.provenance("benchmarks/population_territories.py"), "agents": args.agents,
             "updates": args.updates, "seconds": seconds, "methods": methods,
         }  # fmt: skip
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("territories", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("territories", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -154,14 +153,9 @@ def readme_lines(saved: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=100, help="updates per variant (default 100)")
-    parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS, "rows")
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("collapse", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "collapse", RESULTS, readme_lines)
     results = {}
     for name, (overrides, single, noise_only) in VARIANTS.items():
         results[name] = run_variant(overrides, single, noise_only, args.updates)
@@ -174,9 +168,7 @@ def main() -> None:
         )
     saved = {**doc_blocks.provenance("benchmarks/team_collapse.py"), "updates": args.updates, "results": results}
     if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("collapse", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("collapse", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -114,16 +114,9 @@ def main() -> None:
     parser.add_argument("--batches", default="1,2,4,10", help="team samples per update B (default 1,2,4,10)")
     parser.add_argument("--ks", default="15,50", help="k of the training estimator (default 15,50)")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam's initial step size (default 0.01)")
-    parser.add_argument("--save", action="store_true", help=f"keep the rows in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved rows")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    doc_blocks.add_results_options(parser, RESULTS, "rows")
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update(
-            "stability", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=args.check_readme
-        )
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "stability", RESULTS, readme_lines)
     seeds = tuple(int(s) for s in args.seeds.split(","))
     numbers = lambda text: tuple(int(x) for x in text.split(","))  # noqa: E731
     for agents, k, batch in itertools.product(numbers(args.agents), numbers(args.ks), numbers(args.batches)):
@@ -152,9 +145,7 @@ def save(row: dict) -> None:
     rows = [r for r in saved["rows"] if _configuration(r) != _configuration(row)]
     rows = sorted([*rows, row], key=_configuration)
     saved = {**doc_blocks.provenance("benchmarks/team_stability.py"), "rows": rows}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-    doc_blocks.update("stability", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+    doc_blocks.save_results("stability", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ procedure of SPEC section 13 (tests per configuration, Holm, power, rliable's ag
 import numpy as np
 import pytest
 
-from pmaxent.statistics import difference_interval
+from pmaxent.statistics import difference_interval, mean_interval
 
 
 @pytest.mark.parametrize("shift", [1.0, 0.0, -1.0])
@@ -102,3 +102,12 @@ def test_rliable_aggregates_order_methods_as_their_scores():
     assert p > 0.9 and low <= p <= high
     p_same, low, high = probability_of_improvement(better, better[::-1], reps=500)
     assert low <= 0.5 <= high
+
+
+def test_mean_interval_is_students_t_interval():
+    # mean 2, sample std 1, n = 3: 2 -/+ t(0.975, 2) / sqrt(3), t(0.975, 2) = 4.3027 from the tables
+    low, high = mean_interval([1.0, 2.0, 3.0])
+    assert low == pytest.approx(2 - 4.3027 / np.sqrt(3), abs=1e-3)
+    assert high == pytest.approx(2 + 4.3027 / np.sqrt(3), abs=1e-3)
+    assert mean_interval([0.5, 0.5]) == (0.5, 0.5)
+    assert all(np.isnan(mean_interval([1.0])))

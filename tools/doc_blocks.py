@@ -11,18 +11,23 @@ the built site alike.
 
 Used by ``tools/readme_results.py`` (the reproductions' blocks) and by the benchmarks whose
 results the documentation quotes (``benchmarks/bench_baselines.py``,
-``benchmarks/continuous_defaults.py``, ``benchmarks/bench_mepol.py``); those put this folder on
-``sys.path`` to import it.
+``benchmarks/continuous_defaults.py``, ``benchmarks/bench_mepol.py`` and others); those put this
+folder on ``sys.path`` to import it. A benchmark that keeps its results in one JSON file under
+docs/ declares ``--save``, ``--readme`` and ``--check-readme`` with :func:`add_results_options`,
+answers the last two with :func:`handle_readme_options` and saves with :func:`save_results`.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import difflib
+import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,3 +136,41 @@ def provenance_text(record: dict) -> str:
         f"{record['date']}, commit {record['commit']}, {machine['processor']} ({machine['isa']}, {machine['cores']} "
         f"cores, {len(machine['devices'])} JAX devices), JAX {machine['jax']}"
     )
+
+
+def add_results_options(
+    parser: argparse.ArgumentParser, results: Path, what: str = "results", save_help: str | None = None
+) -> None:
+    """Adds a benchmark's three options for its results file ``results`` (a JSON file under the
+    repository root) to ``parser``: ``--save`` ("keep the WHAT in docs/...", or ``save_help`` when
+    the script's --save keeps more than that file), ``--readme`` (only rewrite the docs' block from
+    the saved WHAT) and ``--check-readme`` (only check the block, exit 1 if it differs); ``what``
+    names the file's contents in the help texts ("rows", "table", "study", ...)."""
+    parser.add_argument(
+        "--save", action="store_true", help=save_help or f"keep the {what} in {results.relative_to(ROOT)}"
+    )
+    parser.add_argument("--readme", action="store_true", help=f"only rewrite the docs' block from the saved {what}")
+    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+
+
+def handle_readme_options(
+    args: argparse.Namespace, name: str, results: Path, readme_lines: Callable[[dict], list[str]]
+) -> None:
+    """Does nothing unless ``args`` asks for ``--readme`` or ``--check-readme``; then loads the saved
+    ``results`` file, rewrites NAME's block from ``readme_lines`` of it (with --check-readme only
+    compares, see :func:`update`) and exits the process: status 0 if the block agreed or was
+    rewritten, 1 if --check-readme found it different."""
+    if not (args.readme or args.check_readme):
+        return
+    saved = json.loads(results.read_text())
+    ok = update(name, readme_lines(saved), str(results.relative_to(ROOT)), args.check_readme)
+    sys.exit(0 if ok else 1)
+
+
+def save_results(name: str, results: Path, saved: dict, readme_lines: Callable[[dict], list[str]]) -> None:
+    """Writes ``saved`` to the ``results`` file as indented JSON (creating its folder) and rewrites
+    NAME's block in the documentation from ``readme_lines(saved)``, the block naming ``results``
+    (relative to the repository root) as its source: what a benchmark's ``--save`` does."""
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(saved, indent=1) + "\n")
+    update(name, readme_lines(saved), str(results.relative_to(ROOT)), check=False)

@@ -59,6 +59,20 @@ def difference_interval(first, second) -> tuple[float, float]:
     )
 
 
+def mean_interval(values) -> tuple[float, float]:
+    """95% Student t interval of the mean of values over seeds (scipy's one-sample t-test; NaN for
+    fewer than 2 values): wide for few seeds, as it should be."""
+    from scipy.stats import ttest_1samp
+
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    if np.ptp(values) == 0:
+        return float(values[0]), float(values[0])
+    interval = ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
+    return float(interval.low), float(interval.high)
+
+
 # --- Claims a reviewer accepts (SPEC section 13): tests per configuration with a Holm correction,
 # effect sizes with intervals, aggregates across worlds with rliable, and the seeds a claim needs.
 

@@ -21,7 +21,9 @@ from pmaxent.continuous.worlds import (
     is_free,
     make,
     reset,
+    reset_many,
     step,
+    step_many,
     world_environment,
 )
 from pmaxent.tabular.mdp import MAZE_MAP, ROOM_MAP
@@ -163,6 +165,21 @@ def test_slip_frequency_and_random_action_box():
     moves = nxt[slipped] - np.array([2.0, 2.5], np.float32)
     assert np.all(np.abs(moves) <= 0.25 + 1e-6)
     np.testing.assert_allclose(moves.mean(0), 0.0, atol=5 * 0.25 / math.sqrt(3 * slipped.sum()))
+
+
+def test_batched_reset_and_step_are_the_single_ones_element_by_element():
+    world = ROOM_STOC
+    rng = np.random.default_rng(4)
+    u_reset = rng.random((50, world.reset_noise), dtype=np.float32)
+    starts = np.asarray(reset_many(world, u_reset))
+    for row, u in zip(starts, u_reset, strict=True):
+        np.testing.assert_array_equal(row, np.asarray(reset(world, u)))
+    actions = rng.uniform(-0.4, 0.4, (50, 2)).astype(np.float32)
+    u_step = rng.random((50, world.step_noise), dtype=np.float32)
+    moved = np.asarray(step_many(world, starts, actions, u_step))
+    for row, p, a, u in zip(moved, starts, actions, u_step, strict=True):
+        np.testing.assert_array_equal(row, np.asarray(step(world, p, a, u)))
+    assert not np.array_equal(moved, starts)
 
 
 def test_coverage_on_hand_made_points():

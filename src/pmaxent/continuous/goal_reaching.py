@@ -51,14 +51,14 @@ def _rollouts(world, params, goals, key, episodes: int, max_steps: int, radius, 
     n = goals.shape[0] * episodes
     targets = jnp.repeat(goals, episodes, axis=0)
     reset_key, step_key, action_key = jax.random.split(key, 3)
-    start = jax.vmap(lambda u: worlds.reset(world, u))(jax.random.uniform(reset_key, (n, world.reset_noise)))
+    start = worlds.reset_many(world, jax.random.uniform(reset_key, (n, world.reset_noise)))
 
     def one(p):
         def advance(carry, t):
             position, done = carry
             action = act(p, position, targets, jax.random.fold_in(action_key, t), temperature) * world.max_step
             u = jax.random.uniform(jax.random.fold_in(step_key, t), (n, world.step_noise))
-            moved = jax.vmap(lambda x, a, v: worlds.step(world, x, a, v))(position, action, u)
+            moved = worlds.step_many(world, position, action, u)
             position = jnp.where(done[:, None], position, moved)
             return (position, done | (jnp.sum((position - targets) ** 2, -1) <= radius**2)), None
 

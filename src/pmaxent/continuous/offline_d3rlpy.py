@@ -20,7 +20,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import multiprocessing
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -148,7 +147,7 @@ def goal_success(
     n = len(goals) * config.eval_episodes
     targets = np.repeat(goals, config.eval_episodes, axis=0)
     reset_key, step_key, action_key = jax.random.split(key, 3)
-    position = np.asarray(_reset(world, jax.random.uniform(reset_key, (n, world.reset_noise))))
+    position = np.asarray(worlds.reset_many(world, jax.random.uniform(reset_key, (n, world.reset_noise))))
     done = _within(position, targets, config.goal_radius)
     for t in range(config.max_episode_steps):
         if done.all():
@@ -157,23 +156,13 @@ def goal_success(
         jitter = config.temperature * np.asarray(jax.random.normal(jax.random.fold_in(action_key, t), mean.shape))
         action = np.clip(mean + jitter, -1.0, 1.0) * world.max_step
         noise = jax.random.uniform(jax.random.fold_in(step_key, t), (n, world.step_noise))
-        position = np.where(done[:, None], position, np.asarray(_step(world, position, action, noise)))
+        position = np.where(done[:, None], position, np.asarray(worlds.step_many(world, position, action, noise)))
         done |= _within(position, targets, config.goal_radius)
     return done.reshape(len(goals), config.eval_episodes).mean(axis=1)
 
 
 def _within(positions: np.ndarray, targets: np.ndarray, radius: float) -> np.ndarray:
     return np.sum((positions.astype(np.float64) - targets) ** 2, axis=-1) <= radius**2
-
-
-@partial(jax.jit, static_argnums=0)
-def _reset(world, u):
-    return jax.vmap(lambda v: worlds.reset(world, v))(u)
-
-
-@partial(jax.jit, static_argnums=0)
-def _step(world, position, action, u):
-    return jax.vmap(lambda p, a, v: worlds.step(world, p, a, v))(position, action, u)
 
 
 class Job(NamedTuple):

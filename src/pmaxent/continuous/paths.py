@@ -14,9 +14,6 @@ it arrives; each action points at the centre of the next cell of the path, with 
 
 from __future__ import annotations
 
-from functools import partial
-
-import jax
 import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
@@ -90,7 +87,7 @@ def shortest_path_data(
         action = action + noise * world.max_step * rng.standard_normal(action.shape)
         action = np.clip(action, -world.max_step, world.max_step).astype(np.float32)
         u = rng.random((episodes, world.step_noise), np.float32)
-        position = np.asarray(_step(world, position.astype(np.float32), action, u), np.float64)
+        position = np.asarray(worlds.step_many(world, position.astype(np.float32), action, u), np.float64)
         observations.append(position.astype(np.float32))
         actions.append(action)
     return np.stack(observations, axis=1), np.stack(actions, axis=1)
@@ -109,8 +106,3 @@ def _cell_lookup(world: ContinuousWorld, centres: np.ndarray):
         return table[ij[:, 0], ij[:, 1]]
 
     return lookup
-
-
-@partial(jax.jit, static_argnums=0)
-def _step(world, positions, actions, u):
-    return jax.vmap(lambda p, a, v: worlds.step(world, p, a, v))(positions, actions, u)

@@ -394,6 +394,19 @@ def step(world: ContinuousWorld, position: jax.Array, action: jax.Array, u: jax.
     return jnp.where(accept, proposed, position)
 
 
+@partial(jax.jit, static_argnums=0)
+def reset_many(world: ContinuousWorld, u: jax.Array) -> jax.Array:
+    """Initial positions [N, 2] from uniforms u [N, reset_noise]: :func:`reset` for each."""
+    return jax.vmap(lambda v: reset(world, v))(u)
+
+
+@partial(jax.jit, static_argnums=0)
+def step_many(world: ContinuousWorld, positions: jax.Array, actions: jax.Array, u: jax.Array) -> jax.Array:
+    """Next positions [N, 2] from positions [N, 2], actions [N, 2] and uniforms u [N, step_noise]:
+    :func:`step` for each."""
+    return jax.vmap(lambda p, a, v: step(world, p, a, v))(positions, actions, u)
+
+
 def coverage(world: ContinuousWorld, features: jax.Array) -> jax.Array:
     """Fraction of the free coverage cells visited: features [B, ..., 2] -> [B].
 

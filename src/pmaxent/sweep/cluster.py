@@ -41,22 +41,23 @@ _DEVICE_COUNT = re.compile(r"--xla_force_host_platform_device_count=\d+")
 
 @dataclasses.dataclass(frozen=True)
 class Cluster:
-    """Where independent runs go and what each asks for."""
+    """Where independent runs go and what each asks for. Its fields but ``address`` are the ``[cluster]``
+    keys of a sweep file; their defaults and docstrings make the table of docs/cluster.md
+    (``python tools/config_tables.py``)."""
 
     address: str | None = None
     """Ray cluster: 'auto' (the one `ray start` runs on this machine), HOST:PORT or ray://HOST:PORT; none: this
     machine, one run after another, without Ray."""
     cpus_per_run: float = 1.0
-    """CPUs Ray reserves for each run (each Ray task)."""
+    """CPUs Ray reserves for each run."""
     memory_per_run: float | None = None
-    """Gigabytes of memory Ray reserves for each run (default: none reserved)."""
+    """Gigabytes of memory Ray reserves for each run."""
     gpus_per_run: float = 0.0
     """GPUs Ray reserves for each run."""
     devices: int | None = None
-    """JAX CPU devices each run is sharded over (default: as many as here, so a run gives the numbers it gives
-    on this machine)."""
+    """JAX CPU devices each run is sharded over (default: this machine's device count)."""
     retries: int = 3
-    """Times Ray runs a run again after its worker died (it resumes from its last checkpoint)."""
+    """Times Ray runs a run again after its worker died."""
     shared_filesystem: bool | None = None
     """Whether the workers see the output directory at the same path (default: each task checks)."""
 
