@@ -25,6 +25,12 @@ k = 50 entropy on every point and coverage. Wall time is each method's training 
 as one process step (PGPSE trains its seeds as lanes at once, MEPOL one after the other), on
 this machine as it was during the run.
 
+Equal wall time: each PGPSE method then trains its chosen setting on the same evaluation seeds for
+as many updates as fit in MEPOL's training time, at its own seconds per update in the run above,
+and is measured and compared the same way (MEPOL's results are its run above). The update counts
+are fixed by that one run's timings, so the trained numbers do not depend on the machine's speed
+when this stage runs; how fair the split is depends on how evenly the machine was shared then.
+
 ``--save`` keeps the study in docs/mepol/claims.json and rewrites the ``mepol-claims`` block of
 docs/mepol.md from it; ``tests/test_readme_results.py`` checks the block against the file.
 """
@@ -89,10 +95,13 @@ QUICK = Study(
 )
 
 
-def pgpse_config(study: Study, setting: dict, seeds, methods, off_policy_steps: int = 0) -> ContinuousTrainConfig:
+def pgpse_config(
+    study: Study, setting: dict, seeds, methods, off_policy_steps: int = 0, updates: int | None = None
+) -> ContinuousTrainConfig:
+    updates = updates or study.updates
     return ContinuousTrainConfig(
         env=ENV, horizon=study.horizon, agents=TRAJECTORIES, batch_size=1, baseline="loo-agent", policy="population",
-        hidden=HIDDEN, updates=study.updates, chunk=study.updates, seeds=tuple(seeds), methods=methods,
+        hidden=HIDDEN, updates=updates, chunk=updates, seeds=tuple(seeds), methods=methods,
         off_policy_steps=off_policy_steps, **setting,
     )  # fmt: skip
 
@@ -150,23 +159,46 @@ def score_rows(study: Study, run, methods, index: int) -> list[dict]:
     return rows
 
 
+def train_and_measure(study: Study, run_dir: Path, method: str, setting: dict, updates: int) -> dict:
+    """A method's setting trained on the evaluation seeds for ``updates`` (kept in run_dir, resumed)
+    and measured -> {"seconds": its training's wall time, "updates", the yardstick's values}."""
+    seeds, timing = tuple(range(study.seeds)), run_dir / TIMING_FILE
+    start = time.perf_counter()
+    if method == "mepol":
+        run = run_mepol(mepol_config(study, setting, seeds), run_dir, True, False, False)
+    else:
+        off_policy, learner = (OFF_POLICY_STEPS, "parallel") if method == "offpolicy" else (0, method)
+        run = run_training(
+            pgpse_config(study, setting, seeds, (learner,), off_policy, updates), run_dir, True, False, False
+        )
+    if not timing.exists():  # kept, so a re-run that loads the finished run reports the training's time
+        timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
+    result = {**json.loads(timing.read_text()), "updates": updates, **measure(study, run, method)}
+    print(f"{run_dir}: normalized entropy {np.mean(result['normalized_entropy']):.3f}", flush=True)
+    return result
+
+
 def evaluate(study: Study, out: Path, chosen: dict) -> dict:
-    """Each method's chosen setting trained on the evaluation seeds and measured -> method -> results."""
-    seeds, results = tuple(range(study.seeds)), {}
+    """Each method's chosen setting trained on the evaluation seeds for the study's updates (the same
+    environment steps) and measured -> method -> results."""
+    return {
+        method: train_and_measure(study, out / "evaluation" / method, method, chosen[method], study.updates)
+        for method in METHODS
+    }
+
+
+def equal_time(study: Study, out: Path, chosen: dict, same_steps: dict) -> dict:
+    """Each PGPSE method's chosen setting trained on the evaluation seeds for as many updates as fit
+    in MEPOL's training time at the same environment steps, at its own seconds per update there
+    (both measured in :func:`evaluate`), and measured -> method -> results (MEPOL's: its run there).
+
+    The update counts come from one run's timings, so they are reproducible once recorded (the
+    trained numbers do not depend on the machine's speed when this stage runs)."""
+    budget, results = same_steps["mepol"]["seconds"], {"mepol": same_steps["mepol"]}
     for method in METHODS:
-        run_dir = out / "evaluation" / method
-        timing = run_dir / TIMING_FILE
-        start = time.perf_counter()
-        if method == "mepol":
-            run = run_mepol(mepol_config(study, chosen[method], seeds), run_dir, True, False, False)
-        else:
-            off_policy, learner = (OFF_POLICY_STEPS, "parallel") if method == "offpolicy" else (0, method)
-            config = pgpse_config(study, chosen[method], seeds, (learner,), off_policy)
-            run = run_training(config, run_dir, True, False, False)
-        if not timing.exists():  # kept, so a re-run that loads the finished run reports the training's time
-            timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
-        results[method] = {**json.loads(timing.read_text()), **measure(study, run, method)}
-        print(f"{method}: normalized entropy {np.mean(results[method]['normalized_entropy']):.3f}", flush=True)
+        if method != "mepol":
+            updates = max(1, int(budget * study.updates // same_steps[method]["seconds"]))
+            results[method] = train_and_measure(study, out / "equal-time" / method, method, chosen[method], updates)
     return results
 
 
@@ -193,16 +225,42 @@ def readme_lines(saved: dict) -> list[str]:
             f"| {LABELS[method]} | {setting['lr']:g}, {setting['log_std_init']:g}, {setting['k']} | "
             f"{mean_std(result['normalized_entropy'])} | {mean_std(result['coverage'])} | {result['seconds']:.0f} s |"
         )
+    lines += comparison_lines(results)
+    if "equal_time" in saved:
+        timed = saved["equal_time"]
+        lines += [
+            "",
+            f"At MEPOL's wall time: each PGPSE method trained for as many updates as fit in MEPOL's "
+            f"{timed['mepol']['seconds']:.0f} s above at its own seconds per update there (the same settings, seeds "
+            f"and yardstick):",
+            "",
+            "| method | updates | environment steps per seed | training wall time, all seeds | normalized entropy "
+            "| coverage |",
+            "|---|---|---|---|---|---|",
+        ]
+        for method in METHODS:
+            result = timed[method]
+            updates = result.get("updates", saved["updates"])
+            lines.append(
+                f"| {LABELS[method]} | {updates} | {updates * TRAJECTORIES * saved['horizon']:,} | "
+                f"{result['seconds']:.0f} s | {mean_std(result['normalized_entropy'])} | "
+                f"{mean_std(result['coverage'])} |"
+            )
+        lines += comparison_lines(timed)
+    return lines
+
+
+def comparison_lines(results: dict) -> list[str]:
+    """The comparisons' table (Welch's tests, Holm's correction) on the results' normalized entropy."""
     names = [f"{LABELS[a]} against {LABELS[b]}" for a, b in COMPARISONS]
     comparisons = compare(
         {n: np.array(results[a]["normalized_entropy"]) for n, (a, _) in zip(names, COMPARISONS, strict=True)},
         {n: np.array(results[b]["normalized_entropy"]) for n, (_, b) in zip(names, COMPARISONS, strict=True)},
     )
-    lines += [
+    lines = [
         "",
         f"| comparison (normalized entropy) | difference [95% CI] | Hedges' g | seeds won | "
-        f"p (Holm, {len(COMPARISONS)} tests) | "
-        f"verdict (level {SIGNIFICANCE:g}) |",
+        f"p (Holm, {len(COMPARISONS)} tests) | verdict (level {SIGNIFICANCE:g}) |",
         "|---|---|---|---|---|---|",
     ]
     for name in names:
@@ -240,6 +298,7 @@ def main() -> None:
         "chosen": chosen,
         "evaluation": evaluate(study, args.out, chosen),
     }
+    saved["equal_time"] = equal_time(study, args.out, chosen, saved["evaluation"])
     (args.out / "claims.json").write_text(json.dumps(saved, indent=1) + "\n")
     print("\n".join(readme_lines(saved)))
     if args.save:
