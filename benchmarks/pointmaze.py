@@ -2,16 +2,24 @@
 team, the single agent, MEPOL and uniform random actions, then offline GCIVL agents trained on each
 and scored on OGBench's five evaluation tasks by OGBench's own success rule.
 
-    python benchmarks/pointmaze.py [--mazes ogbench-pointmaze-medium ...] [--out DIR] [--save]
+    python benchmarks/pointmaze.py [--mazes ogbench-pointmaze-medium ...] [--out DIR] [--untuned] [--save]
     python benchmarks/pointmaze.py --readme     # the docs' block (docs/offline.md) from the saved file
 
-Per maze and evaluation seed:
+Per maze:
+
+0. **tune** (the claims protocol; ``--untuned`` skips it): a draw of settings from one grid (step
+   size, initial log std, k), each trained on the tuning seeds in the maze's JAX model by the
+   team, the single agent and MEPOL at the study's budget; each method keeps the setting with the
+   highest yardstick entropy (fresh rollouts in the model, k = 50), frozen for the evaluation seeds.
+
+Then per evaluation seed:
 
 1. **train** in the JAX model of the maze (:mod:`pmaxent.continuous.ogbench_mazes`: OGBench's map at
-   its scale): the team (population policy) and the single agent with K' = m trajectories in one
-   run (which also holds the random policy), MEPOL in another, at the same environment steps
-   (m x B trajectories of T = 1,000 steps per update or epoch); every setting not named here is
-   its config's default (no tuning on these seeds or these tasks);
+   its scale): the team (population policy, loo-agent baseline) and the single agent with
+   K' = m trajectories (in one run where their settings agree; the random policy rides along),
+   MEPOL in another, at the same environment steps (m x B trajectories of T = 1,000 steps per
+   update or epoch), each at its chosen setting (untuned: its config's defaults), and measured by
+   the yardstick in the model;
 2. **collect** in OGBench's MuJoCo environment: every method's final policy acts from task 1's
    start, the same number of 1,000-step episodes for every method;
 3. **learn** one GCIVL agent per dataset, all at once (the offline default,
@@ -19,8 +27,9 @@ Per maze and evaluation seed:
 4. **judge** each on OGBench's five tasks (``reset(options=dict(task_id=i))``, its goal tolerance,
    1,000-step episodes), acting at the offline default's temperature.
 
-Every stage is kept in DIR and skipped on a re-run. Comparisons: Welch's test on the mean success
-over tasks per seed, Holm's correction over the maze's three comparisons.
+Every stage is kept in DIR (a tuned study's evaluation in DIR/MAZE/tuned) and skipped on a re-run.
+Comparisons: Welch's test on the mean success over tasks per seed, Holm's correction over the
+maze's three comparisons.
 """
 
 from __future__ import annotations
@@ -42,16 +51,18 @@ import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's gener
 
 from pmaxent.continuous import ogbench_mazes  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
+from pmaxent.continuous.evaluation import YardstickConfig, yardstick  # noqa: E402
 from pmaxent.continuous.offline_config import ContinuousOfflineConfig  # noqa: E402
+from pmaxent.continuous.tuning import SearchSpace, TuningConfig, choose, program_groups  # noqa: E402
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 from pmaxent.core.host_rollout import make_act  # noqa: E402
-from pmaxent.core.runs import run_training, team_params  # noqa: E402
+from pmaxent.core.runs import TrainingDiverged, run_settings, run_training, team_params  # noqa: E402
 from pmaxent.gcrl.data import from_trajectories, stack  # noqa: E402
 from pmaxent.gcrl.train import act as gc_act  # noqa: E402
 from pmaxent.gcrl.train import train_agents  # noqa: E402
 from pmaxent.mepol.algorithm import MepolConfig  # noqa: E402
 from pmaxent.mepol.runs import run_mepol  # noqa: E402
-from pmaxent.statistics import compare  # noqa: E402
+from pmaxent.statistics import compare, mean_interval  # noqa: E402
 
 RESULTS = ROOT / "docs" / "offline" / "pointmaze.json"
 METHODS = ("parallel", "single", "mepol", "random")
@@ -60,6 +71,9 @@ COMPARISONS = (("parallel", "single"), ("parallel", "mepol"), ("parallel", "rand
 PUBLISHED = {"ogbench-pointmaze-medium": "0.63 ± 0.06", "ogbench-pointmaze-large": "0.45 ± 0.05"}
 """OGBench's GCIVL on its own pointmaze-{medium,large}-navigate-v0 (the OGBench paper's results table: 1M
 transitions of a noisy expert, 1M gradient steps, 512-512-512 networks, 8 seeds): other data, other budget."""
+SPACE = SearchSpace(lr=(1e-5, 1e-4, 1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -1.0, -0.5), k=(15, 30, 50))
+"""The grid every trained method is tuned over (benchmarks/mepol_claims.py's: no step size decay, which MEPOL
+does not have; MEPOL's own step size, 1e-5, is in it)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +96,11 @@ class Study:
     """Evaluation episodes per task and agent."""
     offline: ContinuousOfflineConfig = ContinuousOfflineConfig()
     """The offline learner (its defaults: GCIVL, chosen on the continuous worlds' learner test)."""
+    tuning: TuningConfig | None = TuningConfig(SPACE, budget=4, seeds=(1000, 1001))
+    """Settings drawn for every trained method alike, tried on the tuning seeds in the maze's model,
+    each method keeping its best by the yardstick there (None: every config's defaults, no tuning)."""
+    measure: YardstickConfig = YardstickConfig(samples=4, k=50)
+    """The yardstick in the maze's model (tuning, and the entropy column of the results)."""
 
 
 QUICK = Study(
@@ -92,31 +111,95 @@ QUICK = Study(
     episodes_per_agent=1,
     judge_episodes=1,
     offline=ContinuousOfflineConfig(steps=50, offline_hidden=(8,)),
+    tuning=TuningConfig(SPACE, budget=2, seeds=(1000,)),
+    measure=YardstickConfig(samples=2, k=10),
 )
 
 
-def train(study: Study, maze: str, out: Path) -> dict:
-    """method -> (policy, params [n_seeds, m, ...], uniform) of the trained runs."""
-    team = run_training(
-        ContinuousTrainConfig(
-            env=maze, agents=study.agents, batch_size=study.batch_size, updates=study.updates,
-            seeds=study.seeds, methods=("parallel", "single", "random"), chunk=min(25, study.updates),
-        ),
-        out / "pgpse", resume=True, progress=False, plot=False,
+def pgpse_config(study: Study, maze: str, methods, seeds, setting: dict) -> ContinuousTrainConfig:
+    return ContinuousTrainConfig(
+        env=maze, agents=study.agents, batch_size=study.batch_size, policy="population", baseline="loo-agent",
+        updates=study.updates, seeds=tuple(seeds), methods=tuple(methods), chunk=min(25, study.updates), **setting,
     )  # fmt: skip
-    mepol = run_mepol(
-        MepolConfig(
-            env=maze, horizon=ogbench_mazes.episode_steps(maze), trajectories=study.agents * study.batch_size,
-            updates=study.updates, seeds=study.seeds, chunk=min(25, study.updates),
-        ),
-        out / "mepol", resume=True, progress=False, plot=False,
+
+
+def mepol_config(study: Study, maze: str, seeds, setting: dict) -> MepolConfig:
+    tuned = {name: value for name, value in setting.items() if name != "lr_decay"}  # MEPOL has no decay
+    return MepolConfig(
+        env=maze, horizon=ogbench_mazes.episode_steps(maze), trajectories=study.agents * study.batch_size,
+        updates=study.updates, seeds=tuple(seeds), chunk=min(25, study.updates), **tuned,
     )  # fmt: skip
-    return {
-        "parallel": (team.policy, team_params(team, "parallel"), False),
-        "single": (team.policy, team_params(team, "single"), False),
-        "random": (team.policy, team_params(team, "random"), True),
-        "mepol": (mepol.policy, team_params(mepol, "mepol"), False),
-    }
+
+
+def in_model(study: Study, run, method: str) -> dict[str, list[float]]:
+    """The yardstick in the maze's model, per seed: fresh samples of m trajectories (the single
+    agent's and MEPOL's one policy drives all m, the random policy acts uniformly)."""
+    params = team_params(run, method)
+    if method == "mepol":
+        params = jax.tree.map(lambda leaf: np.repeat(leaf, study.agents, axis=1), params)
+    scores = yardstick(
+        run.components, params, run.config.seeds, study.measure, uniform=method == "random", divergence=False
+    )
+    return {name: values.tolist() for name, values in scores.items()}
+
+
+def tune(study: Study, maze: str, out: Path) -> dict:
+    """Every drawn setting trained on the tuning seeds in the maze's model by the team, the single
+    agent and MEPOL, measured by the yardstick there -> {"settings", "rows", "chosen": method -> setting}."""
+    path = out / "tuning.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    settings, seeds, rows = study.tuning.settings(), study.tuning.seeds, []
+
+    def score(run, methods, index):
+        for method in methods:
+            values = in_model(study, run, method)
+            rows.extend(
+                {"setting": index, "method": method, "seed": seed} | {name: v[i] for name, v in values.items()}
+                for i, seed in enumerate(seeds)
+            )
+
+    for group in program_groups(settings, ContinuousTrainConfig.lane_fields):
+        configs = [pgpse_config(study, maze, ("parallel", "single"), seeds, settings[i]) for i in group]
+        runs = run_settings(configs, [out / "tuning" / f"pgpse-{i}" for i in group], True, False, False)
+        for index, run in zip(group, runs, strict=True):
+            score(run, ("parallel", "single"), index)
+    for index, setting in enumerate(settings):
+        config = mepol_config(study, maze, seeds, setting)
+        try:
+            score(run_mepol(config, out / "tuning" / f"mepol-{index}", True, False, False), ("mepol",), index)
+        except TrainingDiverged:  # a setting whose entropy went non-finite is never chosen
+            rows.extend({"setting": index, "method": "mepol", "seed": seed, "entropy": -np.inf} for seed in seeds)
+        print(f"{maze}: tuned setting {index + 1}/{len(settings)}", flush=True)
+    result = {"settings": settings, "rows": rows, "chosen": choose(rows, settings)}
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def train(study: Study, maze: str, out: Path, chosen: dict) -> tuple[dict, dict]:
+    """Each method's chosen setting ({} for the configs' defaults) trained on the evaluation seeds ->
+    (method -> (policy, params [n_seeds, m, ...], uniform), method -> the yardstick in the model).
+
+    The team and the single agent train in one run where their settings agree (the random policy
+    rides along with the team)."""
+    together: dict[str, list[str]] = {}
+    for method in ("parallel", "single"):
+        together.setdefault(json.dumps(chosen[method], sort_keys=True), []).append(method)
+    runs = {}
+    for methods in together.values():
+        methods = methods + ["random"] if "parallel" in methods else methods
+        name = "pgpse" if len(together) == 1 else "pgpse-" + "-".join(methods)
+        config = pgpse_config(study, maze, methods, study.seeds, chosen[methods[0]])
+        run = run_training(config, out / name, resume=True, progress=False, plot=False)
+        runs.update(dict.fromkeys(methods, run))
+    runs["mepol"] = run_mepol(
+        mepol_config(study, maze, study.seeds, chosen["mepol"]), out / "mepol", True, False, False
+    )
+    path = out / "model.json"
+    if not path.exists():
+        path.write_text(json.dumps({method: in_model(study, run, method) for method, run in runs.items()}))
+    policies = {method: (run.policy, team_params(run, method), method == "random") for method, run in runs.items()}
+    return policies, json.loads(path.read_text())
 
 
 def collect(study: Study, maze: str, policies: dict, out: Path) -> dict:
@@ -173,25 +256,64 @@ def learn_and_judge(study: Study, maze: str, datasets: dict, out: Path) -> dict:
     return results
 
 
+def tuning_text(saved: dict) -> str:
+    tuning = saved["study"]["tuning"]
+    if tuning is None:
+        return "every method at its config's defaults (no tuning)"
+    space = tuning["space"]
+    names = {"lr": "lr", "log_std_init": "log std", "k": "k"}
+    grid = ", ".join(f"{label} {{{', '.join(f'{v:g}' for v in space[name])}}}" for name, label in names.items())
+    return (
+        f"every method tuned alike: {tuning['budget']} settings drawn from {grid}, each trained on tuning seeds "
+        f"{', '.join(map(str, tuning['seeds']))} in the model, the best by the yardstick there kept"
+    )
+
+
+def cell(values) -> str:
+    low, high = mean_interval(values)
+    return f"{np.mean(values):.2f} [{low:.2f}, {high:.2f}]"
+
+
 def readme_lines(saved: dict) -> list[str]:
     study = saved["study"]
     lines = [
         f"Written by `python benchmarks/pointmaze.py --readme` from [docs/offline/pointmaze.json]"
         f"(docs/offline/pointmaze.json) ({doc_blocks.provenance_text(saved)}). Teams of {study['agents']} (population "
-        f"policy), the single agent with K' = {study['agents']}, MEPOL and uniform random actions, trained in the JAX "
-        f"model of each maze for {study['updates']} updates of {study['agents'] * study['batch_size']} trajectories "
-        f"of 1,000 steps (defaults otherwise, no tuning); each collects "
+        f"policy, loo-agent baseline), the single agent with K' = {study['agents']}, MEPOL and uniform random "
+        f"actions, trained in the JAX model of each maze for {study['updates']} updates of "
+        f"{study['agents'] * study['batch_size']} trajectories "
+        f"of 1,000 steps, {tuning_text(saved)}; each collects "
         f"{study['agents'] * study['episodes_per_agent']} episodes of 1,000 steps in OGBench's environment from "
         f"task 1's start; one GCIVL agent per dataset; "
-        f"success on OGBench's five tasks, {study['judge_episodes']} episodes each, mean ± std over seeds "
-        f"{', '.join(map(str, study['seeds']))}:",
+        f"success on OGBench's five tasks, {study['judge_episodes']} episodes each, mean over seeds "
+        f"{', '.join(map(str, study['seeds']))} with its 95% t interval:",
         "",
         "| maze | " + " | ".join(LABELS[m] for m in METHODS) + " | OGBench's GCIVL on its own navigate dataset |",
         "|---|" + "---|" * (len(METHODS) + 1),
     ]
     for maze, results in saved["results"].items():
-        cells = [f"{np.mean(results[m], axis=1).mean():.2f} ± {np.mean(results[m], axis=1).std():.2f}" for m in METHODS]
+        cells = [cell(np.mean(results[m], axis=1)) for m in METHODS]
         lines.append(f"| {maze} | " + " | ".join(cells) + f" | {PUBLISHED[maze]} (other data) |")
+    measure = study["measure"]
+    lines += [
+        "",
+        f"The same trained policies in the maze's model (the yardstick: {measure['samples']} fresh samples of "
+        f"{study['agents']} trajectories per seed, k = {measure['k']} entropy normalized by ln of the free area; "
+        f"coverage of the model's cells), and each method's setting:",
+        "",
+        "| maze | method | setting (lr, log std, k) | normalized entropy | coverage |",
+        "|---|---|---|---|---|",
+    ]
+    for maze, model in saved["model"].items():
+        for method in METHODS:
+            setting = saved["chosen"][maze].get(method, {})
+            text = ", ".join(f"{setting[n]:g}" for n in ("lr", "log_std_init", "k")) if setting else "defaults"
+            text = "uniform actions" if method == "random" else text
+            scores = model[method]
+            lines.append(
+                f"| {maze} | {LABELS[method]} | {text} | {cell(scores['normalized_entropy'])} | "
+                f"{cell(scores['coverage'])} |"
+            )
     lines += [
         "",
         "The model's transitions against OGBench's (2,000 states uniform over the free space, a random action each):",
@@ -228,40 +350,43 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/pmaxent-pointmaze"), help="the study's directory")
     parser.add_argument("--mazes", nargs="+", choices=tuple(ogbench_mazes.MAZES), default=None)
     parser.add_argument("--quick", action="store_true", help="a tiny study: checks the pipeline only")
-    parser.add_argument("--save", action="store_true", help=f"keep the results in {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the docs' block from the saved results")
-    parser.add_argument("--check-readme", action="store_true", help="only check the docs' block (exit 1 if it differs)")
+    parser.add_argument("--untuned", action="store_true", help="every method at its config's defaults (no tuning)")
+    doc_blocks.add_results_options(parser, RESULTS)
     args = parser.parse_args()
-    if args.readme or args.check_readme:
-        saved = json.loads(RESULTS.read_text())
-        ok = doc_blocks.update("pointmaze", readme_lines(saved), str(RESULTS.relative_to(ROOT)), args.check_readme)
-        sys.exit(0 if ok else 1)
+    doc_blocks.handle_readme_options(args, "pointmaze", RESULTS, readme_lines)
     if args.quick and args.save:
         parser.error("--quick checks the pipeline; its numbers are not kept")
     use_all_cpu_cores()
     study = QUICK if args.quick else Study()
     if args.mazes:
         study = dataclasses.replace(study, mazes=tuple(args.mazes))
-    results, gaps = {}, {}
+    if args.untuned:
+        study = dataclasses.replace(study, tuning=None)
+    results, gaps, model, settings = {}, {}, {}, {}
     for maze in study.mazes:
         out = args.out / maze
         out.mkdir(parents=True, exist_ok=True)
         gaps[maze] = ogbench_mazes.transition_gap(maze, 2000, 0)
-        policies = train(study, maze, out)
-        datasets = collect(study, maze, policies, out)
-        results[maze] = learn_and_judge(study, maze, datasets, out)
+        if study.tuning is None:
+            stages, chosen = out, dict.fromkeys(("parallel", "single", "mepol"), {})
+        else:
+            stages, chosen = out / "tuned", tune(study, maze, out)["chosen"]
+        policies, model[maze] = train(study, maze, stages, chosen)
+        settings[maze] = chosen
+        datasets = collect(study, maze, policies, stages)
+        results[maze] = learn_and_judge(study, maze, datasets, stages)
         print(maze, {m: float(np.mean(r)) for m, r in results[maze].items()}, flush=True)
     saved = {
         **doc_blocks.provenance("benchmarks/pointmaze.py"),
         "study": dataclasses.asdict(study),
         "transition_gap": gaps,
+        "chosen": settings,
+        "model": model,
         "results": {maze: {m: r.tolist() for m, r in rows.items()} for maze, rows in results.items()},
     }
     print("\n".join(readme_lines(saved)))
     if args.save:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-        doc_blocks.update("pointmaze", readme_lines(saved), str(RESULTS.relative_to(ROOT)), check=False)
+        doc_blocks.save_results("pointmaze", RESULTS, saved, readme_lines)
 
 
 if __name__ == "__main__":
