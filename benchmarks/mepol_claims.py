@@ -47,14 +47,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's generated blocks)
-import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
-from pmaxent.continuous.evaluation import YardstickConfig, yardstick  # noqa: E402
-from pmaxent.continuous.tuning import SearchSpace, TuningConfig, choose, program_groups  # noqa: E402
+from pmaxent.continuous.evaluation import YardstickConfig  # noqa: E402
+from pmaxent.continuous.tuning import Candidate, SearchSpace, TuningConfig, team_scores, tune_candidates  # noqa: E402
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
-from pmaxent.core.runs import run_settings, run_training  # noqa: E402
+from pmaxent.core.runs import run_training  # noqa: E402
 from pmaxent.mepol.algorithm import MepolConfig  # noqa: E402
 from pmaxent.mepol.runs import run_mepol  # noqa: E402
 from pmaxent.statistics import SIGNIFICANCE, compare, mean_std, seeds_for_power  # noqa: E402
@@ -116,47 +115,27 @@ def mepol_config(study: Study, setting: dict, seeds) -> MepolConfig:
 
 def measure(study: Study, run, method: str) -> dict[str, list[float]]:
     """The yardstick on 20 trajectories per sample; MEPOL's one policy drives all of them."""
-    params = run.params["parallel" if method == "offpolicy" else method]
-    if method == "mepol":
-        params = jax.tree.map(lambda leaf: np.repeat(leaf, TRAJECTORIES, axis=1), params)
-    scores = yardstick(run.components, params, run.config.seeds, study.measure, divergence=False)
+    learner = "parallel" if method == "offpolicy" else method
+    scores = team_scores(run, learner, study.measure, TRAJECTORIES, divergence=False)
     return {name: values.tolist() for name, values in scores.items()}
 
 
 def tune_all(study: Study, out: Path) -> tuple[list[dict], list[dict], dict]:
     """Every drawn setting trained on the tuning seeds by every method -> (settings, rows, chosen)."""
-    settings, rows = study.tuning.settings(), []
     seeds = study.tuning.seeds
-    kinds = (
-        ("pgpse", ("parallel", "single"), [pgpse_config(study, s, seeds, ("parallel", "single")) for s in settings]),
-        (
+    candidates = (
+        Candidate("pgpse", lambda s: pgpse_config(study, s, seeds, ("parallel", "single"))),
+        Candidate(
             "offpolicy",
-            ("offpolicy",),
-            [pgpse_config(study, s, seeds, ("parallel",), OFF_POLICY_STEPS) for s in settings],
+            lambda s: pgpse_config(study, s, seeds, ("parallel",), OFF_POLICY_STEPS),
+            {"parallel": "offpolicy"},
         ),
+        Candidate("mepol", lambda s: mepol_config(study, s, seeds)),
     )
-    for name, methods, configs in kinds:
-        for group in program_groups(settings, ContinuousTrainConfig.lane_fields):
-            dirs = [out / "tuning" / f"{name}-{i}" for i in group]
-            runs = run_settings([configs[i] for i in group], dirs, True, False, False)
-            for index, run in zip(group, runs, strict=True):
-                rows += score_rows(study, run, methods, index)
-    for index, setting in enumerate(settings):
-        run = run_mepol(mepol_config(study, setting, seeds), out / "tuning" / f"mepol-{index}", True, False, False)
-        rows += score_rows(study, run, ("mepol",), index)
-        print(f"tuned setting {index + 1}/{len(settings)}", flush=True)
-    return settings, rows, choose(rows, settings)
-
-
-def score_rows(study: Study, run, methods, index: int) -> list[dict]:
-    rows = []
-    for method in methods:
-        scores = measure(study, run, method)
-        rows += [
-            {"setting": index, "method": method, "seed": seed} | {name: values[i] for name, values in scores.items()}
-            for i, seed in enumerate(run.config.seeds)
-        ]
-    return rows
+    result = tune_candidates(
+        candidates, study.tuning, out / "tuning", study.measure, TRAJECTORIES, divergence=False, title="tuning"
+    )
+    return study.tuning.settings(), result["rows"], result["chosen"]
 
 
 def train_and_measure(study: Study, run_dir: Path, method: str, setting: dict, updates: int) -> dict:

@@ -51,12 +51,12 @@ import doc_blocks  # noqa: E402  (tools/doc_blocks.py: the documentation's gener
 
 from pmaxent.continuous import ogbench_mazes  # noqa: E402
 from pmaxent.continuous.config import ContinuousTrainConfig  # noqa: E402
-from pmaxent.continuous.evaluation import YardstickConfig, yardstick  # noqa: E402
+from pmaxent.continuous.evaluation import YardstickConfig  # noqa: E402
 from pmaxent.continuous.offline_config import ContinuousOfflineConfig  # noqa: E402
-from pmaxent.continuous.tuning import SearchSpace, TuningConfig, choose, program_groups  # noqa: E402
+from pmaxent.continuous.tuning import Candidate, SearchSpace, TuningConfig, team_scores, tune_candidates  # noqa: E402
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 from pmaxent.core.host_rollout import make_act  # noqa: E402
-from pmaxent.core.runs import TrainingDiverged, run_settings, run_training, team_params  # noqa: E402
+from pmaxent.core.runs import run_training, team_params  # noqa: E402
 from pmaxent.gcrl.data import from_trajectories, stack  # noqa: E402
 from pmaxent.gcrl.train import act as gc_act  # noqa: E402
 from pmaxent.gcrl.train import train_agents  # noqa: E402
@@ -134,46 +134,23 @@ def mepol_config(study: Study, maze: str, seeds, setting: dict) -> MepolConfig:
 def in_model(study: Study, run, method: str) -> dict[str, list[float]]:
     """The yardstick in the maze's model, per seed: fresh samples of m trajectories (the single
     agent's and MEPOL's one policy drives all m, the random policy acts uniformly)."""
-    params = team_params(run, method)
-    if method == "mepol":
-        params = jax.tree.map(lambda leaf: np.repeat(leaf, study.agents, axis=1), params)
-    scores = yardstick(
-        run.components, params, run.config.seeds, study.measure, uniform=method == "random", divergence=False
-    )
+    scores = team_scores(run, method, study.measure, study.agents, divergence=False)
     return {name: values.tolist() for name, values in scores.items()}
 
 
 def tune(study: Study, maze: str, out: Path) -> dict:
     """Every drawn setting trained on the tuning seeds in the maze's model by the team, the single
-    agent and MEPOL, measured by the yardstick there -> {"settings", "rows", "chosen": method -> setting}."""
-    path = out / "tuning.json"
+    agent and MEPOL, measured by the yardstick there (OUT/tuning) -> {"rows", "chosen": method -> setting, ...}."""
+    path, seeds = out / "tuning" / "tuning.json", study.tuning.seeds
     if path.exists():
         return json.loads(path.read_text())
-    settings, seeds, rows = study.tuning.settings(), study.tuning.seeds, []
-
-    def score(run, methods, index):
-        for method in methods:
-            values = in_model(study, run, method)
-            rows.extend(
-                {"setting": index, "method": method, "seed": seed} | {name: v[i] for name, v in values.items()}
-                for i, seed in enumerate(seeds)
-            )
-
-    for group in program_groups(settings, ContinuousTrainConfig.lane_fields):
-        configs = [pgpse_config(study, maze, ("parallel", "single"), seeds, settings[i]) for i in group]
-        runs = run_settings(configs, [out / "tuning" / f"pgpse-{i}" for i in group], True, False, False)
-        for index, run in zip(group, runs, strict=True):
-            score(run, ("parallel", "single"), index)
-    for index, setting in enumerate(settings):
-        config = mepol_config(study, maze, seeds, setting)
-        try:
-            score(run_mepol(config, out / "tuning" / f"mepol-{index}", True, False, False), ("mepol",), index)
-        except TrainingDiverged:  # a setting whose entropy went non-finite is never chosen
-            rows.extend({"setting": index, "method": "mepol", "seed": seed, "entropy": -np.inf} for seed in seeds)
-        print(f"{maze}: tuned setting {index + 1}/{len(settings)}", flush=True)
-    result = {"settings": settings, "rows": rows, "chosen": choose(rows, settings)}
-    path.write_text(json.dumps(result, indent=1) + "\n")
-    return result
+    candidates = (
+        Candidate("pgpse", lambda setting: pgpse_config(study, maze, ("parallel", "single"), seeds, setting)),
+        Candidate("mepol", lambda setting: mepol_config(study, maze, seeds, setting)),
+    )
+    return tune_candidates(
+        candidates, study.tuning, out / "tuning", study.measure, study.agents, divergence=False, title=f"tuning {maze}"
+    )
 
 
 def train(study: Study, maze: str, out: Path, chosen: dict) -> tuple[dict, dict]:

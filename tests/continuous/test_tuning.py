@@ -7,17 +7,22 @@ import json
 import numpy as np
 import pytest
 
+from pmaxent.continuous import tuning as tuning_module
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig
 from pmaxent.continuous.tuning import (
+    Candidate,
     SearchSpace,
     TuningConfig,
     check_disjoint,
     choose,
     program_groups,
     tune,
+    tune_candidates,
     tuned_config,
 )
+from pmaxent.core.runs import TrainingDiverged
+from pmaxent.mepol.algorithm import MepolConfig
 
 
 def test_the_grid_is_every_combination_and_the_draw_is_fixed_and_without_replacement():
@@ -84,3 +89,54 @@ def test_tuning_trains_every_setting_for_both_methods_and_writes_its_table(tmp_p
     one = TuningConfig(space, budget=1, seeds=(50,))
     networks = tune(dataclasses.replace(base, policy="networks"), one, tmp_path / "n", YardstickConfig(2, 5), False)
     assert set(networks["chosen"]) == {"parallel", "single"}  # no latent modes without a population's embeddings
+
+
+def test_other_families_tune_alike_and_a_diverged_setting_is_never_chosen(tmp_path, monkeypatch):
+    space = SearchSpace(lr=(1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -0.5), k=(4,))
+    tuning = TuningConfig(space, budget=3, seeds=(50,))
+    team = ContinuousTrainConfig(
+        agents=2, horizon=30, k=4, hidden=(8, 8), updates=2, chunk=2, batch_size=2, policy="population",
+        methods=("parallel",), seeds=(50,),
+    )  # fmt: skip
+    mepol = MepolConfig(horizon=30, k=4, hidden=(8,), trajectories=2, updates=2, chunk=2, seeds=(50,))
+    candidates = [
+        Candidate("team", lambda s: dataclasses.replace(team, **s), {"parallel": "renamed"}),
+        Candidate("mepol", lambda s: dataclasses.replace(mepol, **{n: v for n, v in s.items() if n != "lr_decay"})),
+    ]
+    measure = YardstickConfig(samples=2, k=5)
+    settings = tuning.settings()
+    clean = tune_candidates(candidates, tuning, tmp_path / "clean", measure, agents=2, divergence=False, progress=False)
+    assert [(r["setting"], r["method"]) for r in clean["rows"]] == [
+        (i, method) for i in range(3) for method in ("renamed", "mepol")
+    ]
+    assert all(np.isfinite(r["entropy"]) and "divergence" not in r for r in clean["rows"])
+    assert len(program_groups(settings, ContinuousTrainConfig.lane_fields)) == 1  # the team's three are lanes
+
+    # the best setting of each method diverges: the team's within its lanes, MEPOL's alone
+    doomed = {method: settings.index(chosen) for method, chosen in clean["chosen"].items()}
+    real_settings, real_training = tuning_module.run_settings, tuning_module.families.run_training
+
+    def trains(config, method):
+        return all(
+            getattr(config, name) == value for name, value in settings[doomed[method]].items() if name != "lr_decay"
+        )
+
+    def run_settings(configs, run_dirs, **options):
+        if any(trains(config, "renamed") for config in configs):
+            raise TrainingDiverged("a lane diverged")
+        return real_settings(configs, run_dirs, **options)
+
+    def run_training(config, run_dir, **options):
+        if trains(config, "mepol"):
+            raise TrainingDiverged("diverged")
+        return real_training(config, run_dir, **options)
+
+    monkeypatch.setattr(tuning_module, "run_settings", run_settings)
+    monkeypatch.setattr(tuning_module.families, "run_training", run_training)
+    hit = tune_candidates(candidates, tuning, tmp_path / "hit", measure, agents=2, divergence=False, progress=False)
+    for row, before in zip(hit["rows"], clean["rows"], strict=True):
+        if row["setting"] == doomed[row["method"]]:
+            assert row["entropy"] == -np.inf
+        else:  # the other lanes trained alone give the numbers they gave as lanes
+            assert row == before
+    assert all(hit["chosen"][method] != settings[index] for method, index in doomed.items())

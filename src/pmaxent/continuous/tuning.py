@@ -3,8 +3,9 @@ same way for every method, then frozen.
 
 A fixed number of settings (``budget``) is drawn from one grid (:class:`SearchSpace`) by a fixed
 draw. Each setting trains the team and the single agent side by side on the tuning seeds, and the
-single agent with latent modes beside them (the same updates, samples and seeds for all three),
-and every final policy is measured by the yardstick of
+single agent with latent modes beside them (the same updates, samples and seeds for all three);
+a study may tune other methods alike, any family's (:class:`Candidate`, e.g. MEPOL). Every final
+policy is measured by the yardstick of
 :mod:`pmaxent.continuous.evaluation`, never by its training objective. Each method keeps the
 setting with the highest mean yardstick entropy over the tuning seeds. The whole table and the
 choices are written to ``tuning.json``; the evaluation stage reads its settings from there and
@@ -17,14 +18,19 @@ import dataclasses
 import functools
 import itertools
 import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import jax
 import numpy as np
 
+from pmaxent import families
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.evaluation import YardstickConfig, yardstick
+from pmaxent.core.config import RunConfig
 from pmaxent.core.progress import progress_bar
-from pmaxent.core.runs import run_settings
+from pmaxent.core.runs import TrainedRun, TrainingDiverged, run_settings, team_params
+from pmaxent.core.train import TrainConfig
 from pmaxent.sweep.cluster import Cluster, Job, run_jobs
 
 TUNED_METHODS = ("parallel", "single", "latent")
@@ -108,6 +114,25 @@ def check_disjoint(tuning_seeds, evaluation_seeds) -> None:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """Methods that train together from each tuned setting: one run per setting, in OUT/NAME-i.
+
+    Any family's config serves (e.g. MEPOL's beside the team's); settings that differ only in what
+    a lane carries train as lanes of one program where the config has lanes.
+    """
+
+    name: str
+    """Prefix of its run directories."""
+    configure: Callable[[dict], RunConfig]
+    """The run's config for a setting ({field: value}), on the tuning seeds."""
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """A method of the run -> the name it is scored and chosen under, where they differ."""
+
+    def label(self, method: str) -> str:
+        return self.labels.get(method, method)
+
+
 def tune(
     base: ContinuousTrainConfig,
     tuning: TuningConfig,
@@ -116,46 +141,82 @@ def tune(
     progress: bool = True,
     address: str | None = None,
 ) -> dict:
-    """Train every drawn setting on the tuning seeds and choose one per method.
+    """Train every drawn setting on the tuning seeds and choose one per method of :data:`TUNED_METHODS`.
 
-    ``base`` gives everything but the tuned fields (its seeds and methods are replaced). Settings
-    that differ only in what a lane carries (step size, decay, initial log std) train as lanes of
-    one program (:func:`program_groups`); each keeps its own run directory, OUT/setting-i (and
-    OUT/latent-i for the single agent with modes), resumed where it exists. Returns (and writes to
-    OUT/tuning.json) {"space", "budget", "seeds", "yardstick", "rows", "chosen"}: one row per
-    setting, method and seed with the yardstick's values, and per method the chosen setting.
-    With ``address``, each program's settings train as one Ray task on that cluster first.
+    ``base`` gives everything but the tuned fields (its seeds and methods are replaced): the team
+    and the single agent train side by side in OUT/setting-i, the single agent with latent modes
+    in OUT/latent-i where the policy has them. As :func:`tune_candidates` otherwise.
+    """
+    together = dataclasses.replace(base, seeds=tuning.seeds, methods=("parallel", "single"))
+    candidates = [Candidate("setting", lambda setting: dataclasses.replace(together, **setting))]
+    if has_modes(base):
+        latent = method_config(together, "latent")
+        candidates.append(
+            Candidate("latent", lambda setting: dataclasses.replace(latent, **setting), {"single": "latent"})
+        )
+    title = f"tuning {base.env} m={base.agents}"
+    return tune_candidates(candidates, tuning, out_dir, measure, progress=progress, address=address, title=title)
+
+
+def tune_candidates(
+    candidates: Sequence[Candidate],
+    tuning: TuningConfig,
+    out_dir: str | Path,
+    measure: YardstickConfig = YardstickConfig(),
+    agents: int | None = None,
+    divergence: bool = True,
+    progress: bool = True,
+    address: str | None = None,
+    title: str = "tuning",
+) -> dict:
+    """Train every drawn setting on the tuning seeds by every candidate and choose one per method.
+
+    Each run directory is resumed where it exists. Every final policy is measured by the yardstick
+    (:func:`team_scores`, ``agents`` trajectories per fresh sample where given, the agents' KL
+    divergence with ``divergence``); a setting whose training diverged scores an entropy of -inf,
+    so it is never chosen. Returns (and writes to OUT/tuning.json) {"space", "budget", "seeds",
+    "yardstick", "rows", "chosen"}: one row per setting, method and seed with the yardstick's
+    values, and per method the chosen setting. With ``address``, each program trains as one Ray
+    task on that cluster first.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
     settings = tuning.settings()
-    together = dataclasses.replace(base, seeds=tuning.seeds, methods=("parallel", "single"))
-    kinds = [(together, "setting")] + ([(method_config(together, "latent"), "latent")] if has_modes(base) else [])
-    batches = [(kind, prefix, group) for kind, prefix in kinds for group in program_groups(settings, kind.lane_fields)]
+    batches = []
+    for candidate in candidates:
+        configs = [candidate.configure(setting) for setting in settings]
+        lanes = configs[0].lane_fields if isinstance(configs[0], TrainConfig) else None
+        groups = program_groups(settings, lanes) if lanes is not None else [[i] for i in range(len(settings))]
+        batches += [
+            (candidate, group, [configs[i] for i in group], [out / f"{candidate.name}-{i}" for i in group])
+            for group in groups
+        ]
     if address is not None:
         jobs = [
-            Job(f"tune {base.env} {prefix} {','.join(map(str, group))}", tuple(f"{prefix}-{i}" for i in group),
-                functools.partial(train_settings, [dataclasses.replace(kind, **settings[i]) for i in group]))
-            for kind, prefix, group in batches
+            Job(f"tune {c.name} {','.join(map(str, group))}", tuple(d.name for d in dirs),
+                functools.partial(train_settings, configs))
+            for c, group, configs, dirs in batches
         ]  # fmt: skip
         run_jobs(jobs, out, Cluster(address), progress, label="tuning programs")
-    with progress_bar(len(batches), f"tuning {base.env} m={base.agents}", enabled=progress, unit="programs") as bar:
-        for kind, prefix, group in batches:
-            configs = [dataclasses.replace(kind, **settings[i]) for i in group]
-            runs = run_settings(
-                configs, [out / f"{prefix}-{i}" for i in group], resume=True, progress=False, plot=False
-            )
+    rows, order = [], list(dict.fromkeys(c.label(m) for c, _, configs, _ in batches for m in configs[0].methods))
+    with progress_bar(len(batches), title, enabled=progress, unit="programs") as bar:
+        for candidate, group, configs, dirs in batches:
+            runs = train_group(configs, dirs)
             for index, config, run in zip(group, configs, runs, strict=True):
                 for method in config.methods:
-                    scores = yardstick(run.components, run.params[method], tuning.seeds, measure)
-                    for i, seed in enumerate(tuning.seeds):
-                        rows.append(
-                            {"setting": index, **settings[index], "method": method_label(config, method), "seed": seed}
-                            | {name: float(values[i]) for name, values in scores.items()}
-                        )
+                    label = candidate.label(method)
+                    scores = (
+                        {"entropy": np.full(len(tuning.seeds), -np.inf)}
+                        if run is None
+                        else team_scores(run, method, measure, agents, divergence)
+                    )
+                    rows += [
+                        {"setting": index, **settings[index], "method": label, "seed": seed}
+                        | {name: float(values[i]) for name, values in scores.items()}
+                        for i, seed in enumerate(tuning.seeds)
+                    ]
             bar.advance()
-    rows.sort(key=lambda row: (row["setting"], TUNED_METHODS.index(row["method"]), row["seed"]))
+    rows.sort(key=lambda row: (row["setting"], order.index(row["method"]), row["seed"]))
     result = {
         "space": dataclasses.asdict(tuning.space),
         "budget": tuning.budget,
@@ -168,9 +229,38 @@ def tune(
     return result
 
 
-def train_settings(configs: list[ContinuousTrainConfig], *run_dirs: Path) -> None:
-    """Train (or resume) settings that share a program as its lanes, one run directory each."""
-    run_settings(configs, list(run_dirs), resume=True, progress=False, plot=False)
+def team_scores(
+    run: TrainedRun, method: str, measure: YardstickConfig, agents: int | None = None, divergence: bool = True
+) -> dict[str, np.ndarray]:
+    """The yardstick of ``method``'s final policies in ``run``, one value per seed; a run of one
+    policy per seed (MEPOL's) drives all ``agents`` trajectories of each fresh sample."""
+    params = team_params(run, method)
+    if agents is not None and run.config.agents == 1:
+        params = jax.tree.map(lambda leaf: np.repeat(leaf, agents, axis=1), params)
+    uniform = method == "random"
+    return yardstick(run.components, params, run.config.seeds, measure, uniform=uniform, divergence=divergence)
+
+
+def train_group(configs: list[RunConfig], run_dirs: list[Path]) -> list[TrainedRun | None]:
+    """Train (or resume) the settings of one program, one run directory each -> their runs, None
+    for a setting whose training diverged (its last good checkpoint kept). Lanes of one program
+    train together; if one diverges, each trains alone, so the others keep their results."""
+    if len(configs) > 1:
+        try:
+            return run_settings(configs, run_dirs, resume=True, progress=False, plot=False)
+        except TrainingDiverged:
+            return [train_group([config], [run_dir])[0] for config, run_dir in zip(configs, run_dirs, strict=True)]
+    try:
+        if isinstance(configs[0], TrainConfig):
+            return run_settings(configs, run_dirs, resume=True, progress=False, plot=False)
+        return [families.run_training(configs[0], run_dirs[0], resume=True, progress=False, plot=False)]
+    except TrainingDiverged:
+        return [None]
+
+
+def train_settings(configs: list[RunConfig], *run_dirs: Path) -> None:
+    """Train (or resume) settings that share a program, one run directory each (a cluster's task)."""
+    train_group(configs, list(run_dirs))
 
 
 def program_groups(settings: list[dict], lane_fields: tuple[str, ...]) -> list[list[int]]:
