@@ -18,8 +18,8 @@ Then per evaluation seed:
    its scale): the team (population policy, loo-agent baseline) and the single agent with
    K' = m trajectories (in one run where their settings agree; the random policy rides along),
    MEPOL in another, at the same environment steps (m x B trajectories of T = 1,000 steps per
-   update or epoch), each at its chosen setting (untuned: its config's defaults), and measured by
-   the yardstick in the model;
+   update or epoch) and with the same policy network, each at its chosen setting (untuned: its
+   config's defaults), and measured by the yardstick in the model;
 2. **collect** in OGBench's MuJoCo environment: every method's final policy acts from task 1's
    start, the same number of 1,000-step episodes for every method;
 3. **learn** one GCIVL agent per dataset, all at once (the offline default,
@@ -62,7 +62,7 @@ from pmaxent.gcrl.train import act as gc_act  # noqa: E402
 from pmaxent.gcrl.train import train_agents  # noqa: E402
 from pmaxent.mepol.algorithm import MepolConfig  # noqa: E402
 from pmaxent.mepol.runs import run_mepol  # noqa: E402
-from pmaxent.statistics import compare, mean_interval  # noqa: E402
+from pmaxent.statistics import compare, mean_interval, seeds_for_power  # noqa: E402
 
 RESULTS = ROOT / "docs" / "offline" / "pointmaze.json"
 METHODS = ("parallel", "single", "mepol", "random")
@@ -71,6 +71,8 @@ COMPARISONS = (("parallel", "single"), ("parallel", "mepol"), ("parallel", "rand
 PUBLISHED = {"ogbench-pointmaze-medium": "0.63 ± 0.06", "ogbench-pointmaze-large": "0.45 ± 0.05"}
 """OGBench's GCIVL on its own pointmaze-{medium,large}-navigate-v0 (the OGBench paper's results table: 1M
 transitions of a noisy expert, 1M gradient steps, 512-512-512 networks, 8 seeds): other data, other budget."""
+DETECTABLE_EFFECT = 1.5
+"""The standardized effect the evaluation seeds are to find with power 0.8 (as the suite's)."""
 SPACE = SearchSpace(lr=(1e-5, 1e-4, 1e-3, 1e-2), lr_decay=(1.0,), log_std_init=(-1.5, -1.0, -0.5), k=(15, 30, 50))
 """The grid every trained method is tuned over (benchmarks/mepol_claims.py's: no step size decay, which MEPOL
 does not have; MEPOL's own step size, 1e-5, is in it)."""
@@ -82,10 +84,13 @@ class Study:
 
     mazes: tuple[str, ...] = tuple(ogbench_mazes.MAZES)
     """OGBench mazes, by the model's name."""
-    seeds: tuple[int, ...] = (0, 1, 2)
-    """Evaluation seeds (training, collection, learning and judging)."""
+    seeds: tuple[int, ...] = tuple(range(seeds_for_power(DETECTABLE_EFFECT, configurations=len(COMPARISONS))))
+    """Evaluation seeds (training, collection, learning and judging): as many as the power calculation
+    for the maze's comparisons asks (SPEC section 13)."""
     agents: int = 8
     """m, the team's agents; the single agent's trajectories per sample."""
+    hidden: tuple[int, ...] = ContinuousTrainConfig.hidden
+    """Every method's policy network (MEPOL's too, whose own default is 300-300)."""
     batch_size: int = 2
     """B, team samples per update (MEPOL: m x B trajectories per epoch)."""
     updates: int = 150
@@ -119,7 +124,8 @@ QUICK = Study(
 def pgpse_config(study: Study, maze: str, methods, seeds, setting: dict) -> ContinuousTrainConfig:
     return ContinuousTrainConfig(
         env=maze, agents=study.agents, batch_size=study.batch_size, policy="population", baseline="loo-agent",
-        updates=study.updates, seeds=tuple(seeds), methods=tuple(methods), chunk=min(25, study.updates), **setting,
+        hidden=study.hidden, updates=study.updates, seeds=tuple(seeds), methods=tuple(methods),
+        chunk=min(25, study.updates), **setting,
     )  # fmt: skip
 
 
@@ -127,7 +133,7 @@ def mepol_config(study: Study, maze: str, seeds, setting: dict) -> MepolConfig:
     tuned = {name: value for name, value in setting.items() if name != "lr_decay"}  # MEPOL has no decay
     return MepolConfig(
         env=maze, horizon=ogbench_mazes.episode_steps(maze), trajectories=study.agents * study.batch_size,
-        updates=study.updates, seeds=tuple(seeds), chunk=min(25, study.updates), **tuned,
+        hidden=study.hidden, updates=study.updates, seeds=tuple(seeds), chunk=min(25, study.updates), **tuned,
     )  # fmt: skip
 
 
@@ -246,6 +252,12 @@ def tuning_text(saved: dict) -> str:
     )
 
 
+def networks_text(study: dict) -> str:
+    if "hidden" not in study:  # the study before every method had the same network
+        return "64-64 networks, MEPOL its own default 300-300"
+    return f"{'-'.join(map(str, study['hidden']))} networks for every method"
+
+
 def cell(values) -> str:
     low, high = mean_interval(values)
     return f"{np.mean(values):.2f} [{low:.2f}, {high:.2f}]"
@@ -259,7 +271,7 @@ def readme_lines(saved: dict) -> list[str]:
         f"policy, loo-agent baseline), the single agent with K' = {study['agents']}, MEPOL and uniform random "
         f"actions, trained in the JAX model of each maze for {study['updates']} updates of "
         f"{study['agents'] * study['batch_size']} trajectories "
-        f"of 1,000 steps, {tuning_text(saved)}; each collects "
+        f"of 1,000 steps ({networks_text(study)}), {tuning_text(saved)}; each collects "
         f"{study['agents'] * study['episodes_per_agent']} episodes of 1,000 steps in OGBench's environment from "
         f"task 1's start; one GCIVL agent per dataset; "
         f"success on OGBench's five tasks, {study['judge_episodes']} episodes each, mean over seeds "
