@@ -89,3 +89,17 @@ def test_time_indexed_adam_and_k_trajectories_train(tmp_path):
     run = run_training(config, progress=False)
     assert run.params["parallel"].shape == (2, 2, 8, 55, 4)
     assert np.all(np.isfinite(run.metrics["entropy"]))
+
+
+@pytest.mark.parametrize("bad", [(), (0, 8), (True,), (8.0,)])
+def test_every_network_config_refuses_what_is_not_layer_sizes(bad):
+    from pmaxent.continuous.config import ContinuousTrainConfig
+    from pmaxent.continuous.offline_config import ContinuousOfflineConfig
+    from pmaxent.gcrl.config import GCConfig
+    from pmaxent.mepol.algorithm import MepolConfig
+
+    for make, field in ((ContinuousTrainConfig, "hidden"), (MepolConfig, "hidden"), (GCConfig, "hidden"),
+                        (ContinuousOfflineConfig, "offline_hidden")):  # fmt: skip
+        make(**{field: (8, 8)})
+        with pytest.raises(ValueError, match=f"{field} must be positive layer sizes"):
+            make(**{field: bad})

@@ -7,6 +7,7 @@ import math
 from typing import ClassVar
 
 from pmaxent.core.components import Components
+from pmaxent.core.config import check_layer_sizes
 from pmaxent.core.train import TrainConfig
 
 POINTS_PER_TRAJECTORY = 101
@@ -152,8 +153,7 @@ class ContinuousTrainConfig(TrainConfig):
             isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1
         ):
             raise ValueError(f"point_stride must be a positive integer; got {self.point_stride!r}")
-        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
+        check_layer_sizes("hidden", self.hidden)
         if self.log_std_init is not None and not (
             isinstance(self.log_std_init, (int, float)) and math.isfinite(self.log_std_init)
         ):

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from pmaxent.continuous.goals import GOAL_RADIUS, GOAL_SPACING
-from pmaxent.core.config import check_positive_int
+from pmaxent.core.config import check_layer_sizes, check_positive_int
 from pmaxent.gcrl.config import GCIQL, GCConfig
 
 JAX_ALGORITHMS = ("gcivl", "gciql")
@@ -54,10 +54,7 @@ class ContinuousOfflineConfig:
             check_positive_int(name, getattr(self, name))
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"workers must be 0 (one per core) or a positive integer; got {self.workers!r}")
-        if not self.offline_hidden or any(
-            isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.offline_hidden
-        ):
-            raise ValueError(f"offline_hidden must be positive layer sizes; got {self.offline_hidden!r}")
+        check_layer_sizes("offline_hidden", self.offline_hidden)
         for name in ("goal_radius", "goal_spacing"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):

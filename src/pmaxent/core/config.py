@@ -28,6 +28,12 @@ def check_positive_int(name: str, value, optional: bool = False) -> None:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
 
 
+def check_layer_sizes(name: str, value) -> None:
+    """Raise ValueError unless ``value`` is a non-empty sequence of positive integers (a network's hidden layers)."""
+    if not value or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in value):
+        raise ValueError(f"{name} must be positive layer sizes; got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """What every run has: an environment, methods, seeds, a number of updates and checkpoints."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from pmaxent.core.config import check_positive_int
+from pmaxent.core.config import check_layer_sizes, check_positive_int
 
 AGENTS = ("gcivl", "gciql")
 ACTOR_LOSSES = ("awr", "ddpgbc")
@@ -60,8 +60,7 @@ class GCConfig:
             raise ValueError("GCIVL has no Q function: its actor loss is awr")
         for name in ("steps", "batch_size"):
             check_positive_int(name, getattr(self, name))
-        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
+        check_layer_sizes("hidden", self.hidden)
         for name, low, high in (("discount", 0, 1), ("tau", 0, 1), ("expectile", 0, 1)):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and low < value < high):

@@ -43,7 +43,7 @@ import optax
 from pmaxent.continuous.config import POINTS_PER_TRAJECTORY, check_physics
 from pmaxent.continuous.importance import importance_weights, knn_kl, neighbourhoods, weighted_entropy
 from pmaxent.core.components import Components, HostEnvironment
-from pmaxent.core.config import RunConfig, check_positive_int
+from pmaxent.core.config import RunConfig, check_layer_sizes, check_positive_int
 from pmaxent.core.host_rollout import make_act, sample_host
 from pmaxent.core.rollout import map_copies, sample_team
 
@@ -146,8 +146,7 @@ class MepolConfig(RunConfig):
                 raise ValueError(f"{field} must be finite and positive; got {value!r}")
         if not self.backtrack_coeff > 1:
             raise ValueError(f"backtrack_coeff must exceed 1; got {self.backtrack_coeff!r}")
-        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must be positive layer sizes; got {self.hidden!r}")
+        check_layer_sizes("hidden", self.hidden)
         if self.point_stride is not None and (
             isinstance(self.point_stride, bool) or not isinstance(self.point_stride, int) or self.point_stride < 1
         ):
