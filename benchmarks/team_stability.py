@@ -103,6 +103,19 @@ def readme_lines(saved: dict) -> list[str]:
             f"{difference.mean():+.2f} ({int((difference > 0).sum())}/{len(difference)}) | "
             f"{int((team >= untrained).sum())} / {int((single >= untrained).sum())} of {len(team)} |"
         )
+    lines.append("")
+    groups = sorted({(row["k"], row["lr"]) for row in saved["rows"]}, key=lambda group: (group[0], -group[1]))
+    for k, lr in groups:
+        rows = [row for row in saved["rows"] if (row["k"], row["lr"]) == (k, lr)]
+        team, single, untrained = (
+            np.concatenate([row[name]["entropy"] for row in rows]) for name in ("parallel", "single", "untrained")
+        )
+        lines.append(
+            f"- k = {k}, lr {lr:g} ({len(rows)} configurations, {len(team)} runs per method): the team kept "
+            f"{int((team >= untrained).sum())} runs at or above the untrained policy, the single agent "
+            f"{int((single >= untrained).sum())}; the team ended above the single agent in "
+            f"{int((team > single).sum())}."
+        )
     return lines
 
 
