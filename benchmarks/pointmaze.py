@@ -56,10 +56,11 @@ from pmaxent.continuous.offline_config import ContinuousOfflineConfig  # noqa: E
 from pmaxent.continuous.tuning import Candidate, SearchSpace, TuningConfig, team_scores, tune_candidates  # noqa: E402
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 from pmaxent.core.host_rollout import make_act  # noqa: E402
+from pmaxent.core.pytrees import tree_from_arrays, tree_to_arrays  # noqa: E402
 from pmaxent.core.runs import run_training, team_params  # noqa: E402
 from pmaxent.gcrl.data import from_trajectories, stack  # noqa: E402
 from pmaxent.gcrl.train import act as gc_act  # noqa: E402
-from pmaxent.gcrl.train import train_agents  # noqa: E402
+from pmaxent.gcrl.train import make_learner, train_agents  # noqa: E402
 from pmaxent.mepol.algorithm import MepolConfig  # noqa: E402
 from pmaxent.mepol.runs import run_mepol  # noqa: E402
 from pmaxent.statistics import compare, mean_interval, seeds_for_power  # noqa: E402
@@ -212,6 +213,21 @@ def collect(study: Study, maze: str, policies: dict, out: Path) -> dict:
     return datasets
 
 
+def learn(config: ContinuousOfflineConfig, datasets: list, seeds: list[int], path: Path) -> dict:
+    """The GCIVL agents learned from ``datasets``, one per dataset and seed (params with leaves [D, ...]),
+    kept in ``path`` so that a study stopped while judging resumes without learning again."""
+    init, _ = make_learner(config.learner(), datasets[0].observations.shape[-1], datasets[0].actions.shape[-1])
+    template = jax.eval_shape(lambda: jax.vmap(init)(jax.vmap(jax.random.key)(jnp.asarray(seeds))).params)
+    if path.exists():
+        with np.load(path) as saved:
+            return tree_from_arrays(template, saved, "params")
+    params, _ = train_agents(config.learner(), stack(datasets), seeds, True)
+    partial = path.with_suffix(".tmp.npz")
+    np.savez(partial, **tree_to_arrays(params, "params"))
+    partial.replace(path)
+    return params
+
+
 def learn_and_judge(study: Study, maze: str, datasets: dict, out: Path) -> dict:
     """method -> success [n_seeds, tasks] of the GCIVL agent learned from each seed's dataset."""
     path = out / "success.json"
@@ -219,8 +235,8 @@ def learn_and_judge(study: Study, maze: str, datasets: dict, out: Path) -> dict:
         return {method: np.asarray(rows) for method, rows in json.loads(path.read_text()).items()}
     config = study.offline
     listed = [(method, s, d) for method in METHODS for s, d in enumerate(datasets[method])]
-    data = stack([from_trajectories(o, a) for _, _, (o, a) in listed])
-    params, _ = train_agents(config.learner(), data, [1000 * s + i for i, (_, s, _) in enumerate(listed)], True)
+    seeds = [1000 * s + i for i, (_, s, _) in enumerate(listed)]
+    params = learn(config, [from_trajectories(o, a) for _, _, (o, a) in listed], seeds, out / "offline-params.npz")
     per_policy = len(ogbench_mazes.ogbench_env(maze).task_infos) * study.judge_episodes
 
     @jax.jit
