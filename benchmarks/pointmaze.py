@@ -299,6 +299,12 @@ def readme_lines(saved: dict) -> list[str]:
     for maze, results in saved["results"].items():
         cells = [cell(np.mean(results[m], axis=1)) for m in METHODS]
         lines.append(f"| {maze} | " + " | ".join(cells) + f" | {PUBLISHED[maze]} (other data) |")
+    lines += ["", "Success per task (mean over seeds):", ""]
+    lines += ["| maze | task | " + " | ".join(LABELS[m] for m in METHODS) + " |", "|---|---|" + "---|" * len(METHODS)]
+    for maze, results in saved["results"].items():
+        per_task = {m: np.mean(results[m], axis=0) for m in METHODS}
+        for task in range(len(per_task[METHODS[0]])):
+            lines.append(f"| {maze} | {task + 1} | " + " | ".join(f"{per_task[m][task]:.2f}" for m in METHODS) + " |")
     measure = study["measure"]
     lines += [
         "",
