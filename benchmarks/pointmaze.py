@@ -269,8 +269,6 @@ def tuning_text(saved: dict) -> str:
 
 
 def networks_text(study: dict) -> str:
-    if "hidden" not in study:  # the study before every method had the same network
-        return "64-64 networks, MEPOL its own default 300-300"
     return f"{'-'.join(map(str, study['hidden']))} networks for every method"
 
 
