@@ -130,6 +130,18 @@ def test_a_worker_killed_mid_run_resumes_and_the_sweep_equals_the_local_one(clus
     _assert_same_results(out, local)
 
 
+def _interrupt(sweep: subprocess.Popen) -> str:
+    """Ctrl-C on the driver, pressed again every few seconds while it runs (a signal that lands while
+    Ray's client is busy can go unseen, as a user's first Ctrl-C can); its output."""
+    for _ in range(30):
+        sweep.send_signal(signal.SIGINT)
+        try:
+            return sweep.communicate(timeout=5)[0]
+        except subprocess.TimeoutExpired:
+            continue
+    return sweep.communicate(timeout=180)[0]
+
+
 def test_a_sweep_interrupted_on_the_driver_continues_with_resume(cluster, local_long, environment, tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text(LONG_SWEEP)
@@ -137,8 +149,7 @@ def test_a_sweep_interrupted_on_the_driver_continues_with_resume(cluster, local_
         out = tmp_path / f"out-{attempt}"
         sweep = _sweep(path, out, cluster, environment)
         _wait_for_checkpoint(out, sweep)
-        sweep.send_signal(signal.SIGINT)
-        output = sweep.communicate(timeout=180)[0]
+        output = _interrupt(sweep)
         if sweep.returncode != 0 or not (out / "sweep.csv").exists():
             break
     assert sweep.returncode == 2 and "--resume" in output, output
