@@ -216,12 +216,13 @@ def collect(study: Study, maze: str, policies: dict, out: Path) -> dict:
 def learn(config: ContinuousOfflineConfig, datasets: list, seeds: list[int], path: Path) -> dict:
     """The GCIVL agents learned from ``datasets``, one per dataset and seed (params with leaves [D, ...]),
     kept in ``path`` so that a study stopped while judging resumes without learning again."""
-    init, _ = make_learner(config.learner(), datasets[0].observations.shape[-1], datasets[0].actions.shape[-1])
+    learner = config.learner()
+    init, _ = make_learner(learner, datasets[0].observations.shape[-1], datasets[0].actions.shape[-1])
     template = jax.eval_shape(lambda: jax.vmap(init)(jax.vmap(jax.random.key)(jnp.asarray(seeds))).params)
     if path.exists():
         with np.load(path) as saved:
             return tree_from_arrays(template, saved, "params")
-    params, _ = train_agents(config.learner(), stack(datasets), seeds, True)
+    params, _ = train_agents(learner, stack(datasets), seeds, True)
     partial = path.with_suffix(".tmp.npz")
     np.savez(partial, **tree_to_arrays(params, "params"))
     partial.replace(path)
