@@ -11,7 +11,8 @@ The setting is MEPOL's GridWorld (gridworld-continuous) at T = 400, as ``bench_m
 Every method samples 20 trajectories of T steps per update (MEPOL: per epoch) for the same number
 of updates, so all see the same environment steps: a population of 20 agents with one trajectory
 each (B = 1, the loo-agent baseline), the same population taking up to 30 off-policy steps per
-batch as MEPOL does (``off_policy_steps``, its KL trust region at pmaxent's default), the single
+batch as MEPOL does (``off_policy_steps``, its KL trust region and point stride at pmaxent's
+defaults), the single
 agent with K' = 20 trajectories, and MEPOL (20 trajectories per epoch, its KL trust region,
 backtracking and off-policy steps). All have 64-64 networks.
 
@@ -213,6 +214,7 @@ def readme_lines(saved: dict) -> list[str]:
         "| method | chosen lr, log std, k, mean | normalized entropy | coverage | training wall time, all seeds |",
         "|---|---|---|---|---|",
     ]
+    lines[2:2] = [offpolicy_text(saved), ""]
     for method in METHODS:
         setting, result = chosen[method], results[method]
         lines.append(
@@ -243,6 +245,28 @@ def readme_lines(saved: dict) -> list[str]:
             )
         lines += comparison_lines(timed)
     return lines
+
+
+def offpolicy_text(saved: dict) -> str:
+    """How the off-policy team's steps were bounded (a study from before they were recorded: as this script's)."""
+    config = pgpse_config(Study(horizon=saved["horizon"]), {}, (0,), ("parallel",), OFF_POLICY_STEPS)
+    off = saved.get("offpolicy", offpolicy_record(config, saved["horizon"]))
+    return (
+        f"The off-policy team took up to {off['steps']} steps per batch within a per-agent KL threshold of "
+        f"{off['kl_threshold']:g}, with every {ordinal(off['point_stride'])}state a k-NN point."
+    )
+
+
+def offpolicy_record(config: ContinuousTrainConfig, horizon: int) -> dict:
+    return {
+        "steps": config.off_policy_steps,
+        "kl_threshold": config.kl_threshold,
+        "point_stride": config.stride_for(horizon),
+    }
+
+
+def ordinal(stride: int) -> str:
+    return "" if stride == 1 else {2: "second ", 3: "third "}.get(stride, f"{stride}th ")
 
 
 def budget_text(saved: dict) -> str:
@@ -307,6 +331,7 @@ def main() -> None:
         "settings": settings,
         "tuning": rows,
         "chosen": chosen,
+        "offpolicy": offpolicy_record(pgpse_config(study, {}, (0,), ("parallel",), OFF_POLICY_STEPS), study.horizon),
         "evaluation": evaluate(study, args.out, chosen),
     }
     saved["equal_time"] = equal_time(study, args.out, chosen, saved["evaluation"])

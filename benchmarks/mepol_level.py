@@ -49,7 +49,11 @@ def yardstick(run_dir: Path, method: str) -> list[float]:
     run = families.load_run(run_dir)
     per_agent = TRAJECTORIES // run.config.agents
     return [
-        float(knn_entropy(np.asarray(team_positions(run, method, s, per_agent, seed=1000 + s)).reshape(-1, 2), 50))
+        float(
+            knn_entropy(
+                np.asarray(team_positions(run, method, s, per_agent, seed=1000 + s)).reshape(-1, 2), YARDSTICK_K
+            )
+        )
         for s in range(len(run.config.seeds))
     ]
 

@@ -56,7 +56,7 @@ from pmaxent.continuous.offline_config import ContinuousOfflineConfig  # noqa: E
 from pmaxent.continuous.tuning import Candidate, SearchSpace, TuningConfig, team_scores, tune_candidates  # noqa: E402
 from pmaxent.core.devices import use_all_cpu_cores  # noqa: E402
 from pmaxent.core.host_rollout import make_act  # noqa: E402
-from pmaxent.core.pytrees import tree_from_arrays, tree_to_arrays  # noqa: E402
+from pmaxent.core.pytrees import save_npz, tree_from_arrays, tree_to_arrays  # noqa: E402
 from pmaxent.core.runs import run_training, team_params  # noqa: E402
 from pmaxent.gcrl.data import from_trajectories, stack  # noqa: E402
 from pmaxent.gcrl.train import act as gc_act  # noqa: E402
@@ -223,9 +223,7 @@ def learn(config: ContinuousOfflineConfig, datasets: list, seeds: list[int], pat
         with np.load(path) as saved:
             return tree_from_arrays(template, saved, "params")
     params, _ = train_agents(learner, stack(datasets), seeds, True)
-    partial = path.with_suffix(".tmp.npz")
-    np.savez(partial, **tree_to_arrays(params, "params"))
-    partial.replace(path)
+    save_npz(path, **tree_to_arrays(params, "params"))
     return params
 
 

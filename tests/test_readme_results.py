@@ -78,6 +78,7 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
         ("mepol-level", "docs/populations.md"),
         ("conditions", "docs/claims.md"),
         ("mepol-claims", "docs/mepol.md"),
+        ("offpolicy-stride", "docs/populations.md"),
     ],
 )
 def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
@@ -137,6 +138,7 @@ def test_the_baselines_summary_agrees_with_the_studys_results():
         "mepol_level.py",
         "claim_conditions.py",
         "mepol_claims.py",
+        "offpolicy_stride.py",
         "offline_learner.py",
         "pointmaze.py",
     ],

@@ -2,6 +2,7 @@
 its last good checkpoint, corrupt files are named."""
 
 import json
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.core import runs as runs_module
+from pmaxent.core.pytrees import partial_path, save_npz
 from pmaxent.core.runs import TrainingDiverged, run_training, team_params
 from pmaxent.core.tables import read_metrics_csv
 from pmaxent.families import load_run, saved_config
@@ -175,3 +177,19 @@ def test_snapshots_keep_the_parameters_after_every_chunk_and_survive_a_resume(fi
             )
     assert not list((tmp_path / "s" / "snapshots").glob("*.tmp.npz"))
     assert not (finished_run.run_dir / "snapshots").exists()  # only where asked for
+
+
+def test_an_npz_write_interrupted_halfway_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.npz"
+    save_npz(path, x=np.arange(3))
+
+    def interrupted(file, **arrays):
+        Path(file).write_bytes(b"PK half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_npz(path, x=np.arange(5))
+    with np.load(path) as saved:
+        assert saved["x"].tolist() == [0, 1, 2]
+    assert partial_path(path).exists()  # the half file is the partial one, which the next write replaces

@@ -11,6 +11,7 @@ import pytest
 from jax.scipy.special import digamma
 
 from pmaxent import families
+from pmaxent.continuous import offpolicy
 from pmaxent.continuous.config import ContinuousTrainConfig
 from pmaxent.continuous.importance import (
     knn_kl,
@@ -20,7 +21,7 @@ from pmaxent.continuous.importance import (
     team_log_weights,
 )
 from pmaxent.continuous.knn import knn_entropy, log_unit_ball_volume
-from pmaxent.continuous.offpolicy import brute_neighbourhoods
+from pmaxent.continuous.offpolicy import agent_neighbourhoods, brute_neighbourhoods
 
 
 def _team_sample(m=3, points=40, d=2, seed=0):
@@ -61,6 +62,24 @@ def test_the_knn_kl_of_reweighted_uniform_points_is_the_closed_form():
     indices, _ = neighbourhoods(jnp.asarray(x), k)
     kl = float(knn_kl(normalised(jnp.log(2 * jnp.asarray(x[:, 0]))), indices))
     assert kl == pytest.approx(1 - math.log(2), abs=0.03)
+
+
+def test_agents_neighbourhoods_in_bounded_batches_are_each_agents_own(monkeypatch):
+    """Five agents' points searched two at a time (the memory bound) give each agent's nearest
+    others among its own points, as a direct numpy computation finds them."""
+    k, per_agent = 4, 30
+    points = np.asarray(jax.random.uniform(jax.random.key(5), (5, per_agent, 2)))
+    monkeypatch.setattr(offpolicy, "AGENT_SEARCH_PAIRS", 2 * per_agent * per_agent)
+    indices, rho = agent_neighbourhoods(jnp.asarray(points), k)
+    for agent in range(5):
+        distances = np.linalg.norm(points[agent][:, None] - points[agent][None], axis=-1)
+        np.fill_diagonal(distances, np.inf)
+        order = np.argsort(distances, axis=1)
+        np.testing.assert_array_equal(np.asarray(indices[agent, :, 0]), np.arange(per_agent))
+        np.testing.assert_array_equal(
+            np.sort(np.asarray(indices[agent, :, 1:]), axis=1), np.sort(order[:, : k - 1], axis=1)
+        )
+        np.testing.assert_allclose(np.asarray(rho[agent]), distances[np.arange(per_agent), order[:, k - 1]], rtol=1e-5)
 
 
 def test_off_policy_team_steps_stay_in_their_trust_region_and_learn():

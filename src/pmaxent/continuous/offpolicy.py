@@ -13,7 +13,8 @@ The estimate's gradient at theta = theta' is the on-policy one's; later steps re
 
 A team sample's neighbourhoods are found by brute force over its m P pooled points (P points per
 agent after ``point_stride``; memory m^2 P^2), or by the sweep where the estimator searches by it
-(large teams, low-dimensional features); each agent's own by brute force (memory m P^2).
+(large teams, low-dimensional features); each agent's own by brute force, as many agents at once
+as keep the distances within ``AGENT_SEARCH_PAIRS``. Team samples are searched one at a time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pmaxent.core.train import TrainState, make_optimizer
 
 BACKTRACKS = 10
 """Tries of a first step at half the size of the last (MEPOL's max_backtrack_try, coefficient 2)."""
+AGENT_SEARCH_PAIRS = 2**24
+"""Most point pairs whose distances the agents' own neighbourhood searches hold at once (64 MB of float32)."""
 
 
 def brute_neighbourhoods(points: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
@@ -51,6 +54,14 @@ def swept_neighbourhoods(points: jax.Array, k: int) -> tuple[jax.Array, jax.Arra
     return jnp.concatenate([itself, found.ids[:, : k - 1]], axis=1), jnp.sqrt(found.sq[:, k - 1])
 
 
+def agent_neighbourhoods(points: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """points [n, P, d] -> (indices [n, P, k], rho [n, P]): :func:`brute_neighbourhoods` of each row's
+    own P points, as many rows at once as keep their distances within ``AGENT_SEARCH_PAIRS``."""
+    rows, per_row = points.shape[:2]
+    batch = max(1, min(rows, AGENT_SEARCH_PAIRS // (per_row * per_row)))
+    return jax.lax.map(lambda row: brute_neighbourhoods(row, k), points, batch_size=batch)
+
+
 def make_offpolicy_learn(config, components: Components) -> Callable:
     """A ``learn(state, shared, learning, features, observations, actions) -> (state, metrics)`` of
     :func:`pmaxent.core.train.make_learn`'s form, taking off-policy steps on the batch."""
@@ -62,8 +73,11 @@ def make_offpolicy_learn(config, components: Components) -> Callable:
         points = features[:, :, ::stride]  # [B, m, P, d] (one trajectory per agent and team sample)
         n_samples, m, per_agent, d = points.shape
         search = swept_neighbourhoods if estimator.uses_sweep(m, per_agent, d) else brute_neighbourhoods
-        team_nbhd = jax.vmap(lambda p: search(p.reshape(m * per_agent, d), k))(points)
-        agent_nbhd = jax.vmap(jax.vmap(lambda p: brute_neighbourhoods(p, k)))(points)
+        team_nbhd = jax.lax.map(lambda p: search(p.reshape(m * per_agent, d), k), points)
+        agent_nbhd = jax.tree.map(
+            lambda leaf: leaf.reshape(n_samples, m, *leaf.shape[1:]),
+            agent_neighbourhoods(points.reshape(n_samples * m, per_agent, d), k),
+        )
         log_probs = jax.vmap(policy.log_prob, in_axes=(None, 0, 0))
         behaviour = jax.lax.stop_gradient(log_probs(state.params, observations, actions))
 

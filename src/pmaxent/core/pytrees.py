@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -47,3 +49,16 @@ def tree_from_arrays(template: Any, arrays: Mapping[str, np.ndarray], prefix: st
             raise ValueError(f"array {name!r} has shape {value.shape}, expected {tuple(leaf.shape)}")
         filled.append(jnp.asarray(value) if to_device else value)
     return jax.tree_util.tree_unflatten(treedef, filled)
+
+
+def partial_path(path: Path) -> Path:
+    """Where :func:`save_npz` writes before renaming over ``path``."""
+    return path.with_suffix(".tmp.npz")
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` of ``arrays`` to ``path``, written whole or not at all: to :func:`partial_path`
+    first, then renamed, so an interrupted write never leaves half a file at ``path``."""
+    partial = partial_path(path)
+    np.savez(partial, **arrays)
+    os.replace(partial, path)

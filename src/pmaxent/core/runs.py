@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from pmaxent.core.config import RunConfig
 from pmaxent.core.devices import Lanes
 from pmaxent.core.programs import StoredProgram
 from pmaxent.core.progress import progress_bar
-from pmaxent.core.pytrees import tree_from_arrays, tree_to_arrays
+from pmaxent.core.pytrees import partial_path, save_npz, tree_from_arrays, tree_to_arrays
 from pmaxent.core.tables import read_metrics_csv, write_metrics_csv
 from pmaxent.core.train import (
     METHODS,
@@ -144,17 +143,9 @@ def make_chunk_runner(config: TrainConfig, components: Components, lanes: Lanes,
     return _jit(run, "train-chunk", fingerprint, static_argnums=(1,))
 
 
-def checkpoint_tmp(
-    path: Path,
-) -> Path:  # written first, then renamed over the checkpoint: an interrupted write never corrupts it
-    return path.with_suffix(".tmp.npz")
-
-
 def save_checkpoint(path: Path, states: TrainState, metrics: dict[str, np.ndarray]) -> None:
     """Write states (any pytree) and metrics (name -> array) to ``path`` atomically."""
-    tmp = checkpoint_tmp(path)
-    np.savez(tmp, **tree_to_arrays(states, "state"), **{f"metric_{k}": v for k, v in metrics.items()})
-    os.replace(tmp, path)
+    save_npz(path, **tree_to_arrays(states, "state"), **{f"metric_{k}": v for k, v in metrics.items()})
 
 
 def load_checkpoint(path: Path, template: TrainState) -> tuple[TrainState, dict[str, np.ndarray]]:
@@ -281,7 +272,7 @@ def _train(configs, components, run_dirs, own, resume, progress, plot, figures, 
             if run_dirs[i] is not None:
                 _write_results(runs[i], plot, figures)
                 (run_dirs[i] / CHECKPOINT_FILE).unlink(missing_ok=True)
-                checkpoint_tmp(run_dirs[i] / CHECKPOINT_FILE).unlink(missing_ok=True)
+                partial_path(run_dirs[i] / CHECKPOINT_FILE).unlink(missing_ok=True)
     return runs
 
 
@@ -350,9 +341,7 @@ def save_params(path: Path, config: RunConfig, params: dict[str, Params]) -> Non
     """method -> parameters (leaves [n_seeds, ...]) to ``path``, written whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {name: value for method, tree in params.items() for name, value in tree_to_arrays(tree, method).items()}
-    partial = path.with_suffix(".tmp.npz")
-    np.savez(partial, seeds=np.array(config.seeds), **arrays)
-    os.replace(partial, path)
+    save_npz(path, seeds=np.array(config.seeds), **arrays)
 
 
 def _load_params(path: Path, config: RunConfig, components: Components) -> dict[str, Params]:

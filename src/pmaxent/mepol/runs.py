@@ -31,7 +31,7 @@ import optax
 from pmaxent.continuous.team import team_figures
 from pmaxent.core.components import Components, Params
 from pmaxent.core.progress import progress_bar
-from pmaxent.core.pytrees import tree_to_arrays
+from pmaxent.core.pytrees import partial_path, tree_to_arrays
 from pmaxent.core.runs import (
     CHECKPOINT_FILE,
     CURVE_FILE,
@@ -39,7 +39,6 @@ from pmaxent.core.runs import (
     PARAMS_FILE,
     TrainedRun,
     TrainingDiverged,
-    checkpoint_tmp,
     load_checkpoint,
     load_run,
     prepare_run_dir,
@@ -149,7 +148,7 @@ def run_mepol(
     if run_dir is not None:
         write_results(run, plot)
         checkpoint.unlink()
-        checkpoint_tmp(checkpoint).unlink(missing_ok=True)
+        partial_path(checkpoint).unlink(missing_ok=True)
     return run
 
 
