@@ -153,10 +153,19 @@ def tune_all(study: Study, out: Path) -> tuple[list[dict], list[dict], dict]:
     return study.tuning.settings(), result["rows"], result["chosen"]
 
 
+def training_seconds(run_dir: Path, start: float) -> float:
+    """The training's wall time of run_dir, recorded the first time (since ``start``) and read after,
+    so a re-run that loads the finished run reports the training's time, not the loading's."""
+    timing = run_dir / TIMING_FILE
+    if not timing.exists():
+        timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
+    return json.loads(timing.read_text())["seconds"]
+
+
 def train_and_measure(study: Study, run_dir: Path, method: str, setting: dict, updates: int) -> dict:
     """A method's setting trained on the evaluation seeds for ``updates`` (kept in run_dir, resumed)
     and measured -> {"seconds": its training's wall time, "updates", the yardstick's values}."""
-    seeds, timing = tuple(range(study.seeds)), run_dir / TIMING_FILE
+    seeds = tuple(range(study.seeds))
     start = time.perf_counter()
     if method == "mepol":
         run = run_mepol(mepol_config(study, setting, seeds), run_dir, True, False, False)
@@ -165,9 +174,8 @@ def train_and_measure(study: Study, run_dir: Path, method: str, setting: dict, u
         run = run_training(
             pgpse_config(study, setting, seeds, (learner,), off_policy, updates), run_dir, True, False, False
         )
-    if not timing.exists():  # kept, so a re-run that loads the finished run reports the training's time
-        timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
-    result = {**json.loads(timing.read_text()), "updates": updates, **measure(study, run, method)}
+    seconds = training_seconds(run_dir, start)
+    result = {"seconds": seconds, "updates": updates, **measure(study, run, method)}
     print(f"{run_dir}: normalized entropy {np.mean(result['normalized_entropy']):.3f}", flush=True)
     return result
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -68,10 +67,7 @@ def stride_runs(study: mepol_claims.Study, out: Path) -> list[dict]:
             config = dataclasses.replace(base, point_stride=stride, policy=policy, **bounds)
             run_dir, start = out / f"{kind}-{policy}-{stride}", time.perf_counter()
             run = run_training(config, run_dir, True, False, False)
-            timing = run_dir / mepol_claims.TIMING_FILE
-            if not timing.exists():  # kept, so a re-run that loads the finished run reports the training's time
-                timing.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
-            seconds = json.loads(timing.read_text())["seconds"]
+            seconds = mepol_claims.training_seconds(run_dir, start)
             for method in METHODS:
                 scores = mepol_claims.measure(study, run, method)
                 rows.append(
