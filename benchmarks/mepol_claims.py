@@ -208,7 +208,8 @@ def readme_lines(saved: dict) -> list[str]:
     results, chosen = saved["evaluation"], saved["chosen"]
     steps = saved["updates"] * TRAJECTORIES * saved["horizon"]
     lines = [
-        f"Written by `python benchmarks/mepol_claims.py --readme` from [docs/mepol/claims.json](mepol/claims.json) "
+        "Written by `python benchmarks/mepol_claims.py --readme` from "
+        "[docs/mepol/claims.json](docs/mepol/claims.json) "
         f"({doc_blocks.provenance_text(saved)}; {ENV}, T = {saved['horizon']}, {saved['updates']} updates of "
         f"{TRAJECTORIES} trajectories each = {steps:,} environment steps per method and seed; tuned on seeds "
         f"{', '.join(map(str, saved['tuning_seeds']))} over {budget_text(saved)} lr "
@@ -223,13 +224,7 @@ def readme_lines(saved: dict) -> list[str]:
         "|---|---|---|---|---|",
     ]
     lines[2:2] = [offpolicy_text(saved), ""]
-    for method in METHODS:
-        setting, result = chosen[method], results[method]
-        lines.append(
-            f"| {LABELS[method]} | {setting['lr']:g}, {setting['log_std_init']:g}, {setting['k']}, "
-            f"{mean_text(setting.get('bounded_mean', method != 'mepol'))} | "
-            f"{mean_std(result['normalized_entropy'])} | {mean_std(result['coverage'])} | {result['seconds']:.0f} s |"
-        )
+    lines += method_lines(results, chosen)
     lines += comparison_lines(results)
     if "equal_time" in saved:
         timed = saved["equal_time"]
@@ -293,17 +288,31 @@ def space_means_text(space: dict) -> str:
     return f", mean {{{', '.join(mean_text(bounded) for bounded in space['bounded_mean'])}}}"
 
 
-def comparison_lines(results: dict) -> list[str]:
-    """The comparisons' table (Welch's tests, Holm's correction) on the results' normalized entropy."""
-    names = [f"{LABELS[a]} against {LABELS[b]}" for a, b in COMPARISONS]
+def method_lines(results: dict, chosen: dict, methods=METHODS, labels=LABELS) -> list[str]:
+    """The rows of the methods' table: each method's chosen setting and its results."""
+    lines = []
+    for method in methods:
+        setting, result = chosen[method], results[method]
+        lines.append(
+            f"| {labels[method]} | {setting['lr']:g}, {setting['log_std_init']:g}, {setting['k']}, "
+            f"{mean_text(setting.get('bounded_mean', method != 'mepol'))} | "
+            f"{mean_std(result['normalized_entropy'])} | {mean_std(result['coverage'])} | {result['seconds']:.0f} s |"
+        )
+    return lines
+
+
+def comparison_lines(results: dict, pairs=COMPARISONS, labels=LABELS) -> list[str]:
+    """The table of ``pairs`` (method, other) of ``labels``' methods (Welch's tests, Holm's correction
+    over them) on the results' normalized entropy."""
+    names = [f"{labels[a]} against {labels[b]}" for a, b in pairs]
     comparisons = compare(
-        {n: np.array(results[a]["normalized_entropy"]) for n, (a, _) in zip(names, COMPARISONS, strict=True)},
-        {n: np.array(results[b]["normalized_entropy"]) for n, (_, b) in zip(names, COMPARISONS, strict=True)},
+        {n: np.array(results[a]["normalized_entropy"]) for n, (a, _) in zip(names, pairs, strict=True)},
+        {n: np.array(results[b]["normalized_entropy"]) for n, (_, b) in zip(names, pairs, strict=True)},
     )
     lines = [
         "",
         f"| comparison (normalized entropy) | difference [95% CI] | Hedges' g | seeds won | "
-        f"p (Holm, {len(COMPARISONS)} tests) | verdict (level {SIGNIFICANCE:g}) |",
+        f"p (Holm, {len(pairs)} tests) | verdict (level {SIGNIFICANCE:g}) |",
         "|---|---|---|---|---|---|",
     ]
     for name in names:

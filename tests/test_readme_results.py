@@ -79,6 +79,7 @@ def test_rewrite_then_check_agrees_and_a_stale_readme_is_caught(tmp_path, capsys
         ("conditions", "docs/claims.md"),
         ("mepol-claims", "docs/mepol.md"),
         ("offpolicy-stride", "docs/populations.md"),
+        ("team-mixture", "docs/populations.md"),
     ],
 )
 def test_each_of_the_projects_blocks_is_in_one_documentation_page(name, page):
@@ -139,6 +140,7 @@ def test_the_baselines_summary_agrees_with_the_studys_results():
         "claim_conditions.py",
         "mepol_claims.py",
         "offpolicy_stride.py",
+        "team_mixture.py",
         "offline_learner.py",
         "pointmaze.py",
     ],

@@ -33,6 +33,7 @@ the largest move of its GridWorld)."""
 
 PHYSICS = ("kinematic", "mjx")
 POLICIES = ("networks", "population")
+IMPORTANCE_WEIGHTS = ("own-agent", "team-mixture")
 
 
 def check_physics(config) -> None:
@@ -119,6 +120,10 @@ class ContinuousTrainConfig(TrainConfig):
     k-NN KL trust region (SPEC section 12; needs trajectories = 1); 0: on-policy PGPSE, one step per batch."""
     kl_threshold: float = 0.2
     """off-policy steps: the largest accepted k-NN KL between an agent's behaviour and target policies."""
+    importance: str = "own-agent"
+    """off-policy steps: each point's importance weight, by its own agent's trajectory ratio ('own-agent') or by
+    the team's target mixture against its behaviour mixture ('team-mixture': every agent learns from every
+    trajectory in proportion to its likelihood of it; m times the policy evaluations of 'own-agent')."""
     max_step: float | None = None
     """Largest move per axis (the world's default: 0.2 in gridworld-continuous, 0.25 on maps)."""
     features: tuple[int, ...] | None = None
@@ -173,6 +178,10 @@ class ContinuousTrainConfig(TrainConfig):
             isinstance(self.kl_threshold, (int, float)) and math.isfinite(self.kl_threshold) and self.kl_threshold > 0
         ):
             raise ValueError(f"kl_threshold must be finite and positive; got {self.kl_threshold!r}")
+        if self.importance not in IMPORTANCE_WEIGHTS:
+            raise ValueError(f"unknown importance {self.importance!r}; choose from {', '.join(IMPORTANCE_WEIGHTS)}")
+        if self.importance != "own-agent" and not self.off_policy_steps:
+            raise ValueError(f"importance {self.importance!r} weighs off-policy steps; set off_policy_steps > 0")
         from pmaxent.continuous.knn import TEAM_SEARCHES
 
         if self.knn_search not in TEAM_SEARCHES:

@@ -5,11 +5,14 @@ region, as MEPOL does for one agent.
 Per update the team's behaviour parameters sample the batch as in PGPSE. The neighbourhoods of
 every team sample's pooled points, and of each agent's own points, are fixed for the batch; then
 up to ``off_policy_steps`` optimizer steps ascend the mean over team samples of H_k(theta | theta')
-(:func:`pmaxent.continuous.importance.team_entropy_and_kls`, every point weighted by its own
-agent's trajectory prefix). A step after which some agent's KL_k(theta' || theta), on its own
-points, exceeds ``kl_threshold`` (or the entropy is not finite) is undone, and the update ends;
-a first step that is undone is retried at half the size, as MEPOL backtracks.
-The estimate's gradient at theta = theta' is the on-policy one's; later steps reuse the batch.
+(:func:`pmaxent.continuous.importance.team_entropy_and_kls`). Every point is weighted by its own
+agent's trajectory prefix (``importance='own-agent'``), or by the team's target mixture against its
+behaviour mixture (``'team-mixture'``: every agent learns from every trajectory it could have
+sampled, at the cost of the policy's log-likelihood of all m x m agent-trajectory pairs per step).
+A step after which some agent's KL_k(theta' || theta), on its own points and by its own weights,
+exceeds ``kl_threshold`` (or the entropy is not finite) is undone, and the update ends; a first
+step that is undone is retried at half the size, as MEPOL backtracks. The estimate's gradient at
+theta = theta' is the on-policy one's; later steps reuse the batch.
 
 A team sample's neighbourhoods are found by brute force over its m P pooled points (P points per
 agent after ``point_stride``; memory m^2 P^2), or by the sweep where the estimator searches by it
@@ -25,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from pmaxent.continuous.importance import team_entropy_and_kls
+from pmaxent.continuous.importance import mixture_log_likelihoods, team_entropy_and_kls, team_log_weights
 from pmaxent.continuous.team_sweep import sorted_neighbours
 from pmaxent.core.components import Components
 from pmaxent.core.pgpse import group_trajectories, team_metrics, tie_shared
@@ -62,6 +65,34 @@ def agent_neighbourhoods(points: jax.Array, k: int) -> tuple[jax.Array, jax.Arra
     return jax.lax.map(lambda row: brute_neighbourhoods(row, k), points, batch_size=batch)
 
 
+def make_log_weights(importance: str, policy, behaviour_params, observations, actions, stride: int) -> Callable:
+    """``log_weights(params) -> (team [B, m, P], own [B, m, P])``: the unnormalised log weights of a
+    batch's points (observations [B, m, T, ...] and actions [B, m, T, ...] of one trajectory per
+    agent and team sample) for the team entropy, by ``importance``, and by each point's own agent
+    for the KLs; the behaviour's log-likelihoods are computed once."""
+    log_probs = jax.vmap(policy.log_prob, in_axes=(None, 0, 0))
+    behaviour = jax.lax.stop_gradient(log_probs(behaviour_params, observations, actions))
+
+    def own(params):
+        return team_log_weights(log_probs(params, observations, actions) - behaviour, stride)
+
+    if importance == "own-agent":
+
+        def own_agent(params):
+            weights = own(params)
+            return weights, weights
+
+        return own_agent
+    n_samples, m = observations.shape[:2]
+    flat = [x.reshape(n_samples * m, *x.shape[2:]) for x in (observations, actions)]
+
+    def mixture(params):  # every trajectory under every agent: [B, m, P]
+        return mixture_log_likelihoods(policy, params, *flat, stride).reshape(n_samples, m, -1)
+
+    behaviour_mixture = jax.lax.stop_gradient(mixture(behaviour_params))
+    return lambda params: (mixture(params) - behaviour_mixture, own(params))
+
+
 def make_offpolicy_learn(config, components: Components) -> Callable:
     """A ``learn(state, shared, learning, features, observations, actions) -> (state, metrics)`` of
     :func:`pmaxent.core.train.make_learn`'s form, taking off-policy steps on the batch."""
@@ -78,13 +109,12 @@ def make_offpolicy_learn(config, components: Components) -> Callable:
             lambda leaf: leaf.reshape(n_samples, m, *leaf.shape[1:]),
             agent_neighbourhoods(points.reshape(n_samples * m, per_agent, d), k),
         )
-        log_probs = jax.vmap(policy.log_prob, in_axes=(None, 0, 0))
-        behaviour = jax.lax.stop_gradient(log_probs(state.params, observations, actions))
+        log_weights = make_log_weights(config.importance, policy, state.params, observations, actions, stride)
 
         def measure(params):
-            ratios = log_probs(params, observations, actions) - behaviour
-            entropy, kls = jax.vmap(lambda r, tn, an: team_entropy_and_kls(r, tn, an, d, stride))(
-                ratios, team_nbhd, agent_nbhd
+            team_weights, agent_weights = log_weights(params)
+            entropy, kls = jax.vmap(lambda w, aw, tn, an: team_entropy_and_kls(w, aw, tn, an, d))(
+                team_weights, agent_weights, team_nbhd, agent_nbhd
             )
             return -entropy.mean(), (entropy.mean(), kls.mean(axis=0))
 

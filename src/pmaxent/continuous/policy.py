@@ -161,6 +161,10 @@ class GaussianMLPTeam:
         output = jax.vmap(per_agent)(params["mean"], flat).reshape(
             observations.shape[:1] + batch_shape + (self.action_dim,)
         )
+        return self._squashed(output)
+
+    def _squashed(self, output: jax.Array) -> jax.Array:
+        """The mean from the network's output: squashed into the action box with ``bounded_mean``."""
         if not self.bounded_mean:
             return output
         low, high = np.asarray(self.action_low, np.float32), np.asarray(self.action_high, np.float32)
@@ -184,6 +188,11 @@ class GaussianMLPTeam:
     def log_prob(self, params: dict[str, Any], observations: jax.Array, actions: jax.Array) -> jax.Array:
         """log pi_i(a_t | o_t), the diagonal Gaussian density summed over action dimensions, for
         observations [m, T, obs_dim] and actions [m, T, action_dim] -> [m, T]."""
-        log_std = params["log_std"][:, None, :]
-        z = (actions - self.mean(params, observations)) * jnp.exp(-log_std)
-        return jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi), axis=-1)
+        return gaussian_log_prob(actions, self.mean(params, observations), params["log_std"][:, None, :])
+
+
+def gaussian_log_prob(actions: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
+    """The diagonal Gaussian log density of actions [..., action_dim], summed over the last axis
+    (mean and log_std broadcast against actions)."""
+    z = (actions - mean) * jnp.exp(-log_std)
+    return jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi), axis=-1)

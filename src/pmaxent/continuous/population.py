@@ -31,7 +31,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pmaxent.continuous.policy import ACTIVATIONS, MEAN_OUTPUT_SCALE, GaussianMLPTeam, _float_tuple
+from pmaxent.continuous.importance import tiled_cross_log_prob
+from pmaxent.continuous.policy import (
+    ACTIVATIONS,
+    MEAN_OUTPUT_SCALE,
+    GaussianMLPTeam,
+    _float_tuple,
+    gaussian_log_prob,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,8 +176,22 @@ class GaussianPopulation(GaussianMLPTeam):
             output = jax.vmap(lambda h, x: jax.vmap(eqx.combine(h, head_static))(x))(params["head"], features)
         else:
             output = jax.vmap(jax.vmap(eqx.combine(params["head"], head_static)))(features)
-        output = output.reshape((m, *batch_shape, self.action_dim))
-        if not self.bounded_mean:
-            return output
-        low, high = np.asarray(self.action_low, np.float32), np.asarray(self.action_high, np.float32)
-        return (high + low) / 2 + (high - low) / 2 * jnp.tanh(output)
+        return self._squashed(output.reshape((m, *batch_shape, self.action_dim)))
+
+    def cross_log_prob(self, params: dict[str, Any], observations: jax.Array, actions: jax.Array) -> jax.Array:
+        """log pi_i(a_t | o_t) of every agent i on every trajectory j: observations [n, T, obs_dim],
+        actions [n, T, action_dim] -> [n, m, T]. Without embeddings the trunk does not depend on the
+        agent, so it runs once per state and only the heads run for each agent (n T trunk
+        evaluations instead of :func:`~pmaxent.continuous.importance.tiled_cross_log_prob`'s n m T)."""
+        if self.embedding:
+            return tiled_cross_log_prob(self, params, observations, actions)
+        n, horizon = observations.shape[:2]
+        flat = self._scaled(jnp.asarray(observations, jnp.float32)).reshape(n * horizon, self.obs_dim)
+        trunk_static, head_static = self._statics
+        features = jax.vmap(eqx.combine(params["trunk"], trunk_static))(flat)
+        if self.heads:
+            output = jax.vmap(lambda h: jax.vmap(eqx.combine(h, head_static))(features))(params["head"])
+        else:
+            output = jax.vmap(eqx.combine(params["head"], head_static))(features)[None]
+        mean = self._squashed(output).reshape(-1, n, horizon, self.action_dim).swapaxes(0, 1)  # [n, m or 1, T, A]
+        return gaussian_log_prob(actions[:, None], mean, params["log_std"][None, :, None, :])
