@@ -93,9 +93,18 @@ def _assert_same_results(out: Path, local: Path) -> None:
         assert (out / file).read_text() == (local / file).read_text()
 
 
+INTERRUPTIBLE_CLI = [
+    sys.executable,
+    "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from pmaxent.cli import main; main()",
+]
+"""The CLI with Ctrl-C raising KeyboardInterrupt, as in a terminal, even where this process was started with
+SIGINT ignored (a background job of a shell without job control), which its children would inherit."""
+
+
 def _sweep(path: Path, out: Path, address: str, environment: dict, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [*CLI, "sweep", str(path), "--out", str(out), "--address", address, "--quiet", *extra],
+        [*INTERRUPTIBLE_CLI, "sweep", str(path), "--out", str(out), "--address", address, "--quiet", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -36,9 +36,6 @@ from pmaxent.core.config import check_positive_int
 RAY_MISSING = "running on a Ray cluster needs Ray: pip install 'pmaxent[ray]'"
 TOKEN_FILE = ".pmaxent-cluster-token"
 """Written into the root directory by the driver: a worker that reads the same token shares its filesystem."""
-WAIT_SECONDS = 0.5
-"""Longest the driver waits for a run inside Ray at a time: Python sees a Ctrl-C only between
-waits (Ray's blocking wait does not return for it), so an interrupt lands within this."""
 _DEVICE_COUNT = re.compile(r"--xla_force_host_platform_device_count=\d+")
 
 
@@ -150,9 +147,7 @@ def _run_on_ray(jobs: list[Job], root: Path, cluster: Cluster, bar) -> list[dict
         }
         records, failures = [], []
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
-            if not ready:
-                continue
+            ready, _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(ready[0])
             try:
                 record = ray.get(ready[0])
